@@ -1,0 +1,55 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Re-running is fast: the venv is rebuilt only when a requirements file changes.
+
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# This kind of machine ships a CPU build of torch 2.13.0 on disk; pinning it avoids a multi-GB CUDA
+# download. On a GPU machine use e.g. `make run TORCH_SPEC=torch` to get PyPI's CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+PORT ?= 8501
+# The built-in MovieLens 100K: data files shipped in this wheel, installed without its dependencies
+# and never imported.
+DATA_CARRIER := recbole==1.2.1
+
+.PHONY: setup run test test-fast bench browser clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_CARRIER)
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/python -m streamlit run app.py --server.headless true --server.port $(PORT)
+
+# Debian's chromium for the browser tests; installed when missing and we are root (as in CI).
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing and cannot be installed here (not root): browser tests will be skipped"; \
+	fi
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+# Everything but the browser tests.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e"
+
+bench: setup
+	$(BIN)/python -m collab_core bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,20 @@
+"""collab_core: the engine of the CF Embedding Explorer, importable without Streamlit.
+
+Modules, each with one job:
+  datasets   where ratings come from (built-in MovieLens 100K, MovieLens folders, CSV/Parquet)
+  ratings    the Ratings model: dense indices, raw<->index maps, metadata, density filter, splits
+  models     EmbeddingDot, EmbeddingDotBias, EmbeddingNN (torch nn.Modules)
+  training   TrainConfig, fit(), lr_find(), baselines, device choice
+  runs       RunStore: trained runs on disk (safetensors + JSON, atomic writes)
+  interpret  bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
+  cli        `python -m collab_core train|neighbours|runs|bench`
+
+Importing this package imports neither streamlit nor umap; submodules are imported where used.
+"""
+from .errors import (AmbiguousTitleError, CollabError, ConfigError, DataError, RunStoreError,
+                     TrainingCancelled, TrainingDivergedError, UnknownIdError)
+
+__all__ = [
+    "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "RunStoreError", "TrainingCancelled",
+    "TrainingDivergedError", "UnknownIdError",
+]

@@ -1,0 +1,106 @@
+"""Raw id <-> index vocabularies and the item catalog (titles, counts, means) with title search.
+
+Both a `Ratings` (data in memory) and a `TrainedModel` (a run loaded from disk, without its rating rows)
+need to turn what a person types, a raw id or part of a title, into an embedding row. This module does
+that once for both. Raw ids are strings, so `50` and `"50"` name the same item.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .errors import AmbiguousTitleError, UnknownIdError
+
+
+@dataclass(frozen=True, eq=False)
+class Vocab:
+    """The raw ids of one kind ('user' or 'item'); position i is the raw id of index i."""
+
+    ids: np.ndarray  # (n,) object array of str
+    kind: str = "item"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def _index(self) -> pd.Index:
+        return pd.Index(self.ids)
+
+    def knows(self, raw_id) -> bool:
+        return str(raw_id) in self._index
+
+    def to_index(self, raw_ids):
+        """Raw id -> int, or a sequence of raw ids -> (n,) int64. Unknown ids raise UnknownIdError naming them."""
+        scalar = np.isscalar(raw_ids) or isinstance(raw_ids, str)
+        keys = [str(raw_ids)] if scalar else [str(r) for r in raw_ids]
+        positions = self._index.get_indexer(keys)
+        if (positions < 0).any():
+            unknown = [k for k, p in zip(keys, positions) if p < 0]
+            shown = ", ".join(repr(u) for u in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            plural = "s" if len(unknown) > 1 else ""
+            raise UnknownIdError(f"unknown {self.kind} id{plural}: {shown} (known: {len(self.ids):,} {self.kind}s)")
+        return int(positions[0]) if scalar else positions.astype(np.int64)
+
+    def to_raw(self, index):
+        return self.ids[index]
+
+
+@dataclass(frozen=True, eq=False)
+class ItemCatalog:
+    """Items with their metadata and rating statistics; row i describes item index i."""
+
+    vocab: Vocab
+    items: pd.DataFrame  # n_items rows: title (str), year (Int64), genres (list[str])
+    counts: np.ndarray  # (n_items,) int64 ratings per item
+    means: np.ndarray  # (n_items,) float64 mean rating per item
+
+    @property
+    def titles(self) -> np.ndarray:
+        return self.items["title"].to_numpy()
+
+    @cached_property
+    def _lower_titles(self) -> pd.Series:
+        return self.items["title"].str.lower()
+
+    def label(self, index: int) -> str:
+        return f"{self.titles[index]} [id {self.vocab.ids[index]}]"
+
+    def find_item(self, query) -> int:
+        """Item index for a raw id, an exact title (case-insensitive) or an unambiguous part of a title.
+
+        An ambiguous fragment raises AmbiguousTitleError listing the candidates (most rated first);
+        no match raises UnknownIdError.
+        """
+        text = str(query).strip()
+        if not text:
+            raise UnknownIdError("empty item query: give a raw item id or (part of) a title")
+        if self.vocab.knows(text):
+            return int(self.vocab.to_index(text))
+        exact = np.flatnonzero((self._lower_titles == text.lower()).to_numpy())
+        matches = exact if len(exact) else self.search_titles(text, limit=None)
+        if len(matches) == 1:
+            return int(matches[0])
+        if len(matches) == 0:
+            raise UnknownIdError(f"no item has the id or a title containing {text!r}")
+        matches = matches[np.argsort(-self.counts[matches], kind="stable")]
+        shown = [self.label(i) for i in matches[:20]]
+        more = f" and {len(matches) - 20} more" if len(matches) > 20 else ""
+        raise AmbiguousTitleError(
+            f"{text!r} matches {len(matches)} items: " + "; ".join(shown) + more + ". Give the full title or the id.",
+            candidates=shown,
+        )
+
+    def search_titles(self, fragment: str, limit: int | None = 20) -> np.ndarray:
+        """Indices of items whose title contains `fragment` (case-insensitive), most-rated first."""
+        mask = self._lower_titles.str.contains(str(fragment).strip().lower(), regex=False).to_numpy()
+        hits = np.flatnonzero(mask)
+        hits = hits[np.argsort(-self.counts[hits], kind="stable")]
+        return hits if limit is None else hits[:limit]
+
+    def top_items(self, n: int | None) -> np.ndarray:
+        """Indices of the n most-rated items, most-rated first (ties by index); all items for None."""
+        order = np.argsort(-self.counts, kind="stable")
+        return order if n is None else order[: max(0, int(n))]

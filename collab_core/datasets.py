@@ -1,0 +1,363 @@
+"""Where ratings come from: the built-in MovieLens 100K, a MovieLens folder, or any CSV/Parquet table.
+
+- Built-in: the MovieLens 100K files that the `recbole==1.2.1` wheel ships as example data. The wheel is
+  installed with `--no-deps` purely as a data carrier and located through `importlib.metadata`; recbole is
+  never imported. (GroupLens does not allow redistribution, so the project commits no MovieLens file.)
+- A folder downloaded from GroupLens; the format is detected from the files it holds: ml-100k (`u.data`),
+  ml-1m / ml-10m (`ratings.dat`), ml-latest-small / ml-20m / ml-25m / ml-32m (`ratings.csv`).
+- Any table with user, item and rating columns; names are mapped by the caller or guessed from common
+  spellings (`userId`, `user_id`, ...), with optional title/genres columns or a separate items file.
+
+Every reader fails with a DataError that names the file and what is wrong with it. Nothing here executes
+content from a file: CSV is parsed by pandas' C parser, Parquet by pyarrow.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .ratings import Ratings, Split, with_validation_frame
+
+BUILTIN = "builtin"
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # refuse larger uploads/files unless the caller raises the limit
+
+ML100K_GENRES = [
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+]
+
+# Column names tried, in order, when the caller does not name them.
+USER_COLUMNS = ["user", "userId", "user_id", "userid", "UserID", "User"]
+ITEM_COLUMNS = ["item", "movieId", "movie_id", "item_id", "itemId", "itemid", "MovieID", "movie", "Item"]
+RATING_COLUMNS = ["rating", "Rating", "score", "stars", "value"]
+TITLE_COLUMNS = ["title", "Title", "name", "movie_title"]
+GENRE_COLUMNS = ["genres", "Genres", "genre"]
+
+
+# ---------------------------------------------------------------------- built-in MovieLens 100K
+def builtin_dir() -> Path:
+    """The folder of ml-100k atomic files inside the installed recbole wheel (never imported)."""
+    try:
+        dist = importlib.metadata.distribution("recbole")
+    except importlib.metadata.PackageNotFoundError:
+        raise DataError("the built-in MovieLens 100K is missing: its carrier package is not installed; run "
+                        "`make setup` (or `pip install --no-deps recbole==1.2.1`)") from None
+    folder = Path(dist.locate_file("recbole/dataset_example/ml-100k"))
+    if not (folder / "ml-100k.inter").is_file():
+        raise DataError(f"the built-in MovieLens 100K is missing: {folder}/ml-100k.inter not found "
+                        f"(recbole {dist.version} installed; version 1.2.1 ships the files)")
+    return folder
+
+
+def load_builtin() -> Ratings:
+    """MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, with titles, genres, demographics."""
+    folder = builtin_dir()
+    inter = _read_csv(folder / "ml-100k.inter", sep="\t", dtype=str)
+    inter.columns = [c.split(":")[0] for c in inter.columns]
+    items = _read_csv(folder / "ml-100k.item", sep="\t", dtype=str, keep_default_na=False)
+    items.columns = [c.split(":")[0] for c in items.columns]
+    year = pd.to_numeric(items["release_year"], errors="coerce")
+    known_title = items["movie_title"].str.strip().str.lower().ne("unkonwn")  # the data's own spelling
+    title = items["movie_title"].where(known_title, None)
+    title = np.where(year.notna() & known_title, title + " (" + year.astype("Int64").astype(str) + ")", title)
+    item_meta = pd.DataFrame({
+        "item": items["item_id"],
+        "title": title,
+        "year": year,
+        "genres": items["class"].str.split(),
+    })
+    users = _read_csv(folder / "ml-100k.user", sep="\t", dtype=str)
+    users.columns = [c.split(":")[0] for c in users.columns]
+    users = users.rename(columns={"user_id": "user"})
+    users["age"] = pd.to_numeric(users["age"], errors="coerce")
+    frame = pd.DataFrame({"user": inter["user_id"], "item": inter["item_id"],
+                          "rating": pd.to_numeric(inter["rating"])})
+    return Ratings.from_frame(frame, item_meta, users, name="MovieLens 100K (built-in)")
+
+
+# ---------------------------------------------------------------------- MovieLens folders
+def detect_movielens_format(folder: Path) -> str:
+    """'ml-100k', 'ml-1m' (also ml-10m) or 'ml-latest' (ml-latest-small, 20m, 25m, 32m) from the files present."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    if (folder / "u.data").is_file():
+        return "ml-100k"
+    if (folder / "ratings.dat").is_file():
+        return "ml-1m"
+    if (folder / "ratings.csv").is_file():
+        return "ml-latest"
+    present = sorted(p.name for p in folder.iterdir())[:12]
+    raise DataError(f"{folder}: no MovieLens ratings file found (expected u.data, ratings.dat or ratings.csv); "
+                    f"the folder holds: {', '.join(present) or 'nothing'}")
+
+
+def load_movielens_folder(folder: str | Path) -> Ratings:
+    """Read a MovieLens folder as downloaded from GroupLens, whatever its size."""
+    folder = Path(folder)
+    kind = detect_movielens_format(folder)
+    return {"ml-100k": _load_ml100k, "ml-1m": _load_ml1m, "ml-latest": _load_ml_latest}[kind](folder)
+
+
+def _require(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise DataError(f"{folder}: the MovieLens file {name} is missing; download the complete folder again")
+    return path
+
+
+def _load_ml100k(folder: Path) -> Ratings:
+    data = _read_csv(_require(folder, "u.data"), sep="\t", header=None, dtype=str,
+                     names=["user", "item", "rating", "timestamp"])
+    item_path = _require(folder, "u.item")
+    items = _read_csv(item_path, sep="|", header=None, dtype=str, encoding="latin-1", keep_default_na=False)
+    if items.shape[1] < 5 + len(ML100K_GENRES):
+        raise DataError(f"{item_path}: expected {5 + len(ML100K_GENRES)} '|'-separated fields "
+                        f"(id, title, dates, URL, 19 genre flags), found {items.shape[1]}")
+    flags = items.iloc[:, 5:5 + len(ML100K_GENRES)].to_numpy() == "1"
+    genres = [[g for g, on in zip(ML100K_GENRES, row) if on] for row in flags]
+    item_meta = pd.DataFrame({"item": items[0], "title": items[1].replace("", None), "genres": genres})
+    user_meta = None
+    if (folder / "u.user").is_file():
+        user_meta = _read_csv(folder / "u.user", sep="|", header=None, dtype=str,
+                              names=["user", "age", "gender", "occupation", "zip_code"])
+    return _ratings_from_table(data, folder / "u.data", item_meta, user_meta, name=f"MovieLens {folder.name}")
+
+
+def _load_ml1m(folder: Path) -> Ratings:
+    ratings = _read_double_colon(_require(folder, "ratings.dat"), ["user", "item", "rating", "timestamp"])
+    movies = _read_double_colon(_require(folder, "movies.dat"), ["item", "title", "genres"])
+    item_meta = movies.assign(genres=_split_genres(movies["genres"]))
+    user_meta = None
+    if (folder / "users.dat").is_file():
+        user_meta = _read_double_colon(folder / "users.dat", ["user", "gender", "age", "occupation", "zip_code"])
+    return _ratings_from_table(ratings, folder / "ratings.dat", item_meta, user_meta, name=f"MovieLens {folder.name}")
+
+
+def _load_ml_latest(folder: Path) -> Ratings:
+    ratings = _read_csv(_require(folder, "ratings.csv"), dtype={"userId": str, "movieId": str})
+    movies = _read_csv(_require(folder, "movies.csv"), dtype={"movieId": str})
+    item_meta = pd.DataFrame({"item": movies["movieId"], "title": movies["title"],
+                              "genres": _split_genres(movies["genres"])})
+    table = ratings.rename(columns={"userId": "user", "movieId": "item"})
+    return _ratings_from_table(table, folder / "ratings.csv", item_meta, None, name=f"MovieLens {folder.name}")
+
+
+def _split_genres(column: pd.Series) -> list[list[str]]:
+    """'Action|Comedy' -> ['Action', 'Comedy']; '(no genres listed)' and blanks -> []."""
+    out = []
+    for value in column.fillna(""):
+        parts = [g for g in str(value).split("|") if g and g != "(no genres listed)"]
+        out.append(parts)
+    return out
+
+
+def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
+    """MovieLens 1M/10M '::'-separated latin-1 files, read with the fast C parser.
+
+    pandas only handles multi-character separators with its slow Python engine, so '::' is swapped for
+    the ASCII unit separator (which no MovieLens field contains) before parsing.
+    """
+    text = path.read_bytes().decode("latin-1").replace("::", "\x1f")
+    try:
+        return pd.read_csv(io.StringIO(text), sep="\x1f", header=None, names=names, dtype=str,
+                           quoting=csv.QUOTE_NONE, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a '::'-separated MovieLens file ({_first_line(str(exc))})") from None
+
+
+# ---------------------------------------------------------------------- generic tables
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which columns of a user's table hold what. None means: guess from common names."""
+
+    user: str | None = None
+    item: str | None = None
+    rating: str | None = None
+    title: str | None = None
+    genres: str | None = None  # '|'-joined genre names
+
+
+def read_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+    """A CSV/TSV (delimiter sniffed, encoding UTF-8 or latin-1) or Parquet file as a frame of strings."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DataError(f"{path.name}: {size / 1e6:.1f} MB is above the {max_bytes / 1e6:.0f} MB limit")
+    if size == 0:
+        raise DataError(f"{path.name}: the file is empty")
+    head = path.open("rb").read(8192)
+    if path.suffix.lower() in (".parquet", ".pq") or head.startswith(b"PAR1"):
+        try:
+            return pd.read_parquet(path).astype(str)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise DataError(f"{path.name}: not a readable Parquet file ({_first_line(str(exc))})") from None
+    if b"\x00" in head:
+        raise DataError(f"{path.name}: looks like a binary file, not CSV text (it contains NUL bytes)")
+    encoding = _guess_encoding(path)
+    sample = head.decode(encoding, errors="replace")
+    sep = _sniff_separator(sample)
+    frame = _read_csv(path, sep=sep, dtype=str, encoding=encoding, keep_default_na=False, skipinitialspace=True)
+    if frame.shape[1] < 3:
+        raise DataError(f"{path.name}: found {frame.shape[1]} column(s) ({', '.join(map(str, frame.columns))}) with "
+                        f"separator {sep!r}; expected at least user, item and rating columns")
+    return frame
+
+
+def load_table(path: str | Path, columns: ColumnMap = ColumnMap(), items_path: str | Path | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> Ratings:
+    """Ratings from any table with user, item and rating columns (and optional title/genres)."""
+    path = Path(path)
+    frame = read_table(path, max_bytes)
+    table, item_meta = _map_columns(frame, columns, path)
+    if items_path is not None:
+        item_meta = load_items_file(items_path, max_bytes)
+    return _ratings_from_table(table, path, item_meta, None, name=path.name)
+
+
+def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: ColumnMap = ColumnMap(),
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Ratings, Split]:
+    """Ratings from a training file and an explicit validation file with the same columns."""
+    train_path, valid_path = Path(train_path), Path(valid_path)
+    train, item_meta = _map_columns(read_table(train_path, max_bytes), columns, train_path)
+    valid, _ = _map_columns(read_table(valid_path, max_bytes), columns, valid_path)
+    train = _validated(train, train_path)
+    valid = _validated(valid, valid_path)
+    return with_validation_frame(train, valid, item_meta, None, name=train_path.name)
+
+
+def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+    """An items table: an id column (item/movieId/...) plus title and/or genres."""
+    path = Path(path)
+    frame = read_table(path, max_bytes)
+    item_col = _pick(frame, None, ITEM_COLUMNS, "item id", path)
+    meta = pd.DataFrame({"item": frame[item_col]})
+    title_col = _pick(frame, None, TITLE_COLUMNS, "title", path, required=False)
+    genre_col = _pick(frame, None, GENRE_COLUMNS, "genres", path, required=False)
+    if title_col:
+        meta["title"] = frame[title_col]
+    if genre_col:
+        meta["genres"] = _split_genres(frame[genre_col])
+    return meta
+
+
+def load_dataset(spec: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ratings:
+    """'builtin', a MovieLens folder, or a ratings table, by what `spec` is."""
+    if str(spec) == BUILTIN:
+        return load_builtin()
+    path = Path(spec)
+    if path.is_dir():
+        return load_movielens_folder(path)
+    if path.is_file():
+        return load_table(path, max_bytes=max_bytes)
+    raise DataError(f"{spec}: not 'builtin', a MovieLens folder or a ratings file (no such file or folder)")
+
+
+# ---------------------------------------------------------------------- shared helpers
+def _map_columns(frame: pd.DataFrame, columns: ColumnMap, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    user = _pick(frame, columns.user, USER_COLUMNS, "user", path)
+    item = _pick(frame, columns.item, ITEM_COLUMNS, "item", path)
+    rating = _pick(frame, columns.rating, RATING_COLUMNS, "rating", path)
+    if len({user, item, rating}) < 3:
+        raise DataError(f"{path.name}: the user, item and rating columns must differ (got {user!r}, {item!r}, {rating!r})")
+    table = pd.DataFrame({"user": frame[user], "item": frame[item], "rating": frame[rating]})
+    title = _pick(frame, columns.title, TITLE_COLUMNS, "title", path, required=False)
+    genres = _pick(frame, columns.genres, GENRE_COLUMNS, "genres", path, required=False)
+    item_meta = None
+    if title or genres:
+        item_meta = pd.DataFrame({"item": frame[item]})
+        if title:
+            item_meta["title"] = frame[title]
+        if genres:
+            item_meta["genres"] = _split_genres(frame[genres])
+    return table, item_meta
+
+
+def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: str, path: Path,
+          required: bool = True) -> str | None:
+    columns = [str(c) for c in frame.columns]
+    if wanted:
+        if wanted not in columns:
+            raise DataError(f"{path.name}: no column {wanted!r} for the {what}; columns are: {', '.join(columns)}")
+        return wanted
+    lowered = {c.lower(): c for c in columns}
+    for name in candidates:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    if required:
+        raise DataError(f"{path.name}: no {what} column found (tried {', '.join(candidates[:5])}); columns are: "
+                        f"{', '.join(columns)}. Name the {what} column explicitly.")
+    return None
+
+
+def _validated(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Check ids and ratings row by row; the message names the first bad row (1-based, header excluded)."""
+    for column in ("user", "item"):
+        ids = table[column].astype(str).str.strip()
+        blank = ids.eq("") | table[column].isna() | ids.str.lower().isin(["nan", "none"])
+        if blank.any():
+            row = int(np.flatnonzero(blank.to_numpy())[0]) + 1
+            raise DataError(f"{path.name}: row {row}: the {column} id is empty ({int(blank.sum())} rows have none)")
+        table = table.assign(**{column: ids})
+    raw = table["rating"]
+    numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").astype("float64")
+    bad = ~np.isfinite(numbers.to_numpy())
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path.name}: row {row + 1}: rating {raw.iloc[row]!r} is not a finite number "
+                        f"({int(bad.sum())} such rows)")
+    return table.assign(rating=numbers)
+
+
+def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str) -> Ratings:
+    table = _validated(table[["user", "item", "rating"]], path)
+    return Ratings.from_frame(table, item_meta, user_meta, name=name)
+
+
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{Path(path).name}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{Path(path).name}: rows have different numbers of fields ({_first_line(str(exc))})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{Path(path).name}: not {kwargs.get('encoding', 'UTF-8')} text ({exc.reason} at byte {exc.start})") from None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+
+
+def _guess_encoding(path: Path) -> str:
+    """UTF-8 when the whole file decodes as UTF-8, else latin-1 (which decodes any byte)."""
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            while handle.read(1 << 20):
+                pass
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _sniff_separator(sample: str) -> str:
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
+    except csv.Error:
+        counts = {sep: lines[0].count(sep) for sep in ",\t;|"}
+        return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
