@@ -1,7 +1,24 @@
-"""CF Embedding Explorer: placeholder entry point until the dashboard lands (issue 3)."""
+"""CF Embedding Explorer: the entry file is the picture frame.
+
+It sets the page config, defines the navigation over pages/, draws the shared sidebar (active run,
+dataset, downloads) and hands the page the active run through `st.session_state`. Pages stay thin.
+"""
 import streamlit as st
 
-st.set_page_config(page_title="CF Embedding Explorer", layout="wide")
-st.title("CF Embedding Explorer")
-st.info("The dashboard is coming. Meanwhile the engine works from the command line: "
-        "`python -m collab_core train`, `python -m collab_core neighbours --run ID --item 'Star Wars (1977)'`.")
+from collab_app import state, ui
+
+st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
+state.keep_widget_state()
+state.session_id()
+
+pages = [
+    st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/biases.py", title="Biases", icon=":material/leaderboard:", url_path="biases", default=True),
+    st.Page("pages/projections.py", title="Projections", icon=":material/scatter_plot:", url_path="projections"),
+    st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
+]
+page = st.navigation(pages)
+st.session_state["_trained"] = ui.sidebar()
+state.show_notices()
+page.run()
