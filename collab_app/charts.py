@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
+PALETTE = px.colors.qualitative.Dark24  # 24 distinct colours: MovieLens has 19 genres
 
 
 def rating_histogram(ratings: np.ndarray) -> go.Figure:
@@ -83,12 +84,12 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, labels: pd.Da
     if dims == 3:
         hover["z"] = False
         fig = px.scatter_3d(points, x="x", y="y", z="z", color=color, hover_name="title", hover_data=hover,
-                            custom_data=["index"], opacity=0.75,
+                            custom_data=["index"], opacity=0.75, color_discrete_sequence=PALETTE,
                             labels={"x": axis_names[0], "y": axis_names[1], "z": axis_names[2]})
         fig.update_traces(marker_size=3)
     else:
         fig = px.scatter(points, x="x", y="y", color=color, hover_name="title", hover_data=hover,
-                         custom_data=["index"], opacity=0.75, render_mode="webgl",
+                         custom_data=["index"], opacity=0.75, render_mode="webgl", color_discrete_sequence=PALETTE,
                          labels={"x": axis_names[0], "y": axis_names[1]})
         fig.update_traces(marker_size=7)
     extras = [(neighbours, NEIGHBOUR, "neighbours", 11), (highlight, HIGHLIGHT, "selected", 15)]

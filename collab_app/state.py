@@ -49,9 +49,9 @@ def from_url(key: str, param: str, parse: Callable[[str], Any], default: Any,
             if valid(parsed):
                 value = parsed
             else:
-                notice(f"The link's {param}={raw!r} is not available here; showing the default instead.")
+                st.warning(f"The link's {param}={raw!r} is not available here; showing the default instead.")
         except (ValueError, TypeError):
-            notice(f"The link's {param}={raw!r} is not a valid value; showing the default instead.")
+            st.warning(f"The link's {param}={raw!r} is not a valid value; showing the default instead.")
     st.session_state[key] = value
 
 

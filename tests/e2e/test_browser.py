@@ -1,0 +1,49 @@
+"""The app in a real browser: every page opens, a training started from the Train page finishes and becomes
+the active run, and a neighbour search on the Neighbours page shows results. Screenshots of each page are
+saved (see conftest.screenshot)."""
+import re
+
+import pytest
+
+from .conftest import screenshot, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_train_then_explore_every_page(app_server, page):
+    url, runs_dir = app_server
+    page.goto(f"{url}/train")
+    wait_for_app(page)
+    assert page.get_by_role("heading", name="Train").is_visible()
+    page.get_by_role("button", name="Train", exact=True).click()
+    # live progress appears, then the finished run becomes the active run
+    page.get_by_text(re.compile(r"trained: validation RMSE 0\.\d+")).wait_for(timeout=120_000)
+    wait_for_app(page)
+    assert len([p for p in runs_dir.iterdir() if not p.name.startswith(".")]) == 1
+    assert page.get_by_text("Run history").is_visible()
+    screenshot(page, "train")
+
+    # Biases is the default page, which Streamlit always serves at the root URL
+    for path, heading in [("data", "Data"), ("", "Biases"), ("projections", "Projections")]:
+        page.goto(f"{url}/{path}")
+        wait_for_app(page)
+        page.get_by_role("heading", name=heading).wait_for()
+        assert page.locator("[data-testid='stException']").count() == 0
+        if path != "data":
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        screenshot(page, heading.lower())
+
+    page.goto(f"{url}/neighbours")
+    wait_for_app(page)
+    movie = page.get_by_role("combobox", name="Movie (type to search)")
+    movie.click()
+    page.keyboard.type("GoldenEye")
+    page.get_by_role("option", name="GoldenEye (1995)").click()
+    wait_for_app(page)
+    page.get_by_text(re.compile(r"Exact KD-tree search .* ms")).wait_for()
+    assert "movie=2" in page.url
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "neighbours")
