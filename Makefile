@@ -13,7 +13,7 @@ PORT ?= 8501
 # and never imported.
 DATA_CARRIER := recbole==1.2.1
 
-.PHONY: setup run test test-fast bench browser clean
+.PHONY: setup run test test-fast bench bench-ui browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,8 +27,9 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 setup: $(STAMP)
 
+# collab_app.serve = `streamlit run app.py` with torch & co. imported before the first visitor arrives
 run: setup
-	$(BIN)/python -m streamlit run app.py --server.headless true --server.port $(PORT)
+	$(BIN)/python -m collab_app.serve --server.headless true --server.port $(PORT)
 
 # Debian's chromium for the browser tests; installed when missing and we are root (as in CI).
 browser:
@@ -50,6 +51,9 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python -m collab_core bench
+
+bench-ui: setup browser
+	$(BIN)/python -m collab_app.bench_ui
 
 clean:
 	rm -rf $(VENV) .pytest_cache

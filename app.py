@@ -5,7 +5,7 @@ dataset, downloads) and hands the page the active run through `st.session_state`
 """
 import streamlit as st
 
-from collab_app import state, ui
+from collab_app import state, timing, ui
 
 st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
 state.keep_widget_state()
@@ -19,6 +19,7 @@ pages = [
     st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
 ]
 page = st.navigation(pages)
-st.session_state["_trained"] = ui.sidebar()
-state.show_notices()
-page.run()
+with timing.script_run(page.url_path or "biases"):
+    st.session_state["_trained"] = ui.sidebar()
+    state.show_notices()
+    page.run()

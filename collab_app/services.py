@@ -2,6 +2,8 @@
 
 They are `st.cache_resource` singletons on purpose: a training started in one tab must be visible (and
 keep running) when that tab goes to another page, and a UMAP layout computed for one session serves all.
+UMAP layouts are computed by collab_app.workers (a separate process when the app was started by
+collab_app.serve) and cached here per (run, parameters).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import torch
 
 from collab_core import interpret
 
-from . import cached
+from . import cached, workers
 from .jobs import ComputeCache, Computation, TrainingQueue
 
 
@@ -42,13 +44,15 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
     indices = trained.catalog.top_items(top_n)
     factors = trained.item_factors()[indices]
     key = (run_id, top_n, dims, n_neighbors, round(min_dist, 4), metric)
-    job = umap_cache().get_or_start(key, lambda: interpret.umap_embed(factors, dims, n_neighbors, min_dist, metric, 42))
+    job = umap_cache().get_or_start(key, lambda: workers.run_umap(factors, dims, n_neighbors, min_dist, metric, 42))
     return indices, job
 
 
 def prewarm_umap(run_id: str) -> None:
     """Start the default UMAP view of a run as soon as it is trained or selected, so the Projections page
     is usually ready when opened (the first UMAP in a process also pays numba's ~20 s compilation)."""
+    if os.environ.get("COLLAB_UMAP_PREWARM", "1") == "0":
+        return
     try:
         umap_layout(run_id, 1000, 2, **UMAP_DEFAULTS)
     except Exception:  # a broken run is reported where it is shown, not here

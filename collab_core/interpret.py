@@ -228,3 +228,8 @@ def brute_force_neighbours(factors: np.ndarray, index: int, k: int, metric: str 
     order = np.argsort(distances, kind="stable")[:k]
     found = distances[order]
     return candidates[order], (found**2 / 2 if metric == "cosine" else found)
+
+
+def umap_warm_up() -> None:
+    """One tiny UMAP fit: pays numba's one-off compilation (~20 s) in whichever process calls it."""
+    umap_embed(np.random.default_rng(0).normal(size=(60, 8)), 2, n_neighbors=10)

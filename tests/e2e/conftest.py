@@ -5,64 +5,20 @@ Without /usr/bin/chromium the e2e tests skip with a message, except in CI (CI=tr
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from collab_app.server import CHROMIUM, launch_chromium, start_server, stop_server
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(runs_dir: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` headless on 127.0.0.1; returns (process, base url) once /_stcore/health is ok."""
-    port = free_port()
-    env = {**os.environ, "COLLAB_RUNS_DIR": str(runs_dir), **(extra_env or {})}
-    log = open(runs_dir.parent / f"server-{port}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log.name}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"streamlit did not become healthy in 60 s; see {log.name}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("e2e") / "runs"
     runs_dir.mkdir()
-    process, url = start_server(runs_dir)
+    process, url = start_server(runs_dir, runs_dir.parent)
     yield url, runs_dir
     stop_server(process)
 
@@ -77,7 +33,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -88,13 +44,6 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
-def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
-    page.wait_for_timeout(300)  # let the last deltas paint
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
 def screenshot(page, name: str) -> Path:

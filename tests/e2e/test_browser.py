@@ -5,7 +5,9 @@ import re
 
 import pytest
 
-from .conftest import screenshot, wait_for_app
+from collab_app.server import wait_for_app
+
+from .conftest import screenshot
 
 pytestmark = pytest.mark.e2e
 
