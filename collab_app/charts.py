@@ -32,7 +32,8 @@ def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
     fig = go.Figure()
     if progress:
         steps_per_epoch = max(1, progress[-1].total_steps / progress[-1].epochs)
-        fig.add_scatter(x=[p.step / steps_per_epoch for p in progress], y=[p.train_loss for p in progress],
+        batches = [p for p in progress if p.kind == "batch"]  # epoch reports carry the epoch mean instead
+        fig.add_scatter(x=[p.step / steps_per_epoch for p in batches], y=[p.train_loss for p in batches],
                         mode="lines", name="train loss (MSE)")
         epochs = [p for p in progress if p.kind == "epoch"]
         fig.add_scatter(x=[p.epoch for p in epochs], y=[p.valid_mse for p in epochs], mode="lines+markers",

@@ -68,7 +68,7 @@ class Progress:
     epochs: int
     step: int  # optimiser steps done so far
     total_steps: int
-    train_loss: float  # mean MSE over the batches of this epoch so far
+    train_loss: float  # mean MSE: over the batches since the last report ('batch'), over the epoch ('epoch')
     valid_rmse: float | None  # after each epoch; None on batch reports
     valid_mse: float | None
     lr: float  # learning rate of the last step
@@ -176,7 +176,8 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = train_rows[torch.randperm(n_train, generator=generator)].to(device)  # (n_train,)
-        loss_sum = torch.zeros((), device=device)  # summed on-device: no host sync per batch
+        loss_sum = torch.zeros((), device=device)  # epoch total, summed on-device: no host sync per batch
+        window_sum, window_rows = torch.zeros((), device=device), 0
         for batch_start in range(0, n_train, config.batch_size):
             if cancel is not None and cancel.is_set():
                 raise TrainingCancelled(f"cancelled at epoch {epoch}, step {step} of {total_steps}")
@@ -188,15 +189,22 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            loss_sum += loss.detach() * len(rows)
+            batch_total = loss.detach() * len(rows)
+            loss_sum += batch_total
+            window_sum += batch_total
+            window_rows += len(rows)
             step += 1
-            if step % progress_every == 0 or batch_start + config.batch_size >= n_train:
-                seen = min(batch_start + config.batch_size, n_train)
-                train_loss = float(loss_sum) / seen
-                _stop_if_diverged(train_loss, epoch, step, config)
-                if callback is not None and batch_start + config.batch_size < n_train:
-                    callback(Progress("batch", epoch, config.epochs, step, total_steps, train_loss, None, None,
+            last_batch = batch_start + config.batch_size >= n_train
+            if step % progress_every == 0 or last_batch:
+                window_loss = float(window_sum) / window_rows  # one host sync per report
+                _stop_if_diverged(window_loss, epoch, step, config)
+                if callback is not None and not last_batch:
+                    # the mean over the batches since the last report: a running epoch mean would reset
+                    # (and jump) at every epoch boundary
+                    callback(Progress("batch", epoch, config.epochs, step, total_steps, window_loss, None, None,
                                       optimizer.param_groups[0]["lr"], time.perf_counter() - start))
+                window_sum, window_rows = torch.zeros((), device=device), 0
+        train_loss = float(loss_sum) / n_train
         valid_mse = _mse(model, data, valid_rows)
         record = {"epoch": epoch, "train_loss": train_loss, "valid_mse": valid_mse,
                   "valid_rmse": math.sqrt(valid_mse) if valid_mse == valid_mse else None,

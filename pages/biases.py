@@ -31,11 +31,11 @@ state.to_url(among=mode, top=top_n, min=min_ratings, n=n_rows)
 
 top, bottom = cached.bias_ranking(run_id, int(n_rows), top_n, min_ratings)
 columns = {"rank": st.column_config.NumberColumn("#", width="small"),
-           "title": st.column_config.TextColumn("title", width="large"),
+           "title": st.column_config.TextColumn("title", width="medium"),
            "bias": st.column_config.NumberColumn("bias", format="%.3f"),
            "mean_rating": st.column_config.NumberColumn("mean rating", format="%.2f"),
            "count": st.column_config.NumberColumn("ratings")}
-order = ["rank", "title", "bias", "mean_rating", "count", "genres"]
+order = ["rank", "title", "bias", "mean_rating", "count", "genres"]  # genres last: long, least compared
 st.caption("A high bias means people rate the film higher than its factors predict: liked even by those who "
            "do not usually like that kind of film. Compare with the plain mean rating.")
 col_top, col_bottom = st.columns(2)

@@ -1,6 +1,7 @@
 """The app in a real browser: every page opens, a training started from the Train page finishes and becomes
 the active run, and a neighbour search on the Neighbours page shows results. Screenshots of each page are
 saved (see conftest.screenshot)."""
+import json
 import re
 
 import pytest
@@ -17,11 +18,21 @@ def test_train_then_explore_every_page(app_server, page):
     page.goto(f"{url}/train")
     wait_for_app(page)
     assert page.get_by_role("heading", name="Train").is_visible()
+    epochs = page.get_by_label("Epochs", exact=True)
+    epochs.fill("15")  # long enough (~5-15 s) to watch the live progress
+    epochs.press("Tab")  # commit the value, as a person leaving the field does
     page.get_by_role("button", name="Train", exact=True).click()
-    # live progress appears, then the finished run becomes the active run
+    # live progress bar and loss curves appear ...
+    page.get_by_text(re.compile(r"Training dot_bias on MovieLens 100K")).wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    screenshot(page, "train-live")
+    # ... then the finished run becomes the active run
     page.get_by_text(re.compile(r"trained: validation RMSE 0\.\d+")).wait_for(timeout=120_000)
     wait_for_app(page)
-    assert len([p for p in runs_dir.iterdir() if not p.name.startswith(".")]) == 1
+    page.wait_for_timeout(1000)  # the run-history grid paints on a canvas after the script ends
+    saved = [p for p in runs_dir.iterdir() if not p.name.startswith(".")]
+    assert len(saved) == 1
+    assert json.loads((saved[0] / "run.json").read_text())["config"]["epochs"] == 15
     assert page.get_by_text("Run history").is_visible()
     screenshot(page, "train")
 
@@ -33,6 +44,7 @@ def test_train_then_explore_every_page(app_server, page):
         assert page.locator("[data-testid='stException']").count() == 0
         if path != "data":
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
         screenshot(page, heading.lower())
 
     page.goto(f"{url}/neighbours")
@@ -48,4 +60,5 @@ def test_train_then_explore_every_page(app_server, page):
     table.wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_timeout(1000)
     screenshot(page, "neighbours")
