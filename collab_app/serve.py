@@ -28,8 +28,13 @@ def preload() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     preload()
+    from streamlit.runtime.pages_manager import PagesManager
+
     from collab_app.workers import start_umap_worker
 
+    # app.py always calls st.navigation, so Streamlit's legacy pages/-directory mode never applies; clearing
+    # its flag now spares the first visitor the extra rerun of collab_app.ui.ensure_frame.
+    PagesManager.uses_pages_directory = False
     start_umap_worker()
     from streamlit.web import cli
 

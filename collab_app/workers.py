@@ -9,6 +9,7 @@ a plain `streamlit run app.py`), UMAP runs in the calling thread instead.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -23,7 +24,9 @@ def start_umap_worker() -> None:
     """Spawn the worker now and have it compile numba (~20 s) before anyone asks for a layout."""
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        # nice 10: the warm-up and layouts yield the CPU to page renders and training on a small machine
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=os.nice, initargs=(10,))
         _pool.submit(interpret.umap_warm_up)  # the first submit spawns the process, from this thread
 
 
