@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_core import interpret
+from collab_core.errors import DataError
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.ratings import DensityReport, Ratings, random_split
 from collab_core.runs import RunInfo, RunStore
@@ -35,9 +36,7 @@ class DatasetSpec:
     columns: ColumnMap = ColumnMap()
     min_user_ratings: int = 0
     min_item_ratings: int = 0
-
-    def unfiltered(self) -> "DatasetSpec":
-        return DatasetSpec(self.kind, self.path, self.label, self.columns)
+    rating_scale: tuple[float, float] | None = None  # declared scale of an upload: ratings outside are refused
 
 
 def store() -> RunStore:
@@ -46,12 +45,16 @@ def store() -> RunStore:
 
 # ---------------------------------------------------------------------- data
 @st.cache_resource(max_entries=6, show_spinner="Reading ratings ...")
-def _load_raw(kind: str, path: str, columns: ColumnMap, mtime: float) -> Ratings:
+def _load_raw(kind: str, path: str, columns: ColumnMap, rating_scale, mtime: float) -> Ratings:
     if kind == BUILTIN:
         return load_builtin()
     if kind == "folder":
         return load_movielens_folder(path)
-    return load_table(path, columns, max_bytes=UPLOAD_LIMIT_MB * 1024 * 1024)
+    return load_table(path, columns, max_bytes=upload_limit_bytes(), rating_scale=rating_scale)
+
+
+def upload_limit_bytes() -> int:
+    return UPLOAD_LIMIT_MB * 1024 * 1024
 
 
 def _mtime(spec: DatasetSpec) -> float:
@@ -60,7 +63,7 @@ def _mtime(spec: DatasetSpec) -> float:
 
 @st.cache_resource(max_entries=6, show_spinner="Filtering ...")
 def _load_filtered(spec: DatasetSpec, mtime: float) -> tuple[Ratings, DensityReport]:
-    ratings = _load_raw(spec.kind, spec.path, spec.columns, mtime)
+    ratings = _load_raw(spec.kind, spec.path, spec.columns, spec.rating_scale, mtime)
     return ratings.filter_density(spec.min_user_ratings, spec.min_item_ratings)
 
 
@@ -70,7 +73,11 @@ def load_dataset(spec: DatasetSpec) -> tuple[Ratings, DensityReport]:
 
 
 def save_upload(name: str, data: bytes) -> Path:
-    """Store uploaded bytes under a content hash (never executed, parsed as CSV/Parquet only)."""
+    """Store uploaded bytes under a content hash (never executed, parsed as CSV/Parquet only). The user's
+    file name contributes only a known suffix, so it cannot steer where the bytes land."""
+    if len(data) > upload_limit_bytes():
+        raise DataError(f"{Path(name).name}: {len(data):,} bytes is above the upload limit of "
+                        f"{upload_limit_bytes():,} bytes (COLLAB_UPLOAD_LIMIT_MB)")
     suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in (".csv", ".tsv", ".txt", ".parquet") else ".csv"
     folder = Path(tempfile.gettempdir()) / "collab-uploads"
     folder.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from collab_core.config import TrainConfig
-from collab_core.errors import CollabError, TrainingCancelled
+from collab_core.errors import CollabError, DeviceError, TrainingCancelled
 from collab_core.ratings import Ratings, Split
 from collab_core.runs import RunStore
 from collab_core.training import Progress, fit
@@ -40,6 +40,7 @@ class TrainingJob:
     progress: list[Progress] = field(default_factory=list)
     run_id: str | None = None
     error: str | None = None
+    device_failure: bool = False  # failed on the GPU (e.g. out of memory): the page offers a CPU retry
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -118,6 +119,8 @@ class TrainingQueue:
             job.status = "done"
         except TrainingCancelled:
             job.status = "cancelled"
+        except DeviceError as exc:
+            job.status, job.error, job.device_failure = "failed", str(exc), True
         except CollabError as exc:
             job.status, job.error = "failed", str(exc)
         except Exception as exc:  # a bug or e.g. CUDA out of memory: show it, keep the server alive

@@ -11,10 +11,10 @@ Modules, each with one job:
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.
 """
-from .errors import (AmbiguousTitleError, CollabError, ConfigError, DataError, RunStoreError,
+from .errors import (AmbiguousTitleError, CollabError, ConfigError, DataError, DeviceError, RunStoreError,
                      TrainingCancelled, TrainingDivergedError, UnknownIdError)
 
 __all__ = [
-    "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "RunStoreError", "TrainingCancelled",
+    "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "DeviceError", "RunStoreError", "TrainingCancelled",
     "TrainingDivergedError", "UnknownIdError",
 ]

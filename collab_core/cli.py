@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--user-col", help="name of the user id column")
     data.add_argument("--item-col", help="name of the item id column")
     data.add_argument("--rating-col", help="name of the rating column")
+    data.add_argument("--rating-scale", nargs=2, type=float, metavar=("LOW", "HIGH"),
+                      help="declared rating scale of --train/--valid files: ratings outside it are refused")
     data.add_argument("--valid-frac", type=float, default=0.1, help="validation fraction of the random split")
     data.add_argument("--split-seed", type=int, default=42, help="seed of the random split")
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
@@ -102,12 +104,12 @@ def _load_data(args):
     if args.valid_file and not args.train_file:
         raise CollabError("--valid needs --train")
     if args.train_file and args.valid_file:
-        ratings, split = load_train_valid(args.train_file, args.valid_file, columns)
+        ratings, split = load_train_valid(args.train_file, args.valid_file, columns, rating_scale=args.rating_scale)
         if args.min_user_ratings or args.min_item_ratings:
             raise CollabError("the density filter applies to a single dataset; filter the files beforehand")
         return ratings, split
     if args.train_file:
-        ratings = load_table(args.train_file, columns)
+        ratings = load_table(args.train_file, columns, rating_scale=args.rating_scale)
     else:
         ratings = load_dataset(args.dataset or "builtin")
     if args.min_user_ratings or args.min_item_ratings:

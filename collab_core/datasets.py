@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import importlib.metadata
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -214,25 +214,31 @@ def read_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataF
 
 
 def load_table(path: str | Path, columns: ColumnMap = ColumnMap(), items_path: str | Path | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> Ratings:
-    """Ratings from any table with user, item and rating columns (and optional title/genres)."""
+               max_bytes: int = DEFAULT_MAX_BYTES, rating_scale: tuple[float, float] | None = None) -> Ratings:
+    """Ratings from any table with user, item and rating columns (and optional title/genres).
+
+    With `rating_scale` (low, high) declared, a rating outside it is refused, naming the row: a 50 in a
+    1-5 file is a data error, and clipping it would hide that."""
     path = Path(path)
     frame = read_table(path, max_bytes)
     table, item_meta = _map_columns(frame, columns, path)
     if items_path is not None:
         item_meta = load_items_file(items_path, max_bytes)
-    return _ratings_from_table(table, path, item_meta, None, name=path.name)
+    return _ratings_from_table(table, path, item_meta, None, name=path.name, rating_scale=rating_scale)
 
 
 def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: ColumnMap = ColumnMap(),
-                     max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Ratings, Split]:
+                     max_bytes: int = DEFAULT_MAX_BYTES,
+                     rating_scale: tuple[float, float] | None = None) -> tuple[Ratings, Split]:
     """Ratings from a training file and an explicit validation file with the same columns."""
     train_path, valid_path = Path(train_path), Path(valid_path)
     train, item_meta = _map_columns(read_table(train_path, max_bytes), columns, train_path)
     valid, _ = _map_columns(read_table(valid_path, max_bytes), columns, valid_path)
-    train = _validated(train, train_path)
-    valid = _validated(valid, valid_path)
-    return with_validation_frame(train, valid, item_meta, None, name=train_path.name)
+    train, train_notes = _validated(train, train_path, rating_scale)
+    valid, _ = _validated(valid, valid_path, rating_scale)
+    ratings, split = with_validation_frame(train, valid, item_meta, None, name=train_path.name)
+    _require_two_of_each(ratings, train_path)
+    return replace(ratings, notes=tuple(train_notes) + ratings.notes), split
 
 
 def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
@@ -299,14 +305,22 @@ def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: 
     return None
 
 
-def _validated(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Check ids and ratings row by row; the message names the first bad row (1-based, header excluded)."""
+def _validated(table: pd.DataFrame, path: Path,
+               rating_scale: tuple[float, float] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Check ids and ratings row by row; the message names the first bad row (1-based, header excluded).
+    Returns the cleaned table and notes about what was found (e.g. ids that mix numbers and text)."""
+    notes = []
     for column in ("user", "item"):
         ids = table[column].astype(str).str.strip()
         blank = ids.eq("") | table[column].isna() | ids.str.lower().isin(["nan", "none"])
         if blank.any():
             row = int(np.flatnonzero(blank.to_numpy())[0]) + 1
             raise DataError(f"{path.name}: row {row}: the {column} id is empty ({int(blank.sum())} rows have none)")
+        numeric = ids.str.fullmatch(r"-?\d+(\.\d+)?")
+        if numeric.any() and not numeric.all():
+            example = ids[~numeric].iloc[0]
+            notes.append(f"{column} ids mix numbers and text (e.g. {example!r}); all ids are compared as text, "
+                         f"so '1' and '1.0' would be different {column}s")
         table = table.assign(**{column: ids})
     raw = table["rating"]
     numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").astype("float64")
@@ -315,12 +329,29 @@ def _validated(table: pd.DataFrame, path: Path) -> pd.DataFrame:
         row = int(np.flatnonzero(bad)[0])
         raise DataError(f"{path.name}: row {row + 1}: rating {raw.iloc[row]!r} is not a finite number "
                         f"({int(bad.sum())} such rows)")
-    return table.assign(rating=numbers)
+    if rating_scale is not None:
+        low, high = rating_scale
+        outside = ((numbers < low) | (numbers > high)).to_numpy()
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise DataError(f"{path.name}: row {row + 1}: rating {numbers.iloc[row]:g} is outside the declared scale "
+                            f"{low:g}-{high:g} ({int(outside.sum())} such rows); fix the file or the scale")
+    return table.assign(rating=numbers), notes
 
 
-def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str) -> Ratings:
-    table = _validated(table[["user", "item", "rating"]], path)
-    return Ratings.from_frame(table, item_meta, user_meta, name=name)
+def _require_two_of_each(ratings: Ratings, path: Path) -> None:
+    """Collaborative filtering learns from users who share items: one user or one item teaches nothing."""
+    if ratings.n_users < 2 or ratings.n_items < 2:
+        raise DataError(f"{path.name}: {ratings.n_users} user(s) and {ratings.n_items} item(s); collaborative "
+                        f"filtering needs at least 2 users and 2 items")
+
+
+def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str,
+                        rating_scale: tuple[float, float] | None = None) -> Ratings:
+    table, notes = _validated(table[["user", "item", "rating"]], path, rating_scale)
+    ratings = Ratings.from_frame(table, item_meta, user_meta, name=name, notes=notes)
+    _require_two_of_each(ratings, path)
+    return ratings
 
 
 def _read_csv(path: Path, **kwargs) -> pd.DataFrame:

@@ -38,6 +38,10 @@ class TrainingDivergedError(CollabError):
     """The loss became NaN or infinite; nothing is saved."""
 
 
+class DeviceError(CollabError):
+    """The training device failed in a way the user can act on (CUDA out of memory, CUDA missing)."""
+
+
 class TrainingCancelled(Exception):
     """Raised inside fit() when the cancel event is set; not an error of the user's."""
 

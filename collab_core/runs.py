@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class RunStore:
         if final.exists():
             raise RunStoreError(f"run {run_id!r} already exists in {self.root}")
         self.root.mkdir(parents=True, exist_ok=True)
+        self._sweep_stale()
         staging = self.root / f".tmp-{run_id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
@@ -123,6 +125,14 @@ class RunStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return run_id
+
+    def _sweep_stale(self, older_than_s: float = 3600.0) -> None:
+        """Remove staging/deletion folders that a killed process left behind (never a real run)."""
+        now = time.time()
+        for entry in self.root.iterdir():
+            if entry.name.startswith((".tmp-", ".del-")) and entry.is_dir() and not entry.is_symlink():
+                if now - entry.stat().st_mtime > older_than_s:
+                    shutil.rmtree(entry, ignore_errors=True)
 
     # ------------------------------------------------------------------ list / load / delete
     def list(self) -> list[RunInfo]:

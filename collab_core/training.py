@@ -22,7 +22,7 @@ from torch import nn
 
 from .baselines import bias_baseline_rmse, global_mean_rmse
 from .config import TrainConfig
-from .errors import ConfigError, TrainingCancelled, TrainingDivergedError
+from .errors import ConfigError, DataError, DeviceError, TrainingCancelled, TrainingDivergedError
 from .models import build_model
 from .ratings import Ratings, Split
 from .trained import TrainedModel
@@ -133,6 +133,9 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
 def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
     if len(split.train) == 0:
         raise ConfigError("the training split holds no ratings")
+    if ratings.n_users < 2 or ratings.n_items < 2:
+        raise DataError(f"{ratings.n_users} user(s) and {ratings.n_items} item(s): collaborative filtering needs at "
+                        f"least 2 users and 2 items")
     low, high = ratings.rating_range
     if config.model != "dot" and (low < config.y_range[0] or high > config.y_range[1]):
         raise ConfigError(
@@ -153,8 +156,22 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
     """Train `config.model` on `split.train`, report validation RMSE on `split.valid`, return the trained model.
 
     Raises TrainingDivergedError when the loss becomes NaN/inf (saying to lower lr), TrainingCancelled when
-    `cancel` is set, ConfigError for bad settings or a y_range that cannot reach the ratings.
+    `cancel` is set, ConfigError for bad settings or a y_range that cannot reach the ratings, DeviceError
+    when the GPU runs out of memory.
     """
+    try:
+        return _fit(ratings, split, config, callback, progress_every, cancel)
+    except torch.cuda.OutOfMemoryError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # give the memory back so the server keeps working
+        raise DeviceError(
+            f"the GPU ran out of memory (device {config.device!r}, batch size {config.batch_size}, "
+            f"{config.n_factors} factors, {ratings.n_users:,} users x {ratings.n_items:,} items): lower the batch "
+            f"size or the number of factors, or train on the CPU (device 'cpu'). Nothing was saved.") from None
+
+
+def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: ProgressCallback | None,
+         progress_every: int, cancel: threading.Event | None) -> TrainedModel:
     config.validate()
     _check_data(ratings, split, config)
     device = resolve_device(config.device)

@@ -40,9 +40,9 @@ else:
                               type=["csv", "tsv", "txt", "parquet"], key="data_upload",
                               max_upload_size=cached.UPLOAD_LIMIT_MB)
     if upload is not None:
-        path = cached.save_upload(upload.name, upload.getvalue())
         try:
-            header = [str(c) for c in read_table(path, cached.UPLOAD_LIMIT_MB * 1024 * 1024).columns]
+            path = cached.save_upload(upload.name, upload.getvalue())
+            header = [str(c) for c in read_table(path, cached.upload_limit_bytes()).columns]
         except CollabError as exc:
             st.error(f"{upload.name}: {str(exc).split(': ', 1)[-1]}")
             header = None
@@ -58,7 +58,14 @@ else:
             title = cols[3].selectbox("title (optional)", none, index=0 if title_guess is None else title_guess + 1, key="map_title")
             genres = cols[4].selectbox("genres (optional, '|'-joined)", none, index=0 if genre_guess is None else genre_guess + 1, key="map_genres")
             mapping = ColumnMap(user, item, rating, None if title == "(none)" else title, None if genres == "(none)" else genres)
-            spec = cached.DatasetSpec("upload", str(path), upload.name, mapping)
+            scale = None
+            s1, s2, s3 = st.columns([1.2, 1, 1])
+            if s1.checkbox("Declare the rating scale", key="p_data_scale_on",
+                           help="Ratings outside it are then refused with the row named, instead of being "
+                                "taken as they are."):
+                scale = (float(s2.number_input("lowest rating", value=1.0, key="p_data_scale_low")),
+                         float(s3.number_input("highest rating", value=5.0, key="p_data_scale_high")))
+            spec = cached.DatasetSpec("upload", str(path), upload.name, mapping, rating_scale=scale)
 
 st.subheader("Density filter")
 st.caption("Structure only appears where the data is dense enough: drop users and items with few ratings "
@@ -72,7 +79,8 @@ if spec is None:
     st.info("Choose a folder or upload a file to preview it. The active dataset stays as it is until you "
             "press **Use this dataset**.")
     st.stop()
-spec = cached.DatasetSpec(spec.kind, spec.path, spec.label, spec.columns, int(min_user), int(min_item))
+spec = cached.DatasetSpec(spec.kind, spec.path, spec.label, spec.columns, int(min_user), int(min_item),
+                          spec.rating_scale)
 
 try:
     ratings, report = cached.load_dataset(spec)

@@ -121,6 +121,12 @@ if submitted:
     except CollabError as exc:
         st.error(f"Cannot train: {exc}", icon=":material/error:")
 ui.job_progress()
+job = services.training_queue().get(st.session_state.get(state.JOB_ID))
+if job is not None and job.status == "failed" and job.device_failure:
+    st.error(f"Training on {job.config.device} failed: {job.error}", icon=":material/memory:")
+    if st.button("Train the same settings on the CPU", key="retry_cpu", type="primary"):
+        ui.submit(ratings, split(), replace(job.config, device="cpu"))
+        st.rerun()
 
 with st.expander("Learning-rate finder", expanded=False):
     st.caption("Trains a throw-away copy of the model for 100 batches while the learning rate grows from 1e-6 to 1; "

@@ -100,3 +100,15 @@ def test_ambiguous_title_lists_candidates(tiny_trained, tmp_path):
     run_id = RunStore(tmp_path / "runs").save(tiny_trained)
     result = cli("neighbours", "--run", run_id, "--item", "em 1", runs_dir=tmp_path / "runs")
     assert result.returncode == 2 and "matches" in result.stderr and "Item 10" in result.stderr
+
+
+def test_ratings_outside_the_declared_scale_and_one_user_files_fail_cleanly(tmp_path):
+    scaled = tmp_path / "scaled.csv"
+    scaled.write_text("user,item,rating\n1,a,4\n2,b,9\n1,b,3\n2,a,1\n")
+    result = cli("train", "--train", str(scaled), "--rating-scale", "1", "5", runs_dir=tmp_path / "runs")
+    assert result.returncode == 2 and "row 2: rating 9 is outside the declared scale 1-5" in result.stderr
+    lonely = tmp_path / "lonely.csv"
+    lonely.write_text("user,item,rating\n1,a,4\n1,b,3\n1,c,2\n")
+    result = cli("train", "--train", str(lonely), runs_dir=tmp_path / "runs")
+    assert result.returncode == 2 and "1 user(s) and 3 item(s)" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
