@@ -1,7 +1,7 @@
 """Background work that outlives a script run: training jobs and slow projections (UMAP).
 
-A Streamlit script run must stay fast, so long work runs in worker threads owned by this process-wide
-registry. Workers never call `st.*`; pages poll the registry from a `@st.fragment(run_every=...)`. A job
+A Streamlit script run must stay fast, so each job is driven by a thread of this process-wide registry
+(the training itself runs in a worker process, see collab_app.workers). Job threads never call `st.*`; pages poll the registry from a `@st.fragment(run_every=...)`. A job
 keeps running when its session moves to another page or closes its tab, and other sessions see it too.
 
 Training jobs queue behind a semaphore (COLLAB_MAX_TRAININGS, default 1 on a 2-core machine) so that
@@ -21,8 +21,9 @@ from typing import Any, Callable
 from collab_core.config import TrainConfig
 from collab_core.errors import CollabError, DeviceError, TrainingCancelled
 from collab_core.ratings import Ratings, Split
-from collab_core.runs import RunStore
-from collab_core.training import Progress, fit
+from collab_core.training import Progress
+
+from . import workers
 
 MAX_PROGRESS_POINTS = 2000  # bound the memory a long job's progress history can take
 
@@ -62,7 +63,7 @@ class TrainingQueue:
     """Starts training jobs in threads, at most `max_concurrent` at a time, in submission order."""
 
     def __init__(self, max_concurrent: int | None = None):
-        limit = max_concurrent or int(os.environ.get("COLLAB_MAX_TRAININGS", "0")) or max(1, (os.cpu_count() or 2) // 2)
+        limit = max_concurrent or workers.max_trainings()
         self.max_concurrent = limit
         self._slots = threading.Semaphore(limit)
         self._lock = threading.Lock()
@@ -114,8 +115,7 @@ class TrainingQueue:
                 if len(job.progress) > MAX_PROGRESS_POINTS:
                     del job.progress[: len(job.progress) - MAX_PROGRESS_POINTS]
 
-            trained = fit(ratings, split, job.config, callback=record, progress_every=10, cancel=job.cancel_event)
-            job.run_id = RunStore(job.runs_dir).save(trained)
+            job.run_id = workers.train(ratings, split, job.config, job.runs_dir, record, job.cancel_event)
             job.status = "done"
         except TrainingCancelled:
             job.status = "cancelled"

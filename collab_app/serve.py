@@ -3,9 +3,12 @@
 It is `streamlit run app.py` with the heavy libraries imported first. Streamlit runs app.py only when
 a browser connects, so without this the first visitor waits for torch, scikit-learn and plotly to import
 (about 3.5 s on 2 cores) on top of the page itself. Imported here, before the server starts, the first
-page load finds them in sys.modules. It also starts the UMAP worker process (see collab_app.workers)."""
+page load finds them in sys.modules. It also starts the worker processes for training and UMAP (see
+collab_app.workers), which must be spawned before Streamlit runs any script."""
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 from pathlib import Path
 
@@ -23,19 +26,22 @@ def preload() -> None:
     import collab_core.datasets  # noqa: F401
     import collab_core.interpret  # noqa: F401
     import collab_core.runs  # noqa: F401
-    import collab_core.training  # noqa: F401
+    import collab_core.training
 
+    collab_core.training.warm_up()  # torch's lazy imports: 1 s now, over a minute in a busy server thread
 
 def main(argv: list[str] | None = None) -> int:
+    # `kill -USR1 <pid>` prints every thread's stack to the server log: how to see what a stuck server does
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     preload()
     from streamlit.runtime.pages_manager import PagesManager
 
-    from collab_app.workers import start_umap_worker
+    from collab_app.workers import start_workers
 
     # app.py always calls st.navigation, so Streamlit's legacy pages/-directory mode never applies; clearing
     # its flag now spares the first visitor the extra rerun of collab_app.ui.ensure_frame.
     PagesManager.uses_pages_directory = False
-    start_umap_worker()
+    start_workers()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]

@@ -14,6 +14,7 @@ import streamlit as st
 import torch
 
 from collab_core import interpret
+from collab_core.training import warm_up
 
 from . import cached, workers
 from .jobs import ComputeCache, Computation, TrainingQueue
@@ -25,7 +26,9 @@ def training_queue() -> TrainingQueue:
     # default EmbeddingDotBias trains as fast on 1 intra-op thread as on 2 (1.46 s vs 1.39 s), but with a
     # busy Python thread beside it 2 threads take 2.7 s and 1 thread 1.6 s (OpenMP workers spin while the
     # GIL is elsewhere). COLLAB_TORCH_THREADS overrides, e.g. for big batches on a many-core machine.
-    torch.set_num_threads(int(os.environ.get("COLLAB_TORCH_THREADS", "1")))
+    # Used only where training runs in-thread (no worker processes: AppTest, plain `streamlit run`).
+    torch.set_num_threads(workers.torch_threads())
+    warm_up()
     return TrainingQueue()
 
 

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("e2e") / "runs"
     runs_dir.mkdir()
-    process, url = start_server(runs_dir, runs_dir.parent)
+    # no UMAP worker: the browser test looks at PCA views only, and numba's warm-up would take a core
+    process, url = start_server(runs_dir, runs_dir.parent, {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"})
     yield url, runs_dir
     stop_server(process)
 

@@ -1,0 +1,121 @@
+"""Several browser sessions on one server over loopback: trainings queue and never change another
+session's view; a restarted server still has every run."""
+import re
+
+import pytest
+
+from collab_app.server import start_server, stop_server, wait_for_app
+
+pytestmark = pytest.mark.e2e
+N_SESSIONS = 8
+NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}  # these tests never open a UMAP view
+
+
+@pytest.fixture(scope="module")
+def seeded_runs(tmp_path_factory):
+    """Two small runs on MovieLens 100K to explore, trained in-process (about a second each)."""
+    from collab_core.config import default_config
+    from collab_core.datasets import load_builtin
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.training import fit
+
+    root = tmp_path_factory.mktemp("sessions") / "runs"
+    ratings = load_builtin()
+    store = RunStore(root)
+    for run_id, factors in (("run-a", 8), ("run-b", 16)):
+        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=factors)), run_id)
+    return root
+
+
+def set_k(page, value: int) -> None:
+    """Change k and wait until the rerun has put it in the URL (Streamlit updates it in place)."""
+    box = page.get_by_label("k", exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    for _ in range(1200):
+        if f"k={value}" in page.url:
+            break
+        page.wait_for_timeout(100)
+    assert f"k={value}" in page.url, page.url
+    wait_for_app(page)
+
+
+def selected_movie(page) -> str:
+    return page.get_by_role("combobox", name="Movie (type to search)").input_value()
+
+
+def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_runs, browser):
+    process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP | {"COLLAB_MAX_TRAININGS": "1"})
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(N_SESSIONS)]
+    pages = [context.new_page() for context in contexts]
+    for page in pages:
+        page.set_default_timeout(120_000)  # 8 tabs and a training share 2 cores: be patient, not flaky
+    try:
+        trainers, explorers = pages[:2], pages[2:]
+        movies = ["50", "2", "1", "100", "181", "258"]  # Star Wars, GoldenEye, Toy Story, Fargo, Jedi, Contact
+        views = []
+        for i, page in enumerate(explorers):
+            run = "run-a" if i % 2 == 0 else "run-b"
+            page.goto(f"{url}/neighbours?run={run}&movie={movies[i]}&k=5&metric=cosine&min=100")
+            wait_for_app(page)
+            views.append((run, page.get_by_role("combobox", name="Movie (type to search)").input_value()))
+        for page, epochs in zip(trainers, ("200", "6")):
+            page.goto(f"{url}/train?run=run-a")
+            wait_for_app(page)
+            box = page.get_by_label("Epochs", exact=True)
+            box.fill(epochs)
+            box.press("Tab")
+        # the first (long) training takes the only slot; the second waits and says where it is
+        trainers[0].get_by_role("button", name="Train", exact=True).click()
+        trainers[0].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
+        trainers[1].get_by_role("button", name="Train", exact=True).click()
+        trainers[1].get_by_text(re.compile(r"Queued: position 1")).wait_for(timeout=60_000)
+        # cancelling the first frees the slot; nothing of it is saved
+        trainers[0].get_by_role("button", name="Cancel").click()
+        trainers[0].get_by_text("Training cancelled; nothing was saved.").wait_for(timeout=60_000)
+        trainers[1].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
+
+        # explorers keep working while the trainings run: change k, keep run and movie
+        for (run, title), page in zip(views, explorers):
+            set_k(page, 7)
+            assert f"run={run}" in page.url
+            assert selected_movie(page) == title
+            assert page.locator("[data-testid='stException']").count() == 0
+
+        trainers[1].get_by_text(re.compile(r"trained: validation RMSE")).wait_for(timeout=180_000)
+        new_run = re.search(r"run=([\w.-]+)", trainers[1].url).group(1)
+        assert new_run not in ("run-a", "run-b")
+        assert "run=run-a" in trainers[0].url  # the cancelled session kept its run
+
+        # nobody else's view moved to the new runs
+        for (run, title), page in zip(views, explorers):
+            set_k(page, 6)
+            assert f"run={run}" in page.url and selected_movie(page) == title
+            rows = page.locator("[data-testid='stDataFrame']").first
+            rows.wait_for()
+    except Exception:
+        for i, page in enumerate(pages):
+            page.screenshot(path=str(seeded_runs.parent / f"session-{i}.png"))
+        raise
+    finally:
+        for context in contexts:
+            context.close()
+        stop_server(process)
+    assert len([p for p in seeded_runs.iterdir() if not p.name.startswith(".")]) == 3  # run-a, run-b, the new one
+
+
+def test_a_restarted_server_still_has_every_run(seeded_runs, browser):
+    for attempt in range(2):  # before and after a restart
+        process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP)
+        page = browser.new_page()
+        try:
+            for run in ("run-a", "run-b"):
+                page.goto(f"{url}/?run={run}")
+                wait_for_app(page)
+                page.get_by_role("heading", name="Highest bias").wait_for()
+                assert f"run={run}" in page.url
+                assert page.locator("[data-testid='stException']").count() == 0
+        finally:
+            page.close()
+            stop_server(process)
