@@ -13,7 +13,7 @@ PORT ?= 8501
 # and never imported.
 DATA_CARRIER := recbole==1.2.1
 
-.PHONY: setup run test test-fast bench bench-ui browser clean
+.PHONY: setup run test test-fast bench bench-ui bench-soak browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench: setup
 
 bench-ui: setup browser
 	$(BIN)/python -m collab_app.bench_ui
+
+bench-soak: setup browser
+	$(BIN)/python -m collab_app.bench_soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -104,11 +104,11 @@ def test_a_diverging_training_fails_with_advice_and_saves_nothing(with_run):
 
 
 def test_a_gpu_failure_offers_the_cpu(with_run, monkeypatch):
-    from collab_app import jobs, services
+    from collab_app import services, workers
     from collab_core.errors import DeviceError
 
-    real_fit = jobs.fit
-    monkeypatch.setattr(jobs, "fit", lambda *a, **k: (_ for _ in ()).throw(DeviceError("the GPU ran out of memory")))
+    real_fit = workers.fit  # AppTest has no worker processes: training runs in-thread through workers.fit
+    monkeypatch.setattr(workers, "fit", lambda *a, **k: (_ for _ in ()).throw(DeviceError("the GPU ran out of memory")))
     at = open_app("pages/train.py")
     at.number_input(key="p_tr_dot_bias_epochs").set_value(1)
     at.button(key="FormSubmitter:train_form-Train").click().run()
@@ -116,7 +116,7 @@ def test_a_gpu_failure_offers_the_cpu(with_run, monkeypatch):
     wait_until(lambda: not job.active)
     at.run()
     assert any("ran out of memory" in e.value for e in at.error)
-    monkeypatch.setattr(jobs, "fit", real_fit)
+    monkeypatch.setattr(workers, "fit", real_fit)
     at.button(key="retry_cpu").click().run()
     retry = services.training_queue().get(at.session_state["_job_id"])
     wait_until(lambda: not retry.active, timeout=120)

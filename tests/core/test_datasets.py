@@ -82,8 +82,8 @@ def test_csv_with_any_common_separator_and_guessed_columns(tmp_path, sep):
 
 
 def test_csv_with_named_columns_and_a_separate_items_file(tmp_path):
-    path = write(tmp_path / "r.csv", "who,what,stars\n1,7,3\n2,7,4\n")
-    items = write(tmp_path / "items.csv", "item_id,title,genres\n7,Seven (1995),Crime|Thriller\n")
+    path = write(tmp_path / "r.csv", "who,what,stars\n1,7,3\n2,7,4\n2,8,1\n")
+    items = write(tmp_path / "items.csv", "item_id,title,genres\n7,Seven (1995),Crime|Thriller\n8,Heat (1995),\n")
     ratings = load_table(path, ColumnMap(user="who", item="what", rating="stars"), items_path=items)
     assert ratings.titles[0] == "Seven (1995)" and ratings.items.loc[0, "genres"] == ["Crime", "Thriller"]
 
@@ -96,8 +96,9 @@ def test_parquet(tmp_path):
 
 
 def test_latin1_csv_is_read_without_mojibake(tmp_path):
-    path = write(tmp_path / "r.csv", "user,item,rating,title\n1,1,4,Amélie (2001)\n", encoding="latin-1")
-    assert load_table(path).titles[0] == "Amélie (2001)"
+    path = write(tmp_path / "r.csv", "user,item,rating,title\n1,1,4,Amélie (2001)\n2,2,3,Café (1999)\n",
+                 encoding="latin-1")
+    assert list(load_table(path).titles) == ["Amélie (2001)", "Café (1999)"]
 
 
 def test_explicit_validation_file(tmp_path):
@@ -115,8 +116,8 @@ def test_explicit_validation_file(tmp_path):
 
 
 def test_duplicate_pairs_are_averaged_with_a_note(tmp_path):
-    ratings = load_table(write(tmp_path / "r.csv", "user,item,rating\n1,1,2\n1,1,4\n2,1,5\n"))
-    assert ratings.n_ratings == 2 and sorted(ratings.rating.tolist()) == [3.0, 5.0]
+    ratings = load_table(write(tmp_path / "r.csv", "user,item,rating\n1,1,2\n1,1,4\n2,1,5\n2,2,1\n"))
+    assert ratings.n_ratings == 3 and sorted(ratings.rating.tolist()) == [1.0, 3.0, 5.0]
     assert "averaged" in ratings.notes[0]
 
 
