@@ -55,11 +55,17 @@ def start_workers() -> None:
     if _training_pools is None:
         _manager = context.Manager()
         _training_pools = queue.Queue()
+        ready = []
         for _ in range(max_trainings()):
             pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_trainer,
                                        initargs=(torch_threads(),))
-            pool.submit(int)  # spawn now (and run the initializer's warm-up), not from a page later
+            ready.append(pool.submit(int))  # spawn now (and run the initializer's warm-up), not from a page
             _training_pools.put(pool)
+        # Wait for the training workers (torch import + warm-up, ~3 s) before the server starts: measured,
+        # letting them warm up while the first visitor loads a page made that load 4.4 s instead of ~2.5 s.
+        # The niced UMAP warm-up (~12 s) goes on in the background.
+        for future in ready:
+            future.result()
 
 
 def _init_trainer(threads: int) -> None:
