@@ -76,6 +76,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--background-training", type=int, metavar="EPOCHS", default=0,
+                        help="measure while a second session trains EPOCHS epochs (cancelled at the end)")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -109,6 +111,17 @@ def main(argv=None) -> int:
             page.goto(f"{url}/projections?method=UMAP")
             page.get_by_text(re.compile(r"UMAP of [\d,]+ items")).wait_for(timeout=180_000)
             results["first_umap_view_s"] = time.perf_counter() - start
+            trainer = None
+            if args.background_training:
+                trainer = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+                trainer.goto(f"{url}/train")
+                wait_for_app(trainer)
+                box = trainer.get_by_label("Epochs", exact=True)
+                box.fill(str(args.background_training))
+                box.press("Tab")
+                trainer.get_by_role("button", name="Train", exact=True).click()
+                trainer.get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=120_000)
+                results["background_training_epochs"] = args.background_training
             pages = {}
             for path, label, values in [
                 ("", "Rows", [10, 12, 14, 16, 18, 20, 22, 24]),
@@ -146,12 +159,20 @@ def main(argv=None) -> int:
                 results.setdefault("kdtree_query_ms", []).append(float(re.search(r": ([\d.]+) ms", caption).group(1)))
             results["neighbour_rerun_browser_median_ms"] = statistics.median(b for b, _ in queries[1:])
             results["neighbour_rerun_server_median_ms"] = statistics.median(s for _, s in queries[1:])
+            if trainer is not None:
+                still = trainer.get_by_text(re.compile(r"Training dot_bias")).count() > 0
+                results["training_still_running_at_end"] = still
+                if still:
+                    trainer.get_by_role("button", name="Cancel").click()
             browser.close()
     finally:
         stop_server(process)
     if args.json:
         print(json.dumps(results))
     else:
+        if args.background_training:
+            print(f"(measured while another session trained {args.background_training} epochs; still running at "
+                  f"the end: {results.get('training_still_running_at_end')})")
         print(f"first page load (fresh server, /neighbours): {results['first_page_load_ms']:.0f} ms in the browser, "
               f"of which the server's script run {results['first_page_server_ms']:.0f} ms")
         print(f"first UMAP view (includes the worker's numba warm-up): {results['first_umap_view_s']:.1f} s")

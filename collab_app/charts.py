@@ -33,6 +33,7 @@ def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
     if progress:
         steps_per_epoch = max(1, progress[-1].total_steps / progress[-1].epochs)
         batches = [p for p in progress if p.kind == "batch"]  # epoch reports carry the epoch mean instead
+        batches = batches[:: max(1, len(batches) // 300)]  # redrawn every second: keep it to ~300 points
         fig.add_scatter(x=[p.step / steps_per_epoch for p in batches], y=[p.train_loss for p in batches],
                         mode="lines", name="train loss (MSE)")
         epochs = [p for p in progress if p.kind == "epoch"]

@@ -93,7 +93,7 @@ def submit(ratings, split, config) -> None:
 
 
 # ---------------------------------------------------------------------- live progress
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)  # the issue asks for at least one update a second; each poll costs server CPU
 def job_progress() -> None:
     """Progress bar, live loss curves and Cancel for this session's job; reruns the app when it ends."""
     queue = services.training_queue()
