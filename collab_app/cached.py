@@ -97,7 +97,16 @@ def split_for(spec: DatasetSpec, valid_frac: float, seed: int):
 
 # ---------------------------------------------------------------------- runs
 def list_runs() -> list[RunInfo]:
-    return store().list()  # a directory scan: cheap, and must see other sessions' new runs at once
+    """Every run, newest first. Re-read only when the runs folder changes: saves and deletes rename entries
+    in it (so its mtime moves), and other sessions' new runs show up at once."""
+    runs = store()
+    mtime = runs.root.stat().st_mtime_ns if runs.root.is_dir() else 0
+    return _list_runs(str(runs.root), mtime)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _list_runs(root: str, mtime_ns: int) -> list[RunInfo]:
+    return RunStore(root).list()
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading run ...")
@@ -126,11 +135,6 @@ def bias_ranking(run_id: str, n: int, top_n: int | None, min_ratings: int | None
 @st.cache_data(max_entries=16, show_spinner=False)
 def user_biases(run_id: str) -> pd.DataFrame:
     return interpret.user_bias_table(load_run(run_id))
-
-
-def selected_items(run_id: str, top_n: int | None) -> np.ndarray:
-    """Item indices for a projection: the top-N most rated, or all for None."""
-    return load_run(run_id).catalog.top_items(top_n)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

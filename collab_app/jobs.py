@@ -10,7 +10,6 @@ concurrent users cannot oversubscribe the CPU; a queued job knows its position.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 import traceback

@@ -13,7 +13,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from collab_core import interpret
 from collab_core.training import warm_up
 
 from . import cached, workers

@@ -15,7 +15,6 @@ import time
 from typing import Callable
 
 import numpy as np
-import torch
 
 from .config import default_config
 from .datasets import load_builtin

@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from .errors import CollabError, TrainingCancelled
 

@@ -164,6 +164,18 @@ def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
             f"a sigmoid output can never reach them. Use e.g. {ratings.suggested_y_range()}")
 
 
+def _set_up(ratings: Ratings, split: Split, config: TrainConfig):
+    """What fit() and lr_find() both start from: checked settings, device, seeded generator, a fresh model and
+    its optimizer, and the ratings on the device. Returns (device, generator, model, optimizer, data)."""
+    config.validate()
+    _check_data(ratings, split, config)
+    device = resolve_device(config.device)
+    generator = _seeded(config)
+    model = build_model(config.model, ratings.n_users, ratings.n_items, config.n_factors, config.y_range,
+                        config.nn_layers, config.nn_dropout, config.nn_item_factors).to(device)
+    return device, generator, model, _optimizer(model, config), _to_device(ratings, device)
+
+
 def _seeded(config: TrainConfig) -> torch.Generator:
     """A CPU generator for init and shuffling; the global seed is set too, for dropout masks."""
     seed = config.seed if config.seed is not None else int(torch.seed() % (2**63))
@@ -193,19 +205,12 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
 
 def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: ProgressCallback | None,
          progress_every: int, cancel: threading.Event | None) -> TrainedModel:
-    config.validate()
-    _check_data(ratings, split, config)
-    device = resolve_device(config.device)
-    generator = _seeded(config)
-    model = build_model(config.model, ratings.n_users, ratings.n_items, config.n_factors, config.y_range,
-                        config.nn_layers, config.nn_dropout, config.nn_item_factors).to(device)
-    data = _to_device(ratings, device)
+    device, generator, model, optimizer, data = _set_up(ratings, split, config)
     train_rows = torch.from_numpy(split.train)  # CPU; shuffled per epoch, then moved
     valid_rows = torch.from_numpy(split.valid).to(device)
     n_train = len(train_rows)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    optimizer = _optimizer(model, config)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
                                                      pct_start=config.pct_start) if config.one_cycle else None)
     history: list[dict] = []
@@ -252,7 +257,7 @@ def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: Progress
             callback(Progress("epoch", epoch, config.epochs, step, total_steps, train_loss, record["valid_rmse"],
                               valid_mse, optimizer.param_groups[0]["lr"], record["elapsed"]))
     fit_seconds = time.perf_counter() - start
-    metrics = evaluation_metrics(model, ratings, split, data, valid_rows)
+    metrics = _evaluation_metrics(model, ratings, split, data, valid_rows)
     metrics.update({"fit_seconds": fit_seconds, "device": str(device),
                     "ratings_per_second": n_train * config.epochs / fit_seconds})
     return TrainedModel.from_training(model.cpu().eval(), ratings, config, metrics, history)
@@ -265,12 +270,9 @@ def _stop_if_diverged(train_loss: float, epoch: int, step: int, config: TrainCon
             f"Lower the learning rate (try {config.lr / 10:g}) or use the lr finder; nothing was saved.")
 
 
-def evaluation_metrics(model: nn.Module, ratings: Ratings, split: Split, data: _Tensors | None = None,
-                       valid_rows: torch.Tensor | None = None) -> dict:
+def _evaluation_metrics(model: nn.Module, ratings: Ratings, split: Split, data: _Tensors,
+                        valid_rows: torch.Tensor) -> dict:
     """Validation RMSE and MSE of the model, next to the baselines on the same split."""
-    device = next(model.parameters()).device
-    data = data if data is not None else _to_device(ratings, device)
-    valid_rows = valid_rows if valid_rows is not None else torch.from_numpy(split.valid).to(device)
     mse = _mse(model, data, valid_rows)
     return {
         "rmse": math.sqrt(mse) if mse == mse else None,
@@ -298,16 +300,9 @@ def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(),
             end_lr: float = 1.0, num_steps: int = 100, cancel: threading.Event | None = None) -> LRFinderResult:
     """Train a fresh model for `num_steps` batches with lr rising from start_lr to end_lr; stop when the loss
     explodes (4x its minimum). The model is thrown away afterwards."""
-    config = replace(config, one_cycle=False).validate()
     if not (0 < start_lr < end_lr):
         raise ConfigError(f"lr finder needs 0 < start_lr < end_lr, got {start_lr:g}, {end_lr:g}")
-    _check_data(ratings, split, config)
-    device = resolve_device(config.device)
-    generator = _seeded(config)
-    model = build_model(config.model, ratings.n_users, ratings.n_items, config.n_factors, config.y_range,
-                        config.nn_layers, config.nn_dropout, config.nn_item_factors).to(device)
-    optimizer = _optimizer(model, config)
-    data = _to_device(ratings, device)
+    device, generator, model, optimizer, data = _set_up(ratings, split, replace(config, one_cycle=False))
     train_rows = torch.from_numpy(split.train)
     factor = (end_lr / start_lr) ** (1 / max(1, num_steps - 1))
     lrs, losses, smoothed, best = [], [], 0.0, float("inf")

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from collab_app import cached, charts, state, ui
-from collab_core.datasets import BUILTIN, ColumnMap, read_table, USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS, \
+from collab_core.datasets import ColumnMap, read_table, USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS, \
     TITLE_COLUMNS, GENRE_COLUMNS
 from collab_core.errors import CollabError
 

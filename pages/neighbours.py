@@ -3,7 +3,6 @@ Clicking a point on the map makes it the new query."""
 import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, state, ui
