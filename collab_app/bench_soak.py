@@ -2,9 +2,10 @@
 
 Starts the app as `make run` does, warms it up (every page once, one training), records the resident
 memory (RSS) of the server process and of its worker processes, then makes 100 page changes through the
-sidebar and 20 trainings in a row from the Train page, and records RSS again. Caches are bounded
-(`max_entries` everywhere, at most 50 finished jobs kept, progress histories capped), so growth should
-level off; this measures whether it does.
+sidebar and 20 trainings in a row from the Train page, reading RSS every `--every-pages` page changes and
+every `--every-trainings` trainings, so that a long run (`--page-changes 300 --trainings 60`) shows
+whether memory levels off. Caches are bounded (`max_entries` everywhere, at most 50 finished jobs kept,
+progress histories capped), so growth should level off; this measures whether it does.
 """
 from __future__ import annotations
 
@@ -15,28 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from collab_app.procstat import children, rss_kib
 from collab_app.server import launch_chromium, start_server, stop_server, wait_for_app
 
 PAGES = ["Data", "Train", "Biases", "Projections", "Neighbours"]
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def memory(pid: int) -> dict:
@@ -60,6 +43,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--page-changes", type=int, default=100)
     parser.add_argument("--trainings", type=int, default=20)
+    parser.add_argument("--every-pages", type=int, default=20, help="RSS reading every N page changes")
+    parser.add_argument("--every-trainings", type=int, default=5, help="RSS reading every N trainings")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -81,15 +66,22 @@ def main(argv=None) -> int:
                 wait_for_app(page)
             time.sleep(20)  # let the UMAP worker's warm-up finish so "before" includes it
             result["before"] = memory(process.pid)
+            # a reading every `every` steps shows whether growth levels off, not just its total
+            result["page_change_series"] = [{"done": 0, **result["before"]}]
             start = time.perf_counter()
-            for i in range(args.page_changes):
+            for i in range(1, args.page_changes + 1):
                 page.get_by_role("link", name=PAGES[i % len(PAGES)]).click()
                 wait_for_app(page)
+                if i % args.every_pages == 0 or i == args.page_changes:
+                    result["page_change_series"].append({"done": i, **memory(process.pid)})
             result["page_changes_seconds"] = time.perf_counter() - start
             result["after_page_changes"] = memory(process.pid)
+            result["training_series"] = [{"done": 0, **result["after_page_changes"]}]
             start = time.perf_counter()
-            for _ in range(args.trainings):
+            for i in range(1, args.trainings + 1):
                 train_once(page)
+                if i % args.every_trainings == 0 or i == args.trainings:
+                    result["training_series"].append({"done": i, **memory(process.pid)})
             result["trainings_seconds"] = time.perf_counter() - start
             result["after_trainings"] = memory(process.pid)
             browser.close()
@@ -102,6 +94,9 @@ def main(argv=None) -> int:
             m = result[stage]
             print(f"{stage:<20} server RSS {m['server_mib']:7.1f} MiB, {m['workers']} worker processes "
                   f"{m['workers_mib']:7.1f} MiB")
+        for series, what in (("page_change_series", "page changes"), ("training_series", "trainings")):
+            print(f"RSS after N {what} (server / workers, MiB): " + ", ".join(
+                f"{m['done']}: {m['server_mib']:.0f} / {m['workers_mib']:.0f}" for m in result[series]))
         print(f"{args.page_changes} page changes in {result['page_changes_seconds']:.0f} s, "
               f"{args.trainings} trainings in {result['trainings_seconds']:.0f} s")
     return 0

@@ -1,24 +1,30 @@
 """UI latency benchmark: `python -m collab_app.bench_ui` (or `make bench-ui`).
 
 Trains the default run on the built-in MovieLens 100K into a temporary runs directory, starts the app,
-and drives it with headless Chromium, measuring in the browser:
+and drives it with headless Chromium, measuring:
 - first page load: from navigation to the end of the first script run, on a just-started server;
 - first UMAP view: until the Projections page shows a UMAP layout (waits for numba's warm-up);
-- widget change: from the input event to the end of the rerun it causes, for one widget per page;
+- widget change: from the input event to the end of the rerun it causes, for one widget per page, both
+  as the server's script run (logged by collab_app.timing) and as seen in the browser;
 - neighbour query: the KD-tree time the Neighbours page reports, and the page's whole rerun.
-Numbers are medians over `--repeats` changes. Chromium runs on the same 2 cores as the server, so these
-are upper bounds of what a user on another machine sees.
+With `--background-training EPOCHS` the widget changes are measured twice in the same server: alone, then
+while a second browser session trains (its live progress on screen), and the slow-down is compared with
+the training's share of the machine's CPU. Numbers are medians over `--repeats` changes. Chromium runs on
+the same 2 cores as the server, so the browser-side figures are upper bounds of what a user on another
+machine sees.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from collab_app.procstat import children_cpu_seconds, descendants
 from collab_app.server import launch_chromium, start_server, stop_server, wait_for_app
 
 # Records each change of Streamlit's script state with the page's clock.
@@ -30,10 +36,12 @@ OBSERVER = """() => {
 }"""
 
 
-def server_ms(log_path: Path, since_line: int) -> list[float]:
-    """Durations of the script runs the server logged after line `since_line`."""
+def server_ms(log_path: Path, since_line: int, page_name: str = r"\S+") -> list[float]:
+    """Durations of the script runs of `page_name` the server logged after line `since_line` (another session's
+    runs on another page are left out)."""
     lines = log_path.read_text().splitlines()[since_line:]
-    return [float(m.group(1)) for m in (re.search(r"script-run page=\S+ ms=([\d.]+)", l) for l in lines) if m]
+    pattern = re.compile(rf"script-run page={page_name} ms=([\d.]+)")
+    return [float(m.group(1)) for m in map(pattern.search, lines) if m]
 
 
 def log_length(log_path: Path) -> int:
@@ -45,15 +53,17 @@ def timed_rerun(page, action, timeout_s: float = 30.0) -> float:
     page.evaluate(OBSERVER)
     start = page.evaluate("performance.now()")
     action()
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        states = page.evaluate("window.__states")
-        ran = [t for t, s in states if s == "running" and t >= start]
-        done = [t for t, s in states if s == "notRunning" and ran and t >= ran[0]]
-        if done:
-            return done[-1] - start if len(done) == 1 else done[0] - start
-        page.wait_for_timeout(10)
-    raise TimeoutError("no rerun finished")
+    # wait inside the page (no polling from here: this process shares the CPU with what it measures)
+    page.wait_for_function(RERUN_DONE, arg=start, timeout=timeout_s * 1000)
+    states = page.evaluate("window.__states")
+    ran = next(t for t, s in states if s == "running" and t >= start)
+    return next(t for t, s in states if s == "notRunning" and t >= ran) - start
+
+
+RERUN_DONE = """start => {
+  const i = window.__states.findIndex(([t, s]) => s === 'running' && t >= start);
+  return i >= 0 && window.__states.slice(i + 1).some(([t, s]) => s === 'notRunning');
+}"""
 
 
 def set_number(page, label: str, value: int):
@@ -64,20 +74,107 @@ def set_number(page, label: str, value: int):
     return act
 
 
-def measured(page, log_path: Path, action) -> tuple[float, float]:
-    """(browser ms, server ms) of the rerun `action` causes."""
+def measured(page, log_path: Path, page_name: str, action) -> tuple[float, float]:
+    """(browser ms, server ms) of the rerun `action` causes on `page_name`."""
     before = log_length(log_path)
     browser = timed_rerun(page, action)
     page.wait_for_timeout(100)  # let the log line land
-    return browser, sum(server_ms(log_path, before))
+    return browser, sum(server_ms(log_path, before, page_name))
+
+
+# (page url path, logged page name, number input, values set one after another)
+WIDGETS = [
+    ("", "biases", "Rows", [10, 12, 14, 16, 18, 20, 22, 24]),
+    ("projections", "projections", "Label the K most rated", [10, 20, 30, 40, 50, 60, 70, 80]),
+    ("neighbours", "neighbours", "k", [5, 6, 7, 8, 9, 10, 11, 12]),
+    ("data", "data", "Min ratings per item", [1, 2, 3, 4, 5, 6, 7, 8]),
+]
+TITLES = ["GoldenEye (1995)", "Toy Story (1995)", "Fargo (1996)", "Contact (1997)", "Scream (1996)",
+          "Star Wars (1977)", "Titanic (1997)", "Heat (1995)"]
+
+
+def renice_browsers(server_pid: int, niceness: int) -> None:
+    """Lower the priority of Playwright and every Chromium process (all of this process's descendants outside
+    the server's tree). The browsers stand in for users on their own machines; on this 2-core machine they
+    would otherwise take the CPU the server needs. Chromium sets its own processes' priorities when it starts
+    them (renderers 0, others -8 as root), so this runs again whenever a tab may have started a process."""
+    server_tree = {server_pid, *descendants(server_pid)}
+    for pid in descendants(os.getpid()):
+        if pid in server_tree:
+            continue
+        for task in Path(f"/proc/{pid}/task").glob("*"):  # niceness is per thread on Linux
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
+            except OSError:  # exited in between
+                pass
+
+
+def cycle(values: list, count: int) -> list:
+    """`count` values taken round-robin (consecutive ones always differ, so each one causes a rerun)."""
+    return [values[i % len(values)] for i in range(count)]
+
+
+def measure_pages(page, url: str, log_path: Path, repeats: int, settle=lambda: None) -> dict:
+    """One widget per page changed `repeats` times (after one unmeasured change), and a neighbour query.
+    `settle` runs before each measured change (outside the timing)."""
+    pages = {}
+    for path, name, label, values in WIDGETS:
+        start = time.perf_counter()
+        page.goto(f"{url}/{path}")
+        wait_for_app(page)
+        load_ms = (time.perf_counter() - start) * 1000 - 300  # wait_for_app's 300 ms settle pause
+        changes = []
+        for value in cycle(values, repeats + 1):
+            settle()
+            changes.append(measured(page, log_path, name, set_number(page, label, value)))
+        changes = changes[1:]  # the first change may still warm a cache
+        pages[name] = {"page_load_ms": load_ms, "server_samples_ms": [s for _, s in changes],
+                       "browser_change_median_ms": statistics.median(b for b, _ in changes),
+                       "server_change_median_ms": statistics.median(s for _, s in changes),
+                       "server_change_max_ms": max(s for _, s in changes)}
+    page.goto(f"{url}/neighbours")
+    wait_for_app(page)
+    queries, kdtree_ms = [], []
+    for title in cycle(TITLES, repeats + 1):
+        settle()
+
+        def choose(title=title):
+            box = page.get_by_role("combobox", name="Movie (type to search)")
+            box.click()
+            page.keyboard.type(title)
+            page.get_by_role("option", name=title).click()
+        queries.append(measured(page, log_path, "neighbours", choose))
+        caption = page.get_by_text(re.compile(r"Exact KD-tree search")).inner_text()
+        kdtree_ms.append(float(re.search(r": ([\d.]+) ms", caption).group(1)))
+    pages["neighbour query"] = {"page_load_ms": None, "server_samples_ms": [s for _, s in queries[1:]],
+                                "browser_change_median_ms": statistics.median(b for b, _ in queries[1:]),
+                                "server_change_median_ms": statistics.median(s for _, s in queries[1:]),
+                                "server_change_max_ms": max(s for _, s in queries[1:]),
+                                "kdtree_median_ms": statistics.median(kdtree_ms[1:])}
+    return pages
+
+
+def start_training(browser, url: str, epochs: int):
+    """A second session starts a long training from the Train page and keeps its live progress on screen."""
+    trainer = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    trainer.goto(f"{url}/train")
+    wait_for_app(trainer)
+    box = trainer.get_by_label("Epochs", exact=True)
+    box.fill(str(epochs))
+    box.press("Tab")
+    trainer.get_by_role("button", name="Train", exact=True).click()
+    trainer.get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=120_000)
+    return trainer
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="measured changes per widget")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--background-training", type=int, metavar="EPOCHS", default=0,
-                        help="measure while a second session trains EPOCHS epochs (cancelled at the end)")
+                        help="measure again while a second session trains EPOCHS epochs (cancelled at the end)")
+    parser.add_argument("--nice-browser", type=int, default=5, metavar="N",
+                        help="run Playwright and Chromium at this niceness (0: let them compete with the server)")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -92,7 +189,7 @@ def main(argv=None) -> int:
     ratings = load_builtin()
     run_id = RunStore(work / "runs").save(fit(ratings, random_split(ratings, 0.1, 42), default_config()))
     process, url = start_server(work / "runs", work)
-    results: dict = {"run_id": run_id}
+    results: dict = {"run_id": run_id, "cores": os.cpu_count(), "browser_nice": args.nice_browser}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -101,7 +198,6 @@ def main(argv=None) -> int:
             page.goto(f"{url}/neighbours")
             wait_for_app(page)
             page.get_by_text(re.compile(r"Exact KD-tree search")).wait_for()
-            # wait_for_app adds a 300 ms settle pause; subtract it from the load time
             results["first_page_load_ms"] = (time.perf_counter() - start) * 1000 - 300
             log_path = process.log_path
             results["first_page_server_ms"] = server_ms(log_path, 0)[0]
@@ -111,80 +207,66 @@ def main(argv=None) -> int:
             page.goto(f"{url}/projections?method=UMAP")
             page.get_by_text(re.compile(r"UMAP of [\d,]+ items")).wait_for(timeout=180_000)
             results["first_umap_view_s"] = time.perf_counter() - start
-            trainer = None
+
+            def settle():
+                renice_browsers(process.pid, args.nice_browser)
+
+            if args.background_training:  # unmeasured pass: both phases find warm caches
+                measure_pages(page, url, log_path, args.repeats, settle)
+            results["pages"] = measure_pages(page, url, log_path, args.repeats, settle)
             if args.background_training:
-                trainer = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-                trainer.goto(f"{url}/train")
-                wait_for_app(trainer)
-                box = trainer.get_by_label("Epochs", exact=True)
-                box.fill(str(args.background_training))
-                box.press("Tab")
-                trainer.get_by_role("button", name="Train", exact=True).click()
-                trainer.get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=120_000)
+                trainer = start_training(browser, url, args.background_training)
+                cpu_before, wall_before = children_cpu_seconds(process.pid), time.perf_counter()
+                results["pages_during_training"] = measure_pages(page, url, log_path, args.repeats, settle)
+                cpu = children_cpu_seconds(process.pid) - cpu_before
+                # the worker processes' CPU share of the whole machine while the pages were measured; the
+                # UMAP worker is idle by then (layouts cached), so this is the training's share
+                results["training_cpu_share"] = cpu / ((time.perf_counter() - wall_before) * os.cpu_count())
                 results["background_training_epochs"] = args.background_training
-            pages = {}
-            for path, label, values in [
-                ("", "Rows", [10, 12, 14, 16, 18, 20, 22, 24]),
-                ("projections", "Label the K most rated", [10, 20, 30, 40, 50, 60, 70, 80]),
-                ("neighbours", "k", [5, 6, 7, 8, 9, 10, 11, 12]),
-                ("data", "Min ratings per item", [1, 2, 3, 4, 5, 6, 7, 8]),
-                ("train", None, None),
-            ]:
-                start = time.perf_counter()
-                page.goto(f"{url}/{path}")
-                wait_for_app(page)
-                load_ms = (time.perf_counter() - start) * 1000 - 300
-                changes = [measured(page, log_path, set_number(page, label, v)) for v in values[: args.repeats + 1]] \
-                    if label else []
-                changes = changes[1:]  # the first change may still warm a cache
-                pages[path or "biases"] = {
-                    "page_load_ms": load_ms,
-                    "browser_change_median_ms": statistics.median(b for b, _ in changes) if changes else None,
-                    "server_change_median_ms": statistics.median(s for _, s in changes) if changes else None,
-                    "server_change_max_ms": max(s for _, s in changes) if changes else None,
-                }
-            results["pages"] = pages
-            page.goto(f"{url}/neighbours")
-            wait_for_app(page)
-            queries = []
-            for title in ["GoldenEye (1995)", "Toy Story (1995)", "Fargo (1996)", "Contact (1997)", "Scream (1996)",
-                          "Star Wars (1977)", "Titanic (1997)"][: args.repeats + 1]:
-                def choose(title=title):
-                    box = page.get_by_role("combobox", name="Movie (type to search)")
-                    box.click()
-                    page.keyboard.type(title)
-                    page.get_by_role("option", name=title).click()
-                queries.append(measured(page, log_path, choose))
-                caption = page.get_by_text(re.compile(r"Exact KD-tree search")).inner_text()
-                results.setdefault("kdtree_query_ms", []).append(float(re.search(r": ([\d.]+) ms", caption).group(1)))
-            results["neighbour_rerun_browser_median_ms"] = statistics.median(b for b, _ in queries[1:])
-            results["neighbour_rerun_server_median_ms"] = statistics.median(s for _, s in queries[1:])
-            if trainer is not None:
-                still = trainer.get_by_text(re.compile(r"Training dot_bias")).count() > 0
-                results["training_still_running_at_end"] = still
-                if still:
+                running = trainer.get_by_text(re.compile(r"Training dot_bias")).count() > 0
+                results["training_still_running_at_end"] = running
+                if running:
                     trainer.get_by_role("button", name="Cancel").click()
+                    trainer.get_by_text("Training cancelled").wait_for(timeout=60_000)
+                # alone again: "usual" pools the phases before and after, so a drift of the machine over the
+                # run is not counted for or against the training
+                results["pages_after_training"] = measure_pages(page, url, log_path, args.repeats, settle)
             browser.close()
     finally:
         stop_server(process)
     if args.json:
         print(json.dumps(results))
     else:
-        if args.background_training:
-            print(f"(measured while another session trained {args.background_training} epochs; still running at "
-                  f"the end: {results.get('training_still_running_at_end')})")
-        print(f"first page load (fresh server, /neighbours): {results['first_page_load_ms']:.0f} ms in the browser, "
-              f"of which the server's script run {results['first_page_server_ms']:.0f} ms")
-        print(f"first UMAP view (includes the worker's numba warm-up): {results['first_umap_view_s']:.1f} s")
-        for name, r in results["pages"].items():
-            change = (f"widget change: server {r['server_change_median_ms']:.0f} ms median "
-                      f"(max {r['server_change_max_ms']:.0f}), seen in the browser {r['browser_change_median_ms']:.0f} ms"
-                      if r["server_change_median_ms"] is not None else "no widget measured")
-            print(f"{name:<12} page load {r['page_load_ms']:.0f} ms; {change}")
-        print(f"neighbour query: KD-tree {statistics.median(results['kdtree_query_ms']):.2f} ms (median); choosing a "
-              f"movie reruns the page in {results['neighbour_rerun_server_median_ms']:.0f} ms on the server, "
-              f"{results['neighbour_rerun_browser_median_ms']:.0f} ms seen in the browser")
+        report(results)
     return 0
+
+
+def report(results: dict) -> None:
+    print(f"first page load (fresh server, /neighbours): {results['first_page_load_ms']:.0f} ms in the browser, "
+          f"of which the server's script run {results['first_page_server_ms']:.0f} ms")
+    print(f"first UMAP view (includes the worker's numba warm-up): {results['first_umap_view_s']:.1f} s")
+    print(f"neighbour query: KD-tree {results['pages']['neighbour query']['kdtree_median_ms']:.2f} ms (median)")
+    print("\nwidget change, median ms (server's script run / seen in the browser):")
+    during = results.get("pages_during_training")
+    if during:
+        share = results["training_cpu_share"]
+        print(f"  'usual' pools the changes measured before and after a training; 'training' was measured while "
+              f"another session trained\n  (the training took {share:.0%} of the machine's CPU; still running at "
+              f"the end: {results['training_still_running_at_end']}); target: within usual x (1 + that share)")
+    for name, alone in results["pages"].items():
+        if not during:
+            print(f"  {name:<16} {alone['server_change_median_ms']:6.0f} / {alone['browser_change_median_ms']:5.0f}"
+                  + (f"   page load {alone['page_load_ms']:.0f} ms" if alone["page_load_ms"] else ""))
+            continue
+        after, busy = results["pages_after_training"][name], during[name]
+        usual = statistics.median(alone["server_samples_ms"] + after["server_samples_ms"])
+        limit = usual * (1 + share)
+        ratio = busy["server_change_median_ms"] / usual
+        verdict = "within" if busy["server_change_median_ms"] <= limit else "OVER"
+        print(f"  {name:<16} usual {usual:5.0f} (before {alone['server_change_median_ms']:.0f}, after "
+              f"{after['server_change_median_ms']:.0f}) | training {busy['server_change_median_ms']:5.0f}  "
+              f"x{ratio:.2f}, target {limit:.0f}: {verdict}   | browser {alone['browser_change_median_ms']:.0f} -> "
+              f"{busy['browser_change_median_ms']:.0f}")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from collab_core import interpret
-from collab_core.errors import DataError
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
+from collab_core.errors import DataError
 from collab_core.ratings import DensityReport, Ratings, random_split
 from collab_core.runs import RunInfo, RunStore
 from collab_core.trained import TrainedModel

@@ -73,7 +73,8 @@ def user_bias_histogram(biases: np.ndarray) -> go.Figure:
 
 def explained_variance(ratios: np.ndarray) -> go.Figure:
     return go.Figure({"data": [{"type": "bar", "x": [f"PC{i + 1}" for i in range(len(ratios))], "y": list(ratios)}],
-                      "layout": {"height": 260, "margin": dict(l=10, r=10, t=30, b=10), "title": {"text": "Explained variance per component"},
+                      "layout": {"height": 260, "margin": dict(l=10, r=10, t=30, b=10),
+                                 "title": {"text": "Explained variance per component"},
                                  "yaxis": {"tickformat": ".0%", "title": {"text": "explained variance ratio"}}}})
 
 

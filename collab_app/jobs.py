@@ -1,7 +1,8 @@
 """Background work that outlives a script run: training jobs and slow projections (UMAP).
 
 A Streamlit script run must stay fast, so each job is driven by a thread of this process-wide registry
-(the training itself runs in a worker process, see collab_app.workers). Job threads never call `st.*`; pages poll the registry from a `@st.fragment(run_every=...)`. A job
+(the training itself runs in a worker process, see collab_app.workers). Job threads never call `st.*`;
+pages poll the registry from a `@st.fragment(run_every=...)`. A job
 keeps running when its session moves to another page or closes its tab, and other sessions see it too.
 
 Training jobs queue behind a semaphore (COLLAB_MAX_TRAININGS, default 1 on a 2-core machine) so that

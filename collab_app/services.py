@@ -16,7 +16,7 @@ import torch
 from collab_core.training import warm_up
 
 from . import cached, workers
-from .jobs import ComputeCache, Computation, TrainingQueue
+from .jobs import Computation, ComputeCache, TrainingQueue
 
 
 @st.cache_resource

@@ -1,8 +1,13 @@
-"""Server-side duration of each script run, logged as `script-run page=<name> ms=<duration>`.
+"""Server-side duration of each script run, logged as `script-run page=<name> ms=<duration>`, and of the
+garbage collector's full collections, logged as `gc-pause ms=<duration>`.
 
-The UI benchmark reads these lines to separate the server's share of a rerun from the browser's."""
+The UI benchmark reads these lines to separate the server's share of a rerun from the browser's. Full
+collections matter because Streamlit runs one after every script run (`runner.postScriptGC`) holding the
+GIL, i.e. stalling every other session's script for its duration (see collab_app.serve for how it is kept
+short)."""
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -25,3 +30,23 @@ def script_run(page_name: str):
         yield
     finally:
         _logger.info("script-run page=%s ms=%.1f", page_name, (time.perf_counter() - start) * 1000)
+
+
+_gc_started: float | None = None
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    global _gc_started
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _gc_started = time.perf_counter()
+    elif _gc_started is not None:
+        _logger.info("gc-pause ms=%.1f", (time.perf_counter() - _gc_started) * 1000)
+        _gc_started = None
+
+
+def log_gc_pauses() -> None:
+    """Log the duration of every full (generation 2) collection in this process."""
+    if _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)

@@ -9,7 +9,7 @@ from collab_core.ratings import random_split
 from collab_core.runs import RunInfo
 from collab_core.trained import TrainedModel
 
-from . import cached, charts, services, state
+from . import cached, charts, services, state, timing
 
 
 def run_label(info: RunInfo) -> str:
@@ -96,6 +96,11 @@ def submit(ratings, split, config) -> None:
 @st.fragment(run_every=1.0)  # the issue asks for at least one update a second; each poll costs server CPU
 def job_progress() -> None:
     """Progress bar, live loss curves and Cancel for this session's job; reruns the app when it ends."""
+    with timing.script_run("progress-fragment"):  # its cost is paid every second by every training session
+        _job_progress()
+
+
+def _job_progress() -> None:
     queue = services.training_queue()
     job = queue.get(st.session_state.get(state.JOB_ID))
     if job is None:
