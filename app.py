@@ -5,7 +5,7 @@ dataset, downloads) and hands the page the active run through `st.session_state`
 """
 import streamlit as st
 
-from collab_app import state, timing, ui
+from collab_app import state, timing, ui, workers
 
 st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
 state.keep_widget_state()
@@ -19,7 +19,8 @@ pages = [
     st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
 ]
 page = st.navigation(pages)
-with timing.script_run(page.url_path or "biases"):
+# timed for the benchmarks; training workers pause between batches while it runs (collab_app.workers)
+with timing.script_run(page.url_path or "biases"), workers.rendering():
     st.session_state["_trained"] = ui.sidebar()
     state.show_notices()
     page.run()

@@ -9,7 +9,7 @@ from collab_core.ratings import random_split
 from collab_core.runs import RunInfo
 from collab_core.trained import TrainedModel
 
-from . import cached, charts, services, state, timing
+from . import cached, charts, services, state, timing, workers
 
 
 def run_label(info: RunInfo) -> str:
@@ -96,7 +96,8 @@ def submit(ratings, split, config) -> None:
 @st.fragment(run_every=1.0)  # the issue asks for at least one update a second; each poll costs server CPU
 def job_progress() -> None:
     """Progress bar, live loss curves and Cancel for this session's job; reruns the app when it ends."""
-    with timing.script_run("progress-fragment"):  # its cost is paid every second by every training session
+    # its cost is paid every second by every training session
+    with timing.script_run("progress-fragment"), workers.rendering():
         _job_progress()
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing.managers import SyncManager
 from typing import Callable
 
@@ -34,6 +35,7 @@ from collab_core.training import Progress, fit, warm_up
 _umap_pool: ProcessPoolExecutor | None = None
 _training_pools: "queue.Queue[ProcessPoolExecutor] | None" = None
 _manager = None  # multiprocessing manager: progress queues and cancel events that cross processes
+_pages_rendering = None  # shared counter: script runs in progress in the server; training yields while > 0
 
 
 def max_trainings() -> int:
@@ -48,20 +50,21 @@ def torch_threads() -> int:
 # ---------------------------------------------------------------------- start-up (collab_app.serve)
 def start_workers() -> None:
     """Spawn the UMAP worker and one training worker per allowed concurrent training, from this thread."""
-    global _umap_pool, _training_pools, _manager
+    global _umap_pool, _training_pools, _manager, _pages_rendering
     context = multiprocessing.get_context("spawn")
     if _umap_pool is None and os.environ.get("COLLAB_UMAP_WORKER", "1") != "0":
         _umap_pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_umap,
                                          initargs=(os.getpid(),))
         _umap_pool.submit(interpret.umap_warm_up)  # the first submit spawns the process, from this thread
     if _training_pools is None:
+        _pages_rendering = context.Value("i", 0)
         _manager = SyncManager(ctx=context)
         _manager.start(_exit_with_parent, (os.getpid(),))
         _training_pools = queue.Queue()
         ready = []
         for _ in range(max_trainings()):
             pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_trainer,
-                                       initargs=(os.getpid(), torch_threads()))
+                                       initargs=(os.getpid(), torch_threads(), _pages_rendering))
             ready.append(pool.submit(int))  # spawn now (and run the initializer's warm-up), not from a page
             _training_pools.put(pool)
         # Wait for the training workers (torch import + warm-up, ~3 s) before the server starts: measured,
@@ -73,7 +76,7 @@ def start_workers() -> None:
 
 def stop_workers() -> None:
     """Shut the worker processes down (tests; the server simply exits)."""
-    global _umap_pool, _training_pools, _manager
+    global _umap_pool, _training_pools, _manager, _pages_rendering
     if _umap_pool is not None:
         _umap_pool.shutdown(cancel_futures=True)
     while _training_pools is not None and not _training_pools.empty():
@@ -82,7 +85,7 @@ def stop_workers() -> None:
             pool.shutdown(cancel_futures=True)
     if _manager is not None:
         _manager.shutdown()
-    _umap_pool = _training_pools = _manager = None
+    _umap_pool = _training_pools = _manager = _pages_rendering = None
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -101,14 +104,19 @@ def _init_umap(parent: int) -> None:
     os.nice(10)  # layouts yield the CPU to page renders and training on a small machine
 
 
-def _init_trainer(parent: int, threads: int) -> None:
+def _init_trainer(parent: int, threads: int, pages_rendering) -> None:
     import torch
 
+    global _pages_rendering
+    _pages_rendering = pages_rendering
     _exit_with_parent(parent)
     # Training is batch work: it runs under SCHED_IDLE, so it gets a core only when nothing else wants it
     # and the kernel preempts it at once when a server thread wakes up (niceness alone lets it finish its
     # time slice first, and a page render wakes threads dozens of times). Measured on 2 cores (bench_ui
     # --background-training): page reruns took 3-5x their usual time at niceness 0, 1.2-1.9x at 10 or 19.
+    # Still, page reruns took 1.4-1.9x their usual time beside it (a plain SCHED_IDLE busy loop on the
+    # second core slowed some of them as much, so it is not the scheduler), so training also pauses between
+    # batches while a page renders (see rendering() and _PolledFlag).
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     torch.set_num_threads(threads)
     warm_up()
@@ -126,13 +134,52 @@ def run_umap(factors: np.ndarray, dims: int, n_neighbors: int, min_dist: float, 
 
 
 # ---------------------------------------------------------------------- training
+@contextmanager
+def rendering():
+    """Wrap a script run: while any is in progress, training workers pause between batches."""
+    if _pages_rendering is None:  # no workers (AppTest, plain `streamlit run`)
+        yield
+        return
+    with _pages_rendering.get_lock():
+        _pages_rendering.value += 1
+    try:
+        yield
+    finally:
+        with _pages_rendering.get_lock():
+            _pages_rendering.value -= 1
+
+
+class _YieldToPages:
+    """In a training worker, between batches: wait while the server renders a page, but for at most half of
+    any second, so that a server rerunning pages without pause slows a training to half speed, never stops it."""
+
+    MAX_PAUSED_PER_SECOND = 0.5
+
+    def __init__(self):
+        self._window_start, self._paused = time.monotonic(), 0.0
+
+    def __call__(self) -> None:
+        if _pages_rendering is None or _pages_rendering.value == 0:
+            return
+        start = time.monotonic()
+        if start - self._window_start >= 1.0:
+            self._window_start, self._paused = start, 0.0
+        budget = self.MAX_PAUSED_PER_SECOND - self._paused
+        while _pages_rendering.value > 0 and time.monotonic() - start < budget:
+            time.sleep(0.002)
+        self._paused += time.monotonic() - start
+
+
 class _PolledFlag:
-    """A cross-process cancel flag that fit() may check every batch: asks the manager at most every 0.2 s."""
+    """The cancel flag fit() checks every batch, in a training worker: asks the manager at most every 0.2 s
+    whether the job was cancelled, and first lets a page render finish (fit() calls it between batches)."""
 
     def __init__(self, event):
         self._event, self._next, self._set = event, 0.0, False
+        self._yield_to_pages = _YieldToPages()
 
     def is_set(self) -> bool:
+        self._yield_to_pages()
         now = time.monotonic()
         if not self._set and now >= self._next:
             self._set, self._next = self._event.is_set(), now + 0.2

@@ -99,3 +99,28 @@ def _zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_training_pauses_while_pages_render_but_never_for_more_than_half_of_each_second(monkeypatch):
+    import multiprocessing
+    import time
+
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    monkeypatch.setattr(workers, "_pages_rendering", counter)
+    with workers.rendering():
+        assert counter.value == 1  # a script run in progress
+        yield_to_pages = workers._YieldToPages()
+        start, batches = time.monotonic(), 0
+        while time.monotonic() - start < 2.0:  # a page that renders for 2 s: batches go on at half speed
+            yield_to_pages()
+            batches += 1
+            busy_until = time.monotonic() + 0.01  # a "batch" of 10 ms
+            while time.monotonic() < busy_until:
+                pass
+    assert counter.value == 0
+    # 2 s of wall time, at most half of it paused -> at least ~100 batches of 10 ms ran (200 without pauses)
+    assert 80 <= batches <= 130, batches
+    start = time.monotonic()
+    for _ in range(100):  # nothing rendering: no pause at all
+        yield_to_pages()
+    assert time.monotonic() - start < 0.05
