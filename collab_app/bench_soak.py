@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from collab_app.procstat import children, rss_kib
-from collab_app.server import launch_chromium, start_server, stop_server, wait_for_app
+from collab_app.server import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
 
 PAGES = ["Data", "Train", "Biases", "Projections", "Neighbours"]
 
@@ -31,9 +31,7 @@ def memory(pid: int) -> dict:
 def train_once(page, epochs: int = 1) -> None:
     page.get_by_role("link", name="Train").click()
     wait_for_app(page)
-    box = page.get_by_label("Epochs", exact=True)
-    box.fill(str(epochs))
-    box.press("Tab")
+    set_epochs(page, epochs)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text(re.compile(r"trained: validation RMSE")).wait_for(timeout=300_000)
     wait_for_app(page)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from collab_app.procstat import children_cpu_seconds, descendants
-from collab_app.server import launch_chromium, start_server, stop_server, wait_for_app
+from collab_app.server import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
 
 # Records each change of Streamlit's script state with the page's clock.
 OBSERVER = """() => {
@@ -159,9 +159,7 @@ def start_training(browser, url: str, epochs: int):
     trainer = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
     trainer.goto(f"{url}/train")
     wait_for_app(trainer)
-    box = trainer.get_by_label("Epochs", exact=True)
-    box.fill(str(epochs))
-    box.press("Tab")
+    set_epochs(trainer, epochs)
     trainer.get_by_role("button", name="Train", exact=True).click()
     trainer.get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=120_000)
     return trainer

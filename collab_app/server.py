@@ -71,3 +71,10 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     page.wait_for_selector(APP_IDLE, timeout=timeout)
     page.wait_for_timeout(300)
     page.wait_for_selector(APP_IDLE, timeout=timeout)
+
+
+def set_epochs(page, epochs: int) -> None:
+    """Fill the Train page's Epochs box and commit it with Tab, as a person leaving the field does."""
+    box = page.get_by_label("Epochs", exact=True)
+    box.fill(str(epochs))
+    box.press("Tab")

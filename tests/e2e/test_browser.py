@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from collab_app.server import wait_for_app
+from collab_app.server import set_epochs, wait_for_app
 
 from .conftest import screenshot
 
@@ -18,9 +18,7 @@ def test_train_then_explore_every_page(app_server, page):
     page.goto(f"{url}/train")
     wait_for_app(page)
     assert page.get_by_role("heading", name="Train").is_visible()
-    epochs = page.get_by_label("Epochs", exact=True)
-    epochs.fill("15")  # long enough (~5-15 s) to watch the live progress
-    epochs.press("Tab")  # commit the value, as a person leaving the field does
+    set_epochs(page, 15)  # long enough (~5-15 s) to watch the live progress
     page.get_by_role("button", name="Train", exact=True).click()
     # live progress bar and loss curves appear ...
     page.get_by_text(re.compile(r"Training dot_bias on MovieLens 100K")).wait_for(timeout=60_000)

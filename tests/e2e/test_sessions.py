@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from collab_app.server import start_server, stop_server, wait_for_app
+from collab_app.server import set_epochs, start_server, stop_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 N_SESSIONS = 8
@@ -63,9 +63,7 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
         for page, epochs in zip(trainers, ("200", "6")):
             page.goto(f"{url}/train?run=run-a")
             wait_for_app(page)
-            box = page.get_by_label("Epochs", exact=True)
-            box.fill(epochs)
-            box.press("Tab")
+            set_epochs(page, epochs)
         # the first (long) training takes the only slot; the second waits and says where it is
         trainers[0].get_by_role("button", name="Train", exact=True).click()
         trainers[0].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
