@@ -12,32 +12,29 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def children(pid: int) -> list[int]:
-    """Direct children of `pid` (the server's worker processes)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(_stat_fields(int(stat.parent.name))[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """All processes below `pid` (children, their children, ...)."""
+def _parents() -> dict[int, int]:
+    """pid -> parent pid, for every process now."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             parents[int(stat.parent.name)] = int(_stat_fields(int(stat.parent.name))[1])
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError):  # exited in between
             continue
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid` (the server's worker processes)."""
+    return [child for child, parent in _parents().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid` (children, their children, ...)."""
+    parents = _parents()
     found, frontier = [], [pid]
     while frontier:
-        below = [child for child, parent in parents.items() if parent in frontier]
-        found += below
-        frontier = below
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
     return found
 
 

@@ -115,7 +115,7 @@ def _job_progress() -> None:
                 f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f}" if last.valid_rmse else "")
                 + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
         st.progress(last.fraction if last else 0.0, text=text)
-        # on_click, not `if st.button(...)`: the fragment redraws every 0.5 s, and a callback runs when the
+        # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the
         # click arrives, whichever rerun picks it up (a returned True was sometimes lost in between)
         st.button("Cancel", key="cancel_training", icon=":material/stop:", on_click=job.cancel)
         if job.progress:
