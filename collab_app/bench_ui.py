@@ -7,11 +7,13 @@ and drives it with headless Chromium, measuring:
 - widget change: from the input event to the end of the rerun it causes, for one widget per page, both
   as the server's script run (logged by collab_app.timing) and as seen in the browser;
 - neighbour query: the KD-tree time the Neighbours page reports, and the page's whole rerun.
-With `--background-training EPOCHS` the widget changes are measured twice in the same server: alone, then
-while a second browser session trains (its live progress on screen), and the slow-down is compared with
-the training's share of the machine's CPU. Numbers are medians over `--repeats` changes. Chromium runs on
-the same 2 cores as the server, so the browser-side figures are upper bounds of what a user on another
-machine sees.
+With `--background-training EPOCHS` the widget changes are measured three times in the same server: alone,
+while a second browser session trains (its live progress on screen, or `--trainer-view away` on another
+page), and alone again; the slow-down is compared with the training's share of the machine's CPU, and each
+phase reports where the CPU went (server, worker processes, browsers). Numbers are medians over `--repeats`
+changes. Chromium runs on the same 2 cores as the server, so the browser-side figures are upper bounds of
+what a user on another machine sees; `--think-ms` pauses before each change as a user would, so that the
+browser finishes drawing one result before the next rerun instead of competing with it for the cores.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from collab_app.procstat import children_cpu_seconds, descendants
+from collab_app.procstat import cpu_seconds, descendants
 from collab_app.server import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
 
 # Records each change of Streamlit's script state with the page's clock.
@@ -48,13 +50,32 @@ def log_length(log_path: Path) -> int:
     return len(log_path.read_text().splitlines())
 
 
-def timed_rerun(page, action, timeout_s: float = 30.0) -> float:
-    """Milliseconds from `action` to the end of the rerun it triggers."""
-    page.evaluate(OBSERVER)
-    start = page.evaluate("performance.now()")
-    action()
-    # wait inside the page (no polling from here: this process shares the CPU with what it measures)
-    page.wait_for_function(RERUN_DONE, arg=start, timeout=timeout_s * 1000)
+LOST_INPUTS = []  # {"url", "screenshot"} of each input that caused no rerun in time and was tried again
+DIAGNOSTICS_DIR: Path | None = None  # where screenshots of lost inputs go (the benchmark's work directory)
+
+
+def timed_rerun(page, action, timeout_s: float = 15.0) -> float:
+    """Milliseconds from `action` to the end of the rerun it triggers. An input that causes no rerun within
+    `timeout_s` is tried once more and recorded in LOST_INPUTS with a screenshot: seen twice in ~10 runs, a
+    drop-down option click and a number typed into a box, each right after a page load."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        page.evaluate(OBSERVER)
+        start = page.evaluate("performance.now()")
+        action()
+        try:
+            # wait inside the page (no polling from here: this process shares the CPU with what it measures)
+            page.wait_for_function(RERUN_DONE, arg=start, timeout=timeout_s * 1000)
+            break
+        except PlaywrightTimeout:
+            shot = DIAGNOSTICS_DIR / f"lost-input-{len(LOST_INPUTS)}.png" if DIAGNOSTICS_DIR else None
+            if shot:
+                page.screenshot(path=str(shot), full_page=True)
+            LOST_INPUTS.append({"url": page.url, "attempt": attempt + 1, "screenshot": str(shot)})
+            if attempt:
+                raise RuntimeError(f"no rerun after the same input twice on {page.url}: see {LOST_INPUTS}") from None
+            page.keyboard.press("Escape")
     states = page.evaluate("window.__states")
     ran = next(t for t, s in states if s == "running" and t >= start)
     return next(t for t, s in states if s == "notRunning" and t >= ran) - start
@@ -109,6 +130,31 @@ def renice_browsers(server_pid: int, niceness: int) -> None:
                 pass
 
 
+def cpu_by_role(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server process, its worker processes, and the browsers (Playwright and
+    every Chromium process) - to see where the machine's CPU went during a phase."""
+    server_tree = {server_pid, *descendants(server_pid)}
+    roles = {"server": [server_pid], "workers": [p for p in server_tree if p != server_pid],
+             "browsers": [p for p in descendants(os.getpid()) if p not in server_tree]}
+    totals = {}
+    for role, pids in roles.items():
+        totals[role] = 0.0
+        for pid in pids:
+            try:
+                totals[role] += cpu_seconds(pid)
+            except OSError:  # exited in between
+                pass
+    return totals
+
+
+def measure_phase(page, url: str, log_path: Path, repeats: int, settle, server_pid: int) -> tuple[dict, dict]:
+    """measure_pages(), and each role's share of the machine's CPU over the phase (1.0 = every core busy)."""
+    before, start = cpu_by_role(server_pid), time.perf_counter()
+    pages = measure_pages(page, url, log_path, repeats, settle)
+    capacity = (time.perf_counter() - start) * os.cpu_count()
+    return pages, {role: (used - before[role]) / capacity for role, used in cpu_by_role(server_pid).items()}
+
+
 def cycle(values: list, count: int) -> list:
     """`count` values taken round-robin (consecutive ones always differ, so each one causes a rerun)."""
     return [values[i % len(values)] for i in range(count)]
@@ -154,14 +200,19 @@ def measure_pages(page, url: str, log_path: Path, repeats: int, settle=lambda: N
     return pages
 
 
-def start_training(browser, url: str, epochs: int):
-    """A second session starts a long training from the Train page and keeps its live progress on screen."""
+def start_training(browser, url: str, epochs: int, view: str):
+    """A second session starts a long training from the Train page. view "live": it keeps the live progress
+    on screen (its progress view reruns every second, and its Chromium redraws the curves on these cores);
+    "away": it moves to the Data page, so only the training itself competes with the measured session."""
     trainer = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
     trainer.goto(f"{url}/train")
     wait_for_app(trainer)
     set_epochs(trainer, epochs)
     trainer.get_by_role("button", name="Train", exact=True).click()
     trainer.get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=120_000)
+    if view == "away":  # through the sidebar: a goto() would open a new session, which does not know the job
+        trainer.get_by_role("link", name="Data").click()
+        wait_for_app(trainer)
     return trainer
 
 
@@ -171,6 +222,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--background-training", type=int, metavar="EPOCHS", default=0,
                         help="measure again while a second session trains EPOCHS epochs (cancelled at the end)")
+    parser.add_argument("--trainer-view", choices=["live", "away"], default="live",
+                        help="the training session watches its live progress, or moves to another page")
+    parser.add_argument("--think-ms", type=int, default=0, metavar="MS",
+                        help="pause before each measured change (0: changes follow each other at once)")
     parser.add_argument("--nice-browser", type=int, default=5, metavar="N",
                         help="run Playwright and Chromium at this niceness (0: let them compete with the server)")
     args = parser.parse_args(argv)
@@ -187,7 +242,10 @@ def main(argv=None) -> int:
     ratings = load_builtin()
     run_id = RunStore(work / "runs").save(fit(ratings, random_split(ratings, 0.1, 42), default_config()))
     process, url = start_server(work / "runs", work)
-    results: dict = {"run_id": run_id, "cores": os.cpu_count(), "browser_nice": args.nice_browser}
+    results: dict = {"run_id": run_id, "cores": os.cpu_count(), "browser_nice": args.nice_browser,
+                     "trainer_view": args.trainer_view, "think_ms": args.think_ms, "cpu_share": {}}
+    global DIAGNOSTICS_DIR
+    DIAGNOSTICS_DIR = work
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -208,19 +266,25 @@ def main(argv=None) -> int:
 
             def settle():
                 renice_browsers(process.pid, args.nice_browser)
+                # a user reads the result before the next change; meanwhile this machine's Chromium finishes
+                # drawing it (software WebGL, hundreds of ms) instead of competing with the next rerun
+                time.sleep(args.think_ms / 1000)
 
             if args.background_training:  # unmeasured pass: both phases find warm caches
                 measure_pages(page, url, log_path, args.repeats, settle)
-            results["pages"] = measure_pages(page, url, log_path, args.repeats, settle)
+            results["pages"], results["cpu_share"]["before"] = measure_phase(page, url, log_path, args.repeats,
+                                                                             settle, process.pid)
             if args.background_training:
-                trainer = start_training(browser, url, args.background_training)
-                cpu_before, wall_before = children_cpu_seconds(process.pid), time.perf_counter()
-                results["pages_during_training"] = measure_pages(page, url, log_path, args.repeats, settle)
-                cpu = children_cpu_seconds(process.pid) - cpu_before
+                trainer = start_training(browser, url, args.background_training, args.trainer_view)
+                results["pages_during_training"], results["cpu_share"]["training"] = measure_phase(
+                    page, url, log_path, args.repeats, settle, process.pid)
                 # the worker processes' CPU share of the whole machine while the pages were measured; the
                 # UMAP worker is idle by then (layouts cached), so this is the training's share
-                results["training_cpu_share"] = cpu / ((time.perf_counter() - wall_before) * os.cpu_count())
+                results["training_cpu_share"] = results["cpu_share"]["training"]["workers"]
                 results["background_training_epochs"] = args.background_training
+                if args.trainer_view == "away":  # back to the live view, to see whether it still runs
+                    trainer.get_by_role("link", name="Train").click()
+                    wait_for_app(trainer)
                 running = trainer.get_by_text(re.compile(r"Training dot_bias")).count() > 0
                 results["training_still_running_at_end"] = running
                 if running:
@@ -228,7 +292,9 @@ def main(argv=None) -> int:
                     trainer.get_by_text("Training cancelled").wait_for(timeout=60_000)
                 # alone again: "usual" pools the phases before and after, so a drift of the machine over the
                 # run is not counted for or against the training
-                results["pages_after_training"] = measure_pages(page, url, log_path, args.repeats, settle)
+                results["pages_after_training"], results["cpu_share"]["after"] = measure_phase(
+                    page, url, log_path, args.repeats, settle, process.pid)
+            results["lost_inputs"] = LOST_INPUTS
             browser.close()
     finally:
         stop_server(process)
@@ -243,6 +309,8 @@ def report(results: dict) -> None:
     print(f"first page load (fresh server, /neighbours): {results['first_page_load_ms']:.0f} ms in the browser, "
           f"of which the server's script run {results['first_page_server_ms']:.0f} ms")
     print(f"first UMAP view (includes the worker's numba warm-up): {results['first_umap_view_s']:.1f} s")
+    if results.get("lost_inputs"):
+        print(f"inputs that caused no rerun and were tried again: {results['lost_inputs']}")
     print(f"neighbour query: KD-tree {results['pages']['neighbour query']['kdtree_median_ms']:.2f} ms (median)")
     print("\nwidget change, median ms (server's script run / seen in the browser):")
     during = results.get("pages_during_training")
@@ -250,7 +318,10 @@ def report(results: dict) -> None:
         share = results["training_cpu_share"]
         print(f"  'usual' pools the changes measured before and after a training; 'training' was measured while "
               f"another session trained\n  (the training took {share:.0%} of the machine's CPU; still running at "
-              f"the end: {results['training_still_running_at_end']}); target: within usual x (1 + that share)")
+              f"the end: {results['training_still_running_at_end']}; its session's view: {results['trainer_view']});"
+              f" target: within usual x (1 + that share)")
+    for phase, shares in results["cpu_share"].items():
+        print(f"  CPU share of the machine, {phase:<8}: " + ", ".join(f"{role} {v:.0%}" for role, v in shares.items()))
     for name, alone in results["pages"].items():
         if not during:
             print(f"  {name:<16} {alone['server_change_median_ms']:6.0f} / {alone['browser_change_median_ms']:5.0f}"

@@ -49,13 +49,3 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far."""
     fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of stat)
-
-
-def children_cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for child in children(pid):
-        try:
-            total += cpu_seconds(child)
-        except OSError:  # exited in between
-            pass
-    return total
