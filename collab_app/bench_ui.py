@@ -114,15 +114,18 @@ TITLES = ["GoldenEye (1995)", "Toy Story (1995)", "Fargo (1996)", "Contact (1997
           "Star Wars (1977)", "Titanic (1997)", "Heat (1995)"]
 
 
-def renice_browsers(server_pid: int, niceness: int) -> None:
-    """Lower the priority of Playwright and every Chromium process (all of this process's descendants outside
-    the server's tree). The browsers stand in for users on their own machines; on this 2-core machine they
-    would otherwise take the CPU the server needs. Chromium sets its own processes' priorities when it starts
-    them (renderers 0, others -8 as root), so this runs again whenever a tab may have started a process."""
+def browser_pids(server_pid: int) -> list[int]:
+    """Playwright and every Chromium process: all of this process's descendants outside the server's tree."""
     server_tree = {server_pid, *descendants(server_pid)}
-    for pid in descendants(os.getpid()):
-        if pid in server_tree:
-            continue
+    return [pid for pid in descendants(os.getpid()) if pid not in server_tree]
+
+
+def renice_browsers(server_pid: int, niceness: int) -> None:
+    """Lower the priority of the browsers. They stand in for users on their own machines; on this 2-core
+    machine they would otherwise take the CPU the server needs. Chromium sets its own processes' priorities
+    when it starts them (renderers 0, others -8 as root), so this runs again whenever a tab may have started
+    a process."""
+    for pid in browser_pids(server_pid):
         for task in Path(f"/proc/{pid}/task").glob("*"):  # niceness is per thread on Linux
             try:
                 os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
@@ -133,9 +136,7 @@ def renice_browsers(server_pid: int, niceness: int) -> None:
 def cpu_by_role(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the server process, its worker processes, and the browsers (Playwright and
     every Chromium process) - to see where the machine's CPU went during a phase."""
-    server_tree = {server_pid, *descendants(server_pid)}
-    roles = {"server": [server_pid], "workers": [p for p in server_tree if p != server_pid],
-             "browsers": [p for p in descendants(os.getpid()) if p not in server_tree]}
+    roles = {"server": [server_pid], "workers": descendants(server_pid), "browsers": browser_pids(server_pid)}
     totals = {}
     for role, pids in roles.items():
         totals[role] = 0.0
