@@ -56,8 +56,9 @@ DIAGNOSTICS_DIR: Path | None = None  # where screenshots of lost inputs go (the 
 
 def timed_rerun(page, action, timeout_s: float = 15.0) -> float:
     """Milliseconds from `action` to the end of the rerun it triggers. An input that causes no rerun within
-    `timeout_s` is tried once more and recorded in LOST_INPUTS with a screenshot: seen twice in ~10 runs, a
-    drop-down option click and a number typed into a box, each right after a page load."""
+    `timeout_s` is tried once more and recorded in LOST_INPUTS with a screenshot. Seen twice in ~10 runs: a
+    drop-down option click right after a page load (the retry helps), and a number typed into a box during a
+    training with Chromium at niceness 19 (retyping the same number cannot cause a rerun, so that fails)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(2):

@@ -33,7 +33,6 @@ def script_run(page_name: str):
     try:
         yield
     finally:
-        # cpu_ms: this thread's own CPU time; the rest of ms is time spent waiting (for the GIL, a core, I/O)
         _logger.info("script-run page=%s ms=%.1f cpu_ms=%.1f", page_name, (time.perf_counter() - start) * 1000,
                      (time.thread_time() - cpu_start) * 1000)
 
