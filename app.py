@@ -6,8 +6,14 @@ dataset, downloads) and hands the page the active run through `st.session_state`
 import streamlit as st
 
 from collab_app import state, timing, ui, workers
+from collab_core import settings
 
 st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
+try:
+    settings.check_all()
+except settings.SettingError as exc:
+    st.error(f"The server is misconfigured: {exc}")
+    st.stop()
 state.keep_widget_state()
 state.session_id()
 

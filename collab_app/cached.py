@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_core import interpret
+from collab_core import interpret, settings
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.errors import DataError
 from collab_core.ratings import DensityReport, Ratings, random_split
 from collab_core.runs import RunInfo, RunStore
 from collab_core.trained import TrainedModel
 
-UPLOAD_LIMIT_MB = int(os.environ.get("COLLAB_UPLOAD_LIMIT_MB", "200"))
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,12 @@ def _load_raw(kind: str, path: str, columns: ColumnMap, rating_scale, mtime: flo
     return load_table(path, columns, max_bytes=upload_limit_bytes(), rating_scale=rating_scale)
 
 
+def upload_limit_mb() -> int:
+    return settings.get("COLLAB_UPLOAD_LIMIT_MB")
+
+
 def upload_limit_bytes() -> int:
-    return UPLOAD_LIMIT_MB * 1024 * 1024
+    return upload_limit_mb() * 1024 * 1024
 
 
 def _mtime(spec: DatasetSpec) -> float:

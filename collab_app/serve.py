@@ -50,6 +50,13 @@ def freeze_imported_objects() -> None:
 def main(argv: list[str] | None = None) -> int:
     # `kill -USR1 <pid>` prints every thread's stack to the server log: how to see what a stuck server does
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    from collab_core import settings
+
+    try:
+        settings.check_all()  # an operator's typo in a COLLAB_* variable: one line, before anything starts
+    except settings.SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     preload()
     from streamlit.runtime.pages_manager import PagesManager
 

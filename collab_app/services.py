@@ -7,12 +7,11 @@ collab_app.serve) and cached here per (run, parameters).
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import streamlit as st
 import torch
 
+from collab_core import settings
 from collab_core.training import warm_up
 
 from . import cached, workers
@@ -53,7 +52,7 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
 def prewarm_umap(run_id: str) -> None:
     """Start the default UMAP view of a run as soon as it is trained or selected, so the Projections page
     is usually ready when opened (the first UMAP in a process also pays numba's ~20 s compilation)."""
-    if os.environ.get("COLLAB_UMAP_PREWARM", "1") == "0":
+    if not settings.get("COLLAB_UMAP_PREWARM"):
         return
     try:
         umap_layout(run_id, 1000, 2, **UMAP_DEFAULTS)

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from collab_core import interpret
+from collab_core import interpret, settings
 from collab_core.config import TrainConfig
 from collab_core.errors import CollabError
 from collab_core.ratings import Ratings, Split
@@ -40,11 +40,11 @@ _pages_rendering = None  # shared counter: script runs in progress in the server
 
 def max_trainings() -> int:
     """Concurrent trainings: COLLAB_MAX_TRAININGS, else half the cores (1 on a 2-core machine)."""
-    return int(os.environ.get("COLLAB_MAX_TRAININGS", "0")) or max(1, (os.cpu_count() or 2) // 2)
+    return settings.get("COLLAB_MAX_TRAININGS") or max(1, (os.cpu_count() or 2) // 2)
 
 
 def torch_threads() -> int:
-    return int(os.environ.get("COLLAB_TORCH_THREADS", "1"))
+    return settings.get("COLLAB_TORCH_THREADS")
 
 
 # ---------------------------------------------------------------------- start-up (collab_app.serve)
@@ -52,7 +52,7 @@ def start_workers() -> None:
     """Spawn the UMAP worker and one training worker per allowed concurrent training, from this thread."""
     global _umap_pool, _training_pools, _manager, _pages_rendering
     context = multiprocessing.get_context("spawn")
-    if _umap_pool is None and os.environ.get("COLLAB_UMAP_WORKER", "1") != "0":
+    if _umap_pool is None and settings.get("COLLAB_UMAP_WORKER"):
         _umap_pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_umap,
                                          initargs=(os.getpid(),))
         _umap_pool.submit(interpret.umap_warm_up)  # the first submit spawns the process, from this thread

@@ -41,7 +41,14 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def default_runs_dir() -> Path:
-    return Path(os.environ.get("COLLAB_RUNS_DIR", "runs"))
+    from . import settings
+
+    return settings.get("COLLAB_RUNS_DIR")
+
+
+def valid_run_id(run_id) -> bool:
+    """A plain name: letters, digits, '.', '_' and '-', at most 128 characters, never '..'."""
+    return isinstance(run_id, str) and bool(_RUN_ID.match(run_id)) and ".." not in run_id
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class RunStore:
     # ------------------------------------------------------------------ paths
     def path(self, run_id: str) -> Path:
         """The folder of `run_id`, after checking that the id is a plain name inside the store."""
-        if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or ".." in run_id:
+        if not valid_run_id(run_id):
             raise RunStoreError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only "
                                 f"(at most 128 characters, no '..')")
         path = self.root / run_id

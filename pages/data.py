@@ -36,9 +36,9 @@ elif source == "folder":
     if folder:
         spec = cached.DatasetSpec("folder", str(Path(folder).expanduser()), f"MovieLens {Path(folder).name}")
 else:
-    upload = st.file_uploader(f"Ratings table (CSV, TSV or Parquet, at most {cached.UPLOAD_LIMIT_MB} MB)",
+    upload = st.file_uploader(f"Ratings table (CSV, TSV or Parquet, at most {cached.upload_limit_mb()} MB)",
                               type=["csv", "tsv", "txt", "parquet"], key="data_upload",
-                              max_upload_size=cached.UPLOAD_LIMIT_MB)
+                              max_upload_size=cached.upload_limit_mb())
     if upload is not None:
         try:
             path = cached.save_upload(upload.name, upload.getvalue())
