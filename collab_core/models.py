@@ -98,6 +98,13 @@ def build_model(kind: str, n_users: int, n_items: int, n_factors: int, y_range: 
     raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
 
 
+def build_model_for(config, n_users: int, n_items: int) -> nn.Module:
+    """The network a TrainConfig describes, for n_users x n_items: the one home of this rule, used by
+    training (a fresh model) and by the run store (the shapes a saved run must have)."""
+    return build_model(config.model, n_users, n_items, config.n_factors, config.y_range, config.nn_layers,
+                       config.nn_dropout, config.nn_item_factors)
+
+
 def item_factors(model: nn.Module) -> torch.Tensor:
     """(n_items, width) item embedding matrix, detached, on the CPU."""
     return model.item_factors.weight.detach().cpu()

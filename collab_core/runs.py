@@ -16,26 +16,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .catalog import ItemCatalog, Vocab
-from .config import TrainConfig
-from .errors import CollabError, RunStoreError
-from .models import build_model
+from .errors import RunStoreError
+from .models import build_model_for
+from .run_schema import FORMAT_VERSION, RunMeta, check_headers, check_meta, check_name, check_values, check_vocab
 from .trained import TrainedModel
 
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "default_runs_dir", "valid_run_id"]
+
+MIN_FREE_BYTES = 50 * 1024 * 1024  # refuse to start a training whose run could not be written
 RUN_FILES = ("run.json", "vocab.json", "weights.safetensors", "stats.safetensors")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -63,6 +67,7 @@ class RunInfo:
     dataset: str = ""
     config: dict | None = None
     metrics: dict | None = None
+    name: str = ""  # the person's name for the run, if any
 
 
 class RunStore:
@@ -87,51 +92,86 @@ class RunStore:
         return f"{stamp}-{model}-{secrets.token_hex(2)}"
 
     # ------------------------------------------------------------------ save
-    def save(self, trained: TrainedModel, run_id: str | None = None) -> str:
-        """Write the run atomically and return its id. An existing run is never overwritten."""
+    def save(self, trained: TrainedModel, run_id: str | None = None, name: str = "") -> str:
+        """Write the run atomically and return its id. An existing run is never overwritten.
+
+        The runs folder is checked first (`check_writable`); any OS error while writing (disk full,
+        permissions) becomes a RunStoreError saying why, and leaves no half run behind."""
         run_id = run_id or self.new_run_id(trained.config.model)
         final = self.path(run_id)
         if final.exists():
             raise RunStoreError(f"run {run_id!r} already exists in {self.root}")
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.check_writable()
         self._sweep_stale()
         staging = self.root / f".tmp-{run_id}-{secrets.token_hex(4)}"
-        staging.mkdir()
         try:
-            _write_json(staging / "run.json", {
-                "format_version": FORMAT_VERSION,
-                "run_id": run_id,
-                "created": trained.created,
-                "dataset": trained.dataset,
-                "config": trained.config.to_dict(),
-                "metrics": trained.metrics,
-                "history": trained.history,
-                "n_users": trained.n_users,
-                "n_items": trained.n_items,
-            })
-            items = trained.catalog.items
-            _write_json(staging / "vocab.json", {
-                "user_ids": [str(u) for u in trained.users.ids],
-                "item_ids": [str(i) for i in trained.catalog.vocab.ids],
-                "titles": [str(t) for t in items["title"]],
-                "years": [None if pd.isna(y) else int(y) for y in items["year"]],
-                "genres": [list(g) for g in items["genres"]],
-            })
-            state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
-            save_file(state, str(staging / "weights.safetensors"))
-            save_file({
-                "user_counts": torch.from_numpy(np.asarray(trained.user_counts, dtype=np.int64)),
-                "user_means": torch.from_numpy(np.asarray(trained.user_means, dtype=np.float64)),
-                "item_counts": torch.from_numpy(np.asarray(trained.catalog.counts, dtype=np.int64)),
-                "item_means": torch.from_numpy(np.asarray(trained.catalog.means, dtype=np.float64)),
-            }, str(staging / "stats.safetensors"))
+            staging.mkdir()
+            self._write(staging, trained, run_id, check_name(name))
             _fsync_dir(staging)
             os.rename(staging, final)  # atomic on one filesystem: the run appears whole or not at all
             _fsync_dir(self.root)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, (OSError, SafetensorError)):  # disk full, permissions: safetensors wraps them
+                raise RunStoreError(f"could not save run {run_id!r} in {self.root}: {_os_reason(exc)}; "
+                                    f"nothing was saved") from None
             raise
         return run_id
+
+    @staticmethod
+    def _write(folder: Path, trained: TrainedModel, run_id: str, name: str) -> None:
+        meta = RunMeta(run_id=run_id, created=trained.created, dataset=trained.dataset, name=name,
+                       config=trained.config, metrics=trained.metrics, history=trained.history,
+                       n_users=trained.n_users, n_items=trained.n_items)
+        _write_json(folder / "run.json", meta.to_json())
+        items = trained.catalog.items
+        _write_json(folder / "vocab.json", {
+            "user_ids": [str(u) for u in trained.users.ids],
+            "item_ids": [str(i) for i in trained.catalog.vocab.ids],
+            "titles": [str(t) for t in items["title"]],
+            "years": [None if pd.isna(y) else int(y) for y in items["year"]],
+            "genres": [list(g) for g in items["genres"]],
+        })
+        state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
+        save_file(state, str(folder / "weights.safetensors"))
+        save_file({
+            "user_counts": torch.from_numpy(np.asarray(trained.user_counts, dtype=np.int64)),
+            "user_means": torch.from_numpy(np.asarray(trained.user_means, dtype=np.float64)),
+            "item_counts": torch.from_numpy(np.asarray(trained.catalog.counts, dtype=np.int64)),
+            "item_means": torch.from_numpy(np.asarray(trained.catalog.means, dtype=np.float64)),
+        }, str(folder / "stats.safetensors"))
+
+    def check_writable(self) -> None:
+        """Raise RunStoreError unless runs can be saved here: called before training, so that hours of work
+        are never lost to a runs folder that is a file, is read-only, or sits on a full disk."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RunStoreError(f"the runs folder {self.root} is a file, not a folder; choose another --runs-dir "
+                                f"(or COLLAB_RUNS_DIR)")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{secrets.token_hex(4)}"
+            probe.write_bytes(b"x" * 4096)
+            probe.unlink()
+        except OSError as exc:
+            raise RunStoreError(f"runs cannot be saved in {self.root}: {_os_reason(exc)}; choose another "
+                                f"--runs-dir (or COLLAB_RUNS_DIR)") from None
+        free = shutil.disk_usage(self.root).free
+        if free < MIN_FREE_BYTES:
+            raise RunStoreError(f"runs cannot be saved in {self.root}: only {free / 1e6:.1f} MB free on its disk "
+                                f"(at least {MIN_FREE_BYTES / 1e6:.0f} MB needed); free some space")
+
+    def rename(self, run_id: str, name: str) -> None:
+        """Give a run a display name (run.json is rewritten atomically; the id and files stay)."""
+        folder = self.path(run_id)
+        meta = check_meta(_read_json(folder / "run.json"), run_id)
+        updated = replace(meta, name=check_name(name))
+        tmp = folder / f".run.json.{secrets.token_hex(4)}"
+        try:
+            _write_json(tmp, updated.to_json())
+            os.replace(tmp, folder / "run.json")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise RunStoreError(f"could not rename run {run_id!r}: {_os_reason(exc)}") from None
 
     def _sweep_stale(self, older_than_s: float = 3600.0) -> None:
         """Remove staging/deletion folders that a killed process left behind (never a real run)."""
@@ -143,7 +183,8 @@ class RunStore:
 
     # ------------------------------------------------------------------ list / load / delete
     def list(self) -> list[RunInfo]:
-        """Every run folder, newest first; unreadable ones are listed with the reason instead of raising."""
+        """Every run folder, newest first. Each is checked (run.json field by field, the tensor headers against
+        its vocabulary sizes); one that fails is listed as unreadable with the reason, never raised."""
         if not self.root.is_dir():
             return []
         infos = []
@@ -157,24 +198,18 @@ class RunStore:
 
     def _info(self, folder: Path) -> RunInfo:
         try:
-            meta = self._read_meta(folder)
+            meta = self._checked_meta(folder)
+            check_headers(folder, meta)
         except RunStoreError as exc:
-            return RunInfo(folder.name, ok=False, reason=str(exc))
-        return RunInfo(folder.name, True, created=meta.get("created", ""), model=meta["config"].get("model", ""),
-                       dataset=meta.get("dataset", ""), config=meta["config"], metrics=meta.get("metrics", {}))
+            return RunInfo(folder.name, ok=False, reason=str(exc), created=_mtime_text(folder))
+        return RunInfo(folder.name, True, created=meta.created, model=meta.config.model, dataset=meta.dataset,
+                       config=meta.config.to_dict(), metrics=meta.metrics, name=meta.name)
 
-    def _read_meta(self, folder: Path) -> dict:
+    def _checked_meta(self, folder: Path) -> RunMeta:
         missing = [name for name in RUN_FILES if not (folder / name).is_file()]
         if missing:
             raise RunStoreError(f"run {folder.name!r} is incomplete: missing {', '.join(missing)}")
-        meta = _read_json(folder / "run.json")
-        version = meta.get("format_version")
-        if version != FORMAT_VERSION:
-            raise RunStoreError(f"run {folder.name!r} has format version {version!r}; this version reads "
-                                f"{FORMAT_VERSION}. Retrain it")
-        if not isinstance(meta.get("config"), dict):
-            raise RunStoreError(f"run {folder.name!r}: run.json has no config")
-        return meta
+        return check_meta(_read_json(folder / "run.json"), folder.name)
 
     def exists(self, run_id: str) -> bool:
         try:
@@ -183,31 +218,28 @@ class RunStore:
             return False
 
     def load(self, run_id: str) -> TrainedModel:
-        """The trained model of `run_id`. Any problem with its files raises RunStoreError with the reason."""
+        """The trained model of `run_id`, checked in full (see run_schema). Raises RunStoreError with the reason."""
         folder = self.path(run_id)
         if not folder.is_dir():
             raise RunStoreError(f"no run {run_id!r} in {self.root}")
-        meta = self._read_meta(folder)
-        vocab = _read_json(folder / "vocab.json")
+        meta = self._checked_meta(folder)
+        check_headers(folder, meta)
+        vocab = check_vocab(_read_json(folder / "vocab.json"), meta)
         try:
-            config = TrainConfig.from_dict(meta["config"])
-            user_ids = np.array(vocab["user_ids"], dtype=object)
-            item_ids = np.array(vocab["item_ids"], dtype=object)
-            items = pd.DataFrame({"title": vocab["titles"], "year": pd.array(vocab["years"], dtype="Int64"),
-                                  "genres": vocab["genres"]})
             stats = load_file(str(folder / "stats.safetensors"))
             state = load_file(str(folder / "weights.safetensors"))
-            model = build_model(config.model, len(user_ids), len(item_ids), config.n_factors, config.y_range,
-                                config.nn_layers, config.nn_dropout, config.nn_item_factors)
-            model.load_state_dict(state, strict=True)
-        except CollabError as exc:
-            raise RunStoreError(f"run {run_id!r}: {exc}") from None
-        except Exception as exc:  # a damaged file: KeyError, shape RuntimeError, safetensors' own error type
+        except Exception as exc:  # safetensors' own error type for a damaged body
             raise RunStoreError(f"run {run_id!r} is unreadable: {type(exc).__name__}: {str(exc)[:300]}") from None
+        check_values(state, stats, run_id)
+        model = build_model_for(meta.config, meta.n_users, meta.n_items)
+        model.load_state_dict(state, strict=True)  # names and shapes were checked against the same config
+        items = pd.DataFrame({"title": vocab["titles"], "year": pd.array(vocab["years"], dtype="Int64"),
+                              "genres": vocab["genres"]})
+        item_ids = np.array(vocab["item_ids"], dtype=object)
         catalog = ItemCatalog(Vocab(item_ids, "item"), items, stats["item_counts"].numpy(), stats["item_means"].numpy())
-        return TrainedModel(model.eval(), config, Vocab(user_ids, "user"), stats["user_counts"].numpy(),
-                            stats["user_means"].numpy(), catalog, meta.get("metrics", {}), meta.get("history", []),
-                            meta.get("dataset", ""), meta.get("created", ""))
+        return TrainedModel(model.eval(), meta.config, Vocab(np.array(vocab["user_ids"], dtype=object), "user"),
+                            stats["user_counts"].numpy(), stats["user_means"].numpy(), catalog, meta.metrics,
+                            meta.history, meta.dataset, meta.created, name=meta.name)
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not."""
@@ -216,15 +248,42 @@ class RunStore:
             raise RunStoreError(f"no run {run_id!r} in {self.root}")
         # Rename first so a crash mid-delete never leaves a half run under its real name.
         doomed = self.root / f".del-{run_id}-{secrets.token_hex(4)}"
-        os.rename(folder, doomed)
+        try:
+            os.rename(folder, doomed)
+        except OSError as exc:
+            raise RunStoreError(f"could not delete run {run_id!r}: {_os_reason(exc)}") from None
         shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _os_reason(exc: Exception) -> str:
+    """'No space left on device' rather than a traceback; errno's text when the OS gives one."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text.split(" at path ")[0]  # safetensors appends its temporary file's path
+
+
+def _mtime_text(folder: Path) -> str:
+    try:
+        return dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
+    except OSError:
+        return ""
 
 
 def _write_json(path: Path, value) -> None:
     with path.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=1, default=_json_default, allow_nan=True)
+        json.dump(_finite_or_null(value), handle, indent=1, default=_json_default, allow_nan=False)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _finite_or_null(value):
+    """NaN and infinity are not JSON: a metric that could not be computed is stored as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def _json_default(value):

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import models
 from .catalog import ItemCatalog, Vocab
 from .config import TrainConfig
-from .models import item_bias, item_factors, user_bias, user_factors
+from .errors import CollabError
 from .ratings import Ratings
 
 
@@ -33,6 +34,7 @@ class TrainedModel:
     history: list[dict]  # one record per epoch: train_loss, valid_rmse, valid_mse, elapsed
     dataset: str  # where the ratings came from
     created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    name: str = ""  # the person's name for the run ("" when none was given)
 
     @classmethod
     def from_training(cls, model: nn.Module, ratings: Ratings, config: TrainConfig, metrics: dict,
@@ -43,7 +45,7 @@ class TrainedModel:
     # ------------------------------------------------------------------ whole matrices (numpy, CPU)
     @property
     def has_bias(self) -> bool:
-        return item_bias(self.model) is not None
+        return models.item_bias(self.model) is not None
 
     @property
     def n_items(self) -> int:
@@ -55,19 +57,19 @@ class TrainedModel:
 
     def item_factors(self) -> np.ndarray:
         """(n_items, width) float32 item embedding matrix."""
-        return item_factors(self.model).numpy()
+        return models.item_factors(self.model).numpy()
 
     def user_factors(self) -> np.ndarray:
         """(n_users, width) float32 user embedding matrix."""
-        return user_factors(self.model).numpy()
+        return models.user_factors(self.model).numpy()
 
     def item_biases(self) -> np.ndarray | None:
         """(n_items,) learned item biases, or None when the model has none."""
-        bias = item_bias(self.model)
+        bias = models.item_bias(self.model)
         return None if bias is None else bias.numpy()
 
     def user_biases(self) -> np.ndarray | None:
-        bias = user_bias(self.model)
+        bias = models.user_bias(self.model)
         return None if bias is None else bias.numpy()
 
     # ------------------------------------------------------------------ by raw id
@@ -75,7 +77,7 @@ class TrainedModel:
         """Learned bias of each raw item id, (n,)."""
         biases = self.item_biases()
         if biases is None:
-            raise ValueError(f"a {self.config.model!r} model has no biases")
+            raise CollabError(f"a {self.config.model!r} model has no biases")
         return biases[self.catalog.vocab.to_index(list(raw_ids))]
 
     def item_weight(self, raw_ids) -> np.ndarray:
@@ -85,7 +87,7 @@ class TrainedModel:
     def user_bias(self, raw_ids) -> np.ndarray:
         biases = self.user_biases()
         if biases is None:
-            raise ValueError(f"a {self.config.model!r} model has no biases")
+            raise CollabError(f"a {self.config.model!r} model has no biases")
         return biases[self.users.to_index(list(raw_ids))]
 
     def user_weight(self, raw_ids) -> np.ndarray:
@@ -97,5 +99,5 @@ class TrainedModel:
         users = torch.from_numpy(self.users.to_index(list(user_ids)))
         items = torch.from_numpy(self.catalog.vocab.to_index(list(item_ids)))
         if len(users) != len(items):
-            raise ValueError(f"{len(users)} users but {len(items)} items: give one item per user")
+            raise CollabError(f"{len(users)} users but {len(items)} items: give one item per user")
         return self.model.eval()(users, items).numpy()

@@ -1,0 +1,242 @@
+"""What a run folder must hold, checked field by field: a run is either valid in full or refused with the reason.
+
+A runs directory may be shared, copied by hand or damaged, so nothing read from it is trusted: every value
+of run.json and vocab.json is checked for its type (a `rmse` that is text, a `created` that is a number),
+every tensor of the safetensors files for its name, dtype and shape against the run's own vocabulary
+(`item_counts` cut short, a weight matrix of another width), and, when a run is loaded, every weight for
+being finite. Listing a run checks the cheap part (run.json and the safetensors headers, no tensor data);
+loading checks the rest. Each failure raises RunStoreError naming the run, the file, the field and what
+was expected.
+"""
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .errors import CollabError, RunStoreError
+
+FORMAT_VERSION = 1
+MAX_NAME_LENGTH = 80
+_METRIC_TYPES = (int, float, str, type(None))
+# metrics read as numbers by the app and the CLI: anything else there is refused, not shown
+NUMERIC_METRICS = ("rmse", "mse", "fit_seconds", "baseline_bias_rmse", "baseline_global_mean_rmse",
+                   "ratings_per_second", "n_train", "n_valid")
+_HISTORY_NUMBERS = ("train_loss", "valid_mse", "valid_rmse", "elapsed")
+_STATS = {"user_counts": ("I64", "n_users"), "user_means": ("F64", "n_users"),
+          "item_counts": ("I64", "n_items"), "item_means": ("F64", "n_items")}
+_TORCH_DTYPE_NAMES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.float16: "F16",
+                      torch.bfloat16: "BF16"}
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """run.json, checked."""
+
+    run_id: str
+    created: str
+    dataset: str
+    name: str  # the person's name for the run; "" when none was given
+    config: TrainConfig
+    metrics: dict  # str -> number, text or None; NUMERIC_METRICS are numbers or None
+    history: list[dict]  # one record per epoch: epoch (int) and _HISTORY_NUMBERS (number or None)
+    n_users: int
+    n_items: int
+
+    def to_json(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "run_id": self.run_id, "created": self.created,
+                "dataset": self.dataset, "name": self.name, "config": self.config.to_dict(),
+                "metrics": self.metrics, "history": self.history, "n_users": self.n_users, "n_items": self.n_items}
+
+
+def check_name(name) -> str:
+    """A run's display name: text of at most MAX_NAME_LENGTH characters without control characters."""
+    if not isinstance(name, str):
+        raise CollabError(f"a run name must be text, got {type(name).__name__}")
+    name = " ".join(name.split())  # newlines and tabs become single spaces
+    if len(name) > MAX_NAME_LENGTH:
+        raise CollabError(f"a run name may have at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise CollabError("a run name may not contain control characters")
+    return name
+
+
+class _Checker:
+    """Raises RunStoreError('run <id>: <file>: <problem>') for the first problem found."""
+
+    def __init__(self, run_id: str, file: str):
+        self.run_id, self.file = run_id, file
+
+    def fail(self, problem: str):
+        raise RunStoreError(f"run {self.run_id!r}: {self.file}: {problem}")
+
+    def field(self, values: dict, key: str, kinds, what: str, optional: bool = False):
+        if key not in values:
+            if optional:
+                return None
+            self.fail(f"the field {key!r} is missing")
+        value = values[key]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
+            self.fail(f"{key!r} must be {what}, got {type(value).__name__} {_short(value)}")
+        return value
+
+    def number_or_none(self, values: dict, key: str, where: str = "") -> None:
+        value = values.get(key)
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(f"{where}{key!r} must be a finite number or null, got {type(value).__name__} {_short(value)}")
+
+
+def check_meta(meta: dict, run_id: str) -> RunMeta:
+    """run.json -> RunMeta, or RunStoreError saying which field is wrong."""
+    check = _Checker(run_id, "run.json")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise RunStoreError(f"run {run_id!r} has format version {version!r}; this version reads {FORMAT_VERSION}. "
+                            f"Retrain it")
+    config_values = check.field(meta, "config", dict, "an object of training settings")
+    try:
+        config = TrainConfig.from_dict(config_values).validate()
+    except (CollabError, TypeError) as exc:
+        check.fail(f"config: {exc}")
+    metrics = check.field(meta, "metrics", dict, "an object", optional=True) or {}
+    for key, value in metrics.items():
+        if not isinstance(value, _METRIC_TYPES) or isinstance(value, bool):
+            check.fail(f"metrics[{key!r}] must be a number, text or null, got {type(value).__name__}")
+    for key in NUMERIC_METRICS:
+        check.number_or_none(metrics, key, "metrics ")
+    history = check.field(meta, "history", list, "a list of epoch records", optional=True) or []
+    for i, record in enumerate(history):
+        if not isinstance(record, dict) or not isinstance(record.get("epoch"), int) or isinstance(record["epoch"], bool):
+            check.fail(f"history[{i}] must be an object with a whole-number 'epoch'")
+        for key in _HISTORY_NUMBERS:
+            check.number_or_none(record, key, f"history[{i}] ")
+    name = check.field(meta, "name", str, "text", optional=True) or ""
+    try:
+        name = check_name(name)
+    except CollabError as exc:
+        check.fail(str(exc))
+    n_users = check.field(meta, "n_users", int, "a whole number")
+    n_items = check.field(meta, "n_items", int, "a whole number")
+    if n_users < 2 or n_items < 2:
+        check.fail(f"a run needs at least 2 users and 2 items, got {n_users} and {n_items}")
+    return RunMeta(run_id=run_id, created=check.field(meta, "created", str, "an ISO date-time text"),
+                   dataset=check.field(meta, "dataset", str, "text"), name=name, config=config,
+                   metrics=metrics, history=history, n_users=n_users, n_items=n_items)
+
+
+def read_safetensors_header(path: Path, run_id: str) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{tensor name: (dtype, shape)} from a safetensors file's JSON header, without reading tensor data."""
+    check = _Checker(run_id, path.name)
+    try:
+        with path.open("rb") as handle:
+            size_bytes = handle.read(8)
+            if len(size_bytes) < 8:
+                check.fail("the file is truncated (no header)")
+            (header_size,) = struct.unpack("<Q", size_bytes)
+            if header_size > 100 * 1024 * 1024:
+                check.fail(f"the header claims {header_size:,} bytes; not a safetensors file")
+            header = json.loads(handle.read(header_size))
+            data_size = path.stat().st_size - 8 - header_size
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        check.fail(f"unreadable header ({type(exc).__name__}: {str(exc)[:200]})")
+    if not isinstance(header, dict):
+        check.fail("the header is not an object")
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list):
+            check.fail(f"tensor {name!r} has no shape")
+        offsets = entry.get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] <= data_size):
+            check.fail(f"tensor {name!r} lies outside the file (truncated?)")
+        tensors[name] = (str(entry.get("dtype")), tuple(entry["shape"]))
+    return tensors
+
+
+def expected_weights(config: TrainConfig, n_users: int, n_items: int) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{parameter name: (dtype, shape)} of the network a config builds, computed on the meta device (no memory)."""
+    from .models import build_model_for
+
+    with torch.device("meta"):
+        model = build_model_for(config, n_users, n_items)
+    return {name: (_TORCH_DTYPE_NAMES.get(t.dtype, str(t.dtype)), tuple(t.shape)) for name, t in model.state_dict().items()}
+
+
+def check_headers(folder: Path, meta: RunMeta) -> None:
+    """The weights and stats files hold exactly the tensors the run's config and vocabulary sizes imply."""
+    expected = expected_weights(meta.config, meta.n_users, meta.n_items)
+    _compare(read_safetensors_header(folder / "weights.safetensors", meta.run_id), expected,
+             meta.run_id, "weights.safetensors")
+    sizes = {"n_users": meta.n_users, "n_items": meta.n_items}
+    _compare(read_safetensors_header(folder / "stats.safetensors", meta.run_id),
+             {name: (dtype, (sizes[size],)) for name, (dtype, size) in _STATS.items()}, meta.run_id, "stats.safetensors")
+
+
+def _compare(found: dict, expected: dict, run_id: str, file: str) -> None:
+    check = _Checker(run_id, file)
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        check.fail(f"missing tensor(s) {', '.join(missing)}")
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        check.fail(f"unexpected tensor(s) {', '.join(extra)}")
+    for name, (dtype, shape) in expected.items():
+        if found[name] != (dtype, shape):
+            check.fail(f"tensor {name!r} is {found[name][0]} {list(found[name][1])}, expected {dtype} {list(shape)} "
+                       f"for this run's settings and vocabulary")
+
+
+def check_vocab(vocab: dict, meta: RunMeta) -> dict:
+    """vocab.json: unique text ids of the declared lengths, one title/year/genre list per item."""
+    check = _Checker(meta.run_id, "vocab.json")
+    for key, n in (("user_ids", meta.n_users), ("item_ids", meta.n_items), ("titles", meta.n_items),
+                   ("years", meta.n_items), ("genres", meta.n_items)):
+        values = check.field(vocab, key, list, "a list")
+        if len(values) != n:
+            check.fail(f"{key!r} has {len(values):,} entries, expected {n:,} (the sizes in run.json)")
+    for key in ("user_ids", "item_ids", "titles"):
+        if not all(isinstance(v, str) for v in vocab[key]):
+            check.fail(f"{key!r} must all be text")
+    for key in ("user_ids", "item_ids"):
+        if len(set(vocab[key])) != len(vocab[key]):
+            check.fail(f"{key!r} holds duplicate ids")
+    if not all(y is None or (isinstance(y, int) and not isinstance(y, bool)) for y in vocab["years"]):
+        check.fail("'years' must be whole numbers or null")
+    if not all(isinstance(g, list) and all(isinstance(x, str) for x in g) for g in vocab["genres"]):
+        check.fail("'genres' must be lists of text")
+    return vocab
+
+
+def check_values(weights: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], run_id: str) -> None:
+    """Finite weights; non-negative counts; finite means wherever there are ratings."""
+    for name, tensor in weights.items():
+        bad = ~torch.isfinite(tensor)
+        if bad.any():
+            _Checker(run_id, "weights.safetensors").fail(
+                f"tensor {name!r} holds {int(bad.sum()):,} non-finite value(s) (NaN or infinity); retrain the run")
+    check = _Checker(run_id, "stats.safetensors")
+    for kind in ("user", "item"):
+        counts, means = stats[f"{kind}_counts"].numpy(), stats[f"{kind}_means"].numpy()
+        if (counts < 0).any():
+            check.fail(f"'{kind}_counts' holds negative counts")
+        if (~np.isfinite(means[counts > 0])).any():
+            check.fail(f"'{kind}_means' is not finite for a {kind} with ratings")
+
+
+def _as_tuple(kinds) -> tuple:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
