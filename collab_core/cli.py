@@ -14,7 +14,7 @@ from .errors import CollabError, TrainingCancelled
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m collab_core",
+    parser = _Parser(prog="python -m collab_core",
                                      description="Train and explore collaborative-filtering embeddings.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -77,8 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2), like every other error of this CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: a status to return, so main() can be called in-process
+        return int(exc.code or 0)
     try:
         return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench}[args.command](args)
     except CollabError as exc:
@@ -90,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was saved", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file-system problem no reader anticipated: still one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 # ---------------------------------------------------------------------- train
@@ -109,6 +123,8 @@ def _load_data(args):
         return ratings, split
     if args.train_file:
         ratings = load_table(args.train_file, columns, rating_scale=args.rating_scale)
+    elif args.rating_scale is not None:
+        raise CollabError("--rating-scale applies to --train/--valid files (MovieLens sets have their own scale)")
     else:
         ratings = load_dataset(args.dataset or "builtin")
     if args.min_user_ratings or args.min_item_ratings:
@@ -118,7 +134,7 @@ def _load_data(args):
 
 
 def _config_from_args(args):
-    from .config import default_config
+    from .config import default_config, parse_layers
 
     overrides = {name: getattr(args, name) for name in (
         "n_factors", "epochs", "lr", "batch_size", "weight_decay", "bias_weight_decay", "optimizer", "one_cycle",
@@ -126,10 +142,7 @@ def _config_from_args(args):
     if args.y_range is not None:
         overrides["y_range"] = tuple(args.y_range)
     if args.nn_layers is not None:
-        try:
-            overrides["nn_layers"] = tuple(int(w) for w in args.nn_layers.split(",") if w.strip())
-        except ValueError:
-            raise CollabError(f"--nn-layers must be comma-separated whole numbers, got {args.nn_layers!r}") from None
+        overrides["nn_layers"] = parse_layers(args.nn_layers)
     return default_config(args.model, **overrides).validate()
 
 
@@ -138,8 +151,9 @@ def cmd_train(args) -> int:
     from .training import fit
 
     config = _config_from_args(args)  # settings first: a typo fails before any data is read
-    ratings, split = _load_data(args)
     store = RunStore(args.runs_dir)
+    store.check_writable()  # and a runs folder that cannot take the result fails before any training
+    ratings, split = _load_data(args)
     for note in ratings.notes:
         _log(args, f"note: {note}")
     _log(args, f"{ratings.name}: {ratings.n_users:,} users, {ratings.n_items:,} items, {ratings.n_ratings:,} ratings; "

@@ -106,6 +106,14 @@ def default_config(model: str = "dot_bias", **overrides) -> TrainConfig:
     return TrainConfig(model=model, **{**MODEL_DEFAULTS[model], **overrides})
 
 
+def parse_layers(text: str) -> tuple[int, ...]:
+    """'128, 64' -> (128, 64): the hidden layer widths of EmbeddingNN as a person types them."""
+    try:
+        return tuple(int(w) for w in str(text).split(",") if w.strip())
+    except ValueError:
+        raise ConfigError(f"hidden layers must be comma-separated whole numbers, e.g. 128,64; got {text!r}") from None
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 

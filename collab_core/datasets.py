@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import importlib.metadata
 import io
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,9 +25,9 @@ import pandas as pd
 
 from .errors import DataError
 from .ratings import Ratings, Split, with_validation_frame
+from .tables import DEFAULT_MAX_BYTES, file_error, first_line, read_table
 
 BUILTIN = "builtin"
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # refuse larger uploads/files unless the caller raises the limit
 
 ML100K_GENRES = [
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
@@ -59,9 +60,9 @@ def builtin_dir() -> Path:
 def load_builtin() -> Ratings:
     """MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, with titles, genres, demographics."""
     folder = builtin_dir()
-    inter = _read_csv(folder / "ml-100k.inter", sep="\t", dtype=str)
+    inter = _read_csv_file(folder / "ml-100k.inter", sep="\t", dtype=str)
     inter.columns = [c.split(":")[0] for c in inter.columns]
-    items = _read_csv(folder / "ml-100k.item", sep="\t", dtype=str, keep_default_na=False)
+    items = _read_csv_file(folder / "ml-100k.item", sep="\t", dtype=str, keep_default_na=False)
     items.columns = [c.split(":")[0] for c in items.columns]
     year = pd.to_numeric(items["release_year"], errors="coerce")
     known_title = items["movie_title"].str.strip().str.lower().ne("unkonwn")  # the data's own spelling
@@ -73,7 +74,7 @@ def load_builtin() -> Ratings:
         "year": year,
         "genres": items["class"].str.split(),
     })
-    users = _read_csv(folder / "ml-100k.user", sep="\t", dtype=str)
+    users = _read_csv_file(folder / "ml-100k.user", sep="\t", dtype=str)
     users.columns = [c.split(":")[0] for c in users.columns]
     users = users.rename(columns={"user_id": "user"})
     users["age"] = pd.to_numeric(users["age"], errors="coerce")
@@ -114,10 +115,10 @@ def _require(folder: Path, name: str) -> Path:
 
 
 def _load_ml100k(folder: Path) -> Ratings:
-    data = _read_csv(_require(folder, "u.data"), sep="\t", header=None, dtype=str,
+    data = _read_csv_file(_require(folder, "u.data"), sep="\t", header=None, dtype=str,
                      names=["user", "item", "rating", "timestamp"])
     item_path = _require(folder, "u.item")
-    items = _read_csv(item_path, sep="|", header=None, dtype=str, encoding="latin-1", keep_default_na=False)
+    items = _read_csv_file(item_path, sep="|", header=None, dtype=str, encoding="latin-1", keep_default_na=False)
     if items.shape[1] < 5 + len(ML100K_GENRES):
         raise DataError(f"{item_path}: expected {5 + len(ML100K_GENRES)} '|'-separated fields "
                         f"(id, title, dates, URL, 19 genre flags), found {items.shape[1]}")
@@ -126,7 +127,7 @@ def _load_ml100k(folder: Path) -> Ratings:
     item_meta = pd.DataFrame({"item": items[0], "title": items[1].replace("", None), "genres": genres})
     user_meta = None
     if (folder / "u.user").is_file():
-        user_meta = _read_csv(folder / "u.user", sep="|", header=None, dtype=str,
+        user_meta = _read_csv_file(folder / "u.user", sep="|", header=None, dtype=str,
                               names=["user", "age", "gender", "occupation", "zip_code"])
     return _ratings_from_table(data, folder / "u.data", item_meta, user_meta, name=f"MovieLens {folder.name}")
 
@@ -142,12 +143,20 @@ def _load_ml1m(folder: Path) -> Ratings:
 
 
 def _load_ml_latest(folder: Path) -> Ratings:
-    ratings = _read_csv(_require(folder, "ratings.csv"), dtype={"userId": str, "movieId": str})
-    movies = _read_csv(_require(folder, "movies.csv"), dtype={"movieId": str})
-    item_meta = pd.DataFrame({"item": movies["movieId"], "title": movies["title"],
-                              "genres": _split_genres(movies["genres"])})
-    table = ratings.rename(columns={"userId": "user", "movieId": "item"})
-    return _ratings_from_table(table, folder / "ratings.csv", item_meta, None, name=f"MovieLens {folder.name}")
+    """ratings.csv + movies.csv. Column names are matched like any table's (userId, user_id, ...), and a
+    movies file without genres or titles still loads: releases and hand-made extracts differ."""
+    ratings_path, movies_path = _require(folder, "ratings.csv"), _require(folder, "movies.csv")
+    ratings = _read_csv_file(ratings_path, dtype=str, keep_default_na=False)
+    table, _ = _map_columns(ratings, ColumnMap(), ratings_path)
+    movies = _read_csv_file(movies_path, dtype=str, keep_default_na=False)
+    item_meta = pd.DataFrame({"item": movies[_pick(movies, None, ITEM_COLUMNS, "movie id", movies_path)]})
+    title = _pick(movies, None, TITLE_COLUMNS, "title", movies_path, required=False)
+    genres = _pick(movies, None, GENRE_COLUMNS, "genres", movies_path, required=False)
+    if title:
+        item_meta["title"] = movies[title]
+    if genres:
+        item_meta["genres"] = _split_genres(movies[genres])
+    return _ratings_from_table(table, ratings_path, item_meta, None, name=f"MovieLens {folder.name}")
 
 
 def _split_genres(column: pd.Series) -> list[list[str]]:
@@ -165,12 +174,15 @@ def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
     pandas only handles multi-character separators with its slow Python engine, so '::' is swapped for
     the ASCII unit separator (which no MovieLens field contains) before parsing.
     """
-    text = path.read_bytes().decode("latin-1").replace("::", "\x1f")
+    try:
+        text = path.read_bytes().decode("latin-1").replace("::", "\x1f")
+    except OSError as exc:
+        raise file_error(path, exc) from None
     try:
         return pd.read_csv(io.StringIO(text), sep="\x1f", header=None, names=names, dtype=str,
                            quoting=csv.QUOTE_NONE, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: not a '::'-separated MovieLens file ({_first_line(str(exc))})") from None
+        raise DataError(f"{path}: not a '::'-separated MovieLens file ({first_line(str(exc))})") from None
 
 
 # ---------------------------------------------------------------------- generic tables
@@ -185,46 +197,34 @@ class ColumnMap:
     genres: str | None = None  # '|'-joined genre names
 
 
-def read_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
-    """A CSV/TSV (delimiter sniffed, encoding UTF-8 or latin-1) or Parquet file as a frame of strings."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DataError(f"{path.name}: {size / 1e6:.1f} MB is above the {max_bytes / 1e6:.0f} MB limit")
-    if size == 0:
-        raise DataError(f"{path.name}: the file is empty")
-    head = path.open("rb").read(8192)
-    if path.suffix.lower() in (".parquet", ".pq") or head.startswith(b"PAR1"):
-        try:
-            return pd.read_parquet(path).astype(str)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DataError(f"{path.name}: not a readable Parquet file ({_first_line(str(exc))})") from None
-    if b"\x00" in head:
-        raise DataError(f"{path.name}: looks like a binary file, not CSV text (it contains NUL bytes)")
-    encoding = _guess_encoding(path)
-    sample = head.decode(encoding, errors="replace")
-    sep = _sniff_separator(sample)
-    frame = _read_csv(path, sep=sep, dtype=str, encoding=encoding, keep_default_na=False, skipinitialspace=True)
-    if frame.shape[1] < 3:
-        raise DataError(f"{path.name}: found {frame.shape[1]} column(s) ({', '.join(map(str, frame.columns))}) with "
-                        f"separator {sep!r}; expected at least user, item and rating columns")
-    return frame
-
-
 def load_table(path: str | Path, columns: ColumnMap = ColumnMap(), items_path: str | Path | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES, rating_scale: tuple[float, float] | None = None) -> Ratings:
+               max_bytes: int = DEFAULT_MAX_BYTES, rating_scale: tuple[float, float] | None = None,
+               name: str | None = None) -> Ratings:
     """Ratings from any table with user, item and rating columns (and optional title/genres).
 
     With `rating_scale` (low, high) declared, a rating outside it is refused, naming the row: a 50 in a
-    1-5 file is a data error, and clipping it would hide that."""
+    1-5 file is a data error, and clipping it would hide that. `name` is what the ratings are called on
+    screen (default: the file name)."""
     path = Path(path)
-    frame = read_table(path, max_bytes)
+    rating_scale = check_rating_scale(rating_scale)
+    frame, notes = read_table(path, max_bytes)
     table, item_meta = _map_columns(frame, columns, path)
     if items_path is not None:
         item_meta = load_items_file(items_path, max_bytes)
-    return _ratings_from_table(table, path, item_meta, None, name=path.name, rating_scale=rating_scale)
+    return _ratings_from_table(table, path, item_meta, None, name=name or path.name, rating_scale=rating_scale,
+                               notes=notes)
+
+
+def check_rating_scale(scale) -> tuple[float, float] | None:
+    """A declared rating scale: two finite numbers, low below high (or None: no scale declared)."""
+    if scale is None:
+        return None
+    low, high = (float(v) for v in scale)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise DataError(f"the rating scale must be two finite numbers, got {low:g} to {high:g}")
+    if low >= high:
+        raise DataError(f"the rating scale's lowest rating must be below its highest, got {low:g} to {high:g}")
+    return low, high
 
 
 def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: ColumnMap = ColumnMap(),
@@ -232,9 +232,12 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
                      rating_scale: tuple[float, float] | None = None) -> tuple[Ratings, Split]:
     """Ratings from a training file and an explicit validation file with the same columns."""
     train_path, valid_path = Path(train_path), Path(valid_path)
-    train, item_meta = _map_columns(read_table(train_path, max_bytes), columns, train_path)
-    valid, _ = _map_columns(read_table(valid_path, max_bytes), columns, valid_path)
+    rating_scale = check_rating_scale(rating_scale)
+    train_frame, read_notes = read_table(train_path, max_bytes)
+    train, item_meta = _map_columns(train_frame, columns, train_path)
+    valid, _ = _map_columns(read_table(valid_path, max_bytes)[0], columns, valid_path)
     train, train_notes = _validated(train, train_path, rating_scale)
+    train_notes = read_notes + train_notes
     valid, _ = _validated(valid, valid_path, rating_scale)
     ratings, split = with_validation_frame(train, valid, item_meta, None, name=train_path.name)
     _require_two_of_each(ratings, train_path)
@@ -244,7 +247,7 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
 def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
     """An items table: an id column (item/movieId/...) plus title and/or genres."""
     path = Path(path)
-    frame = read_table(path, max_bytes)
+    frame, _ = read_table(path, max_bytes)
     item_col = _pick(frame, None, ITEM_COLUMNS, "item id", path)
     meta = pd.DataFrame({"item": frame[item_col]})
     title_col = _pick(frame, None, TITLE_COLUMNS, "title", path, required=False)
@@ -288,6 +291,19 @@ def _map_columns(frame: pd.DataFrame, columns: ColumnMap, path: Path) -> tuple[p
     return table, item_meta
 
 
+COLUMN_CANDIDATES = {"user": USER_COLUMNS, "item": ITEM_COLUMNS, "rating": RATING_COLUMNS, "title": TITLE_COLUMNS,
+                     "genres": GENRE_COLUMNS}
+
+
+def guess_column(columns: list[str], candidates: list[str]) -> str | None:
+    """The first of `columns` whose name matches one of `candidates` (case-insensitive, in their order)."""
+    lowered = {str(c).lower(): str(c) for c in reversed(columns)}
+    for name in candidates:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    return None
+
+
 def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: str, path: Path,
           required: bool = True) -> str | None:
     columns = [str(c) for c in frame.columns]
@@ -295,14 +311,11 @@ def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: 
         if wanted not in columns:
             raise DataError(f"{path.name}: no column {wanted!r} for the {what}; columns are: {', '.join(columns)}")
         return wanted
-    lowered = {c.lower(): c for c in columns}
-    for name in candidates:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    if required:
+    found = guess_column(columns, candidates)
+    if found is None and required:
         raise DataError(f"{path.name}: no {what} column found (tried {', '.join(candidates[:5])}); columns are: "
                         f"{', '.join(columns)}. Name the {what} column explicitly.")
-    return None
+    return found
 
 
 def _validated(table: pd.DataFrame, path: Path,
@@ -316,11 +329,7 @@ def _validated(table: pd.DataFrame, path: Path,
         if blank.any():
             row = int(np.flatnonzero(blank.to_numpy())[0]) + 1
             raise DataError(f"{path.name}: row {row}: the {column} id is empty ({int(blank.sum())} rows have none)")
-        numeric = ids.str.fullmatch(r"-?\d+(\.\d+)?")
-        if numeric.any() and not numeric.all():
-            example = ids[~numeric].iloc[0]
-            notes.append(f"{column} ids mix numbers and text (e.g. {example!r}); all ids are compared as text, "
-                         f"so '1' and '1.0' would be different {column}s")
+        notes += _id_notes(ids, column)
         table = table.assign(**{column: ids})
     raw = table["rating"]
     numbers = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").astype("float64")
@@ -339,6 +348,26 @@ def _validated(table: pd.DataFrame, path: Path,
     return table.assign(rating=numbers), notes
 
 
+def _id_notes(ids: pd.Series, column: str) -> list[str]:
+    """Ids are compared as text; say so where that could surprise: a column mixing numbers and text, or
+    numbers that differ only in leading zeros ('007' and '7' stay two different items)."""
+    unique = pd.Series(ids.unique())
+    numeric = unique.str.fullmatch(r"-?[0-9]+(\.[0-9]+)?")
+    if numeric.any() and not numeric.all():
+        example = unique[~numeric].iloc[0]
+        return [f"{column} ids mix numbers and text (e.g. {example!r}); all ids are compared as text, "
+                f"so '1' and '1.0' would be different {column}s"]
+    digits = unique[unique.str.fullmatch(r"[0-9]+")]
+    stripped = digits.str.lstrip("0").replace("", "0")
+    clashing = stripped.duplicated(keep=False)
+    if clashing.any():
+        group = digits[stripped == stripped[clashing].iloc[0]].tolist()
+        return [f"{int(clashing.sum()):,} {column} ids differ only in leading zeros (e.g. "
+                f"{', '.join(repr(g) for g in group[:3])}); ids are compared as text, so they are different "
+                f"{column}s. Strip the zeros in the file if they name the same {column}"]
+    return []
+
+
 def _require_two_of_each(ratings: Ratings, path: Path) -> None:
     """Collaborative filtering learns from users who share items: one user or one item teaches nothing."""
     if ratings.n_users < 2 or ratings.n_items < 2:
@@ -347,48 +376,16 @@ def _require_two_of_each(ratings: Ratings, path: Path) -> None:
 
 
 def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str,
-                        rating_scale: tuple[float, float] | None = None) -> Ratings:
-    table, notes = _validated(table[["user", "item", "rating"]], path, rating_scale)
+                        rating_scale: tuple[float, float] | None = None, notes: list[str] = ()) -> Ratings:
+    table, id_notes = _validated(table[["user", "item", "rating"]], path, rating_scale)
+    notes = list(notes) + id_notes
     ratings = Ratings.from_frame(table, item_meta, user_meta, name=name, notes=notes)
     _require_two_of_each(ratings, path)
     return ratings
 
 
-def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, **kwargs)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{Path(path).name}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{Path(path).name}: rows have different numbers of fields ({_first_line(str(exc))})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{Path(path).name}: not {kwargs.get('encoding', 'UTF-8')} text ({exc.reason} at byte {exc.start})") from None
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+def _read_csv_file(path: Path, **kwargs) -> pd.DataFrame:
+    """A MovieLens file of known layout (built-in or from a GroupLens folder), errors naming the file."""
+    from .tables import read_csv
 
-
-def _guess_encoding(path: Path) -> str:
-    """UTF-8 when the whole file decodes as UTF-8, else latin-1 (which decodes any byte)."""
-    try:
-        with path.open("r", encoding="utf-8") as handle:
-            while handle.read(1 << 20):
-                pass
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
-def _sniff_separator(sample: str) -> str:
-    lines = [line for line in sample.splitlines()[:20] if line.strip()]
-    if not lines:
-        return ","
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
-    except csv.Error:
-        counts = {sep: lines[0].count(sep) for sep in ",\t;|"}
-        return max(counts, key=counts.get) if max(counts.values()) else ","
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
-
+    return read_csv(path, path, **kwargs)

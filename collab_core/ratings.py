@@ -34,14 +34,18 @@ def year_from_title(title: str) -> int | None:
 def _sorted_vocab(raw_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Unique raw ids in a stable order and each row's code into them.
 
-    Ids that are all digits sort numerically (so item 2 comes before item 10), others lexically.
+    Ids that are all ASCII digits sort numerically (so item 2 comes before item 10), others lexically.
+    Numeric order is taken from the text (length without leading zeros, then the digits), so ids of any
+    size sort right (2**64 does not fit an int64) and other scripts' digits ('٣', '²') count as text.
     Returns (vocab (n_unique,) object array of str, codes (n_rows,) int64).
     """
     uniques = pd.unique(raw_ids)
-    if all(u.isdigit() for u in uniques):
-        order = np.argsort(np.array([int(u) for u in uniques], dtype=np.int64), kind="stable")
+    texts = pd.Series(uniques, dtype=object).astype(str)
+    if len(texts) and texts.str.fullmatch(r"[0-9]+").all():
+        significant = texts.str.lstrip("0")
+        order = np.lexsort((texts.to_numpy(), significant.to_numpy(), significant.str.len().to_numpy()))
     else:
-        order = np.argsort(uniques.astype(str), kind="stable")
+        order = np.argsort(texts.to_numpy(), kind="stable")
     vocab = np.asarray(uniques, dtype=object)[order]
     codes = pd.Index(vocab).get_indexer(raw_ids)
     return vocab, codes.astype(np.int64)
@@ -314,6 +318,8 @@ def random_split(ratings: Ratings, valid_frac: float = 0.1, seed: int = 42) -> S
     """Seeded random split: `valid_frac` of the rows for validation."""
     if not 0.0 < valid_frac < 1.0:
         raise DataError(f"validation fraction must be between 0 and 1 (exclusive), got {valid_frac}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise DataError(f"the split seed must be a whole number from 0 to 2**63-1, got {seed!r}")
     n_valid = int(round(ratings.n_ratings * valid_frac))
     if n_valid < 1 or ratings.n_ratings - n_valid < 1:
         raise DataError(f"{ratings.n_ratings} ratings are too few to split {valid_frac:.0%} off for validation; "

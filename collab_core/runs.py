@@ -102,6 +102,7 @@ class RunStore:
         if final.exists():
             raise RunStoreError(f"run {run_id!r} already exists in {self.root}")
         self.check_writable()
+        self.root.mkdir(parents=True, exist_ok=True)
         self._sweep_stale()
         staging = self.root / f".tmp-{run_id}-{secrets.token_hex(4)}"
         try:
@@ -147,15 +148,22 @@ class RunStore:
         if self.root.exists() and not self.root.is_dir():
             raise RunStoreError(f"the runs folder {self.root} is a file, not a folder; choose another --runs-dir "
                                 f"(or COLLAB_RUNS_DIR)")
+        created = [p for p in (self.root, *self.root.parents) if not p.exists()]  # deepest first
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".probe-{secrets.token_hex(4)}"
             probe.write_bytes(b"x" * 4096)
             probe.unlink()
+            free = shutil.disk_usage(self.root).free
         except OSError as exc:
             raise RunStoreError(f"runs cannot be saved in {self.root}: {_os_reason(exc)}; choose another "
                                 f"--runs-dir (or COLLAB_RUNS_DIR)") from None
-        free = shutil.disk_usage(self.root).free
+        finally:
+            for folder in created:  # a check leaves nothing behind; save() creates the folder when it writes
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
         if free < MIN_FREE_BYTES:
             raise RunStoreError(f"runs cannot be saved in {self.root}: only {free / 1e6:.1f} MB free on its disk "
                                 f"(at least {MIN_FREE_BYTES / 1e6:.0f} MB needed); free some space")

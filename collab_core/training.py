@@ -23,6 +23,7 @@ from torch import nn
 from .baselines import bias_baseline_rmse, global_mean_rmse
 from .config import TrainConfig
 from .errors import ConfigError, DataError, DeviceError, TrainingCancelled, TrainingDivergedError
+from .memory import check_fits
 from .models import build_model
 from .ratings import Ratings, Split
 from .trained import TrainedModel
@@ -170,6 +171,7 @@ def _set_up(ratings: Ratings, split: Split, config: TrainConfig):
     config.validate()
     _check_data(ratings, split, config)
     device = resolve_device(config.device)
+    check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, device)  # before allocating anything
     generator = _seeded(config)
     model = build_model(config.model, ratings.n_users, ratings.n_items, config.n_factors, config.y_range,
                         config.nn_layers, config.nn_dropout, config.nn_item_factors).to(device)

@@ -5,8 +5,9 @@ from pathlib import Path
 import streamlit as st
 
 from collab_app import cached, charts, state, ui
-from collab_core.datasets import ColumnMap, read_table, USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS, \
-    TITLE_COLUMNS, GENRE_COLUMNS
+from collab_core.datasets import ColumnMap, USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS, TITLE_COLUMNS, \
+    GENRE_COLUMNS, guess_column
+from collab_core.tables import read_table
 from collab_core.errors import CollabError
 
 ui.ensure_frame()
@@ -19,11 +20,8 @@ source = st.segmented_control("Source", list(SOURCES), key="p_data_source", form
 
 
 def guess(columns: list[str], candidates: list[str]) -> int | None:
-    lowered = [c.lower() for c in columns]
-    for name in candidates:
-        if name.lower() in lowered:
-            return lowered.index(name.lower())
-    return None
+    found = guess_column(columns, candidates)
+    return None if found is None else columns.index(found)
 
 
 spec = None
@@ -42,7 +40,7 @@ else:
     if upload is not None:
         try:
             path = cached.save_upload(upload.name, upload.getvalue())
-            header = [str(c) for c in read_table(path, cached.upload_limit_bytes()).columns]
+            header = [str(c) for c in read_table(path, cached.upload_limit_bytes())[0].columns]
         except CollabError as exc:
             st.error(f"{upload.name}: {str(exc).split(': ', 1)[-1]}")
             header = None

@@ -71,7 +71,7 @@ def test_train_with_a_random_split_of_one_file(planted_csv, tmp_path):
     (["train", "--batch-size", "0"], "batch_size must be"),
     (["train", "--model", "svd"], "model must be one of"),
     (["train", "--device", "cuda:7"], "cuda"),
-    (["train", "--nn-layers", "a,b"], "--nn-layers"),
+    (["train", "--nn-layers", "a,b"], "hidden layers must be comma-separated"),
     (["train", "--train", "MISSING.csv"], "no such file"),
     (["train", "--valid", "x.csv"], "--valid needs --train"),
     (["train", "--dataset", "/no/such/place"], "not 'builtin'"),
