@@ -1,32 +1,31 @@
 """CF Embedding Explorer: the entry file is the picture frame.
 
-It sets the page config, defines the navigation over pages/, draws the shared sidebar (active run,
-dataset, downloads) and hands the page the active run through `st.session_state`. Pages stay thin.
+It sets the page config, defines the navigation over pages/ (collab_app.navigation), draws the shared sidebar
+(active run, downloads) and runs the page, which gets the active run from collab_app.state. Pages stay thin.
 """
 import streamlit as st
 
-from collab_app import state, timing, ui, workers
+from collab_app import navigation, sidebar, state
+from collab_app.text import md
 from collab_core import settings
+from collab_core.errors import CollabError
+from collab_server import timing, workers
 
 st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scatter_plot:", layout="wide")
 try:
     settings.check_all()
 except settings.SettingError as exc:
-    st.error(f"The server is misconfigured: {exc}")
+    st.error(f"The server is misconfigured: {md(exc)}")
     st.stop()
 state.keep_widget_state()
 state.session_id()
-
-pages = [
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/biases.py", title="Biases", icon=":material/leaderboard:", url_path="biases", default=True),
-    st.Page("pages/projections.py", title="Projections", icon=":material/scatter_plot:", url_path="projections"),
-    st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
-]
-page = st.navigation(pages)
-# timed for the benchmarks; training workers pause between batches while it runs (collab_app.workers)
-with timing.script_run(page.url_path or "biases"), workers.rendering():
-    st.session_state["_trained"] = ui.sidebar()
+page = st.navigation(navigation.pages())
+# timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)
+with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.rendering():
+    sidebar.sidebar()
     state.show_notices()
-    page.run()
+    state.mark_frame()
+    try:
+        page.run()
+    except CollabError as exc:  # a problem with the data or a setting, met while drawing: a message, not a traceback
+        st.error(md(exc), icon=":material/error:")

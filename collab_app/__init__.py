@@ -1,3 +1,15 @@
-"""Streamlit-only helpers of the dashboard: every st.cache_* decorator, session-state keys and URL sync,
-chart builders, and the background job registry. Pages import from here and from collab_core; collab_core
-never imports from here."""
+"""collab_app: the Streamlit side of the dashboard, what pages import besides collab_core.
+
+  navigation  the page list and the guard that keeps pages inside the frame (app.py)
+  sidebar     the shared sidebar: active run, its dataset, downloads
+  state       every non-widget session-state entry, the URL, one-shot notices, the active run accessor
+  options     page options declared once with run-dependent bounds, kept inside them
+  text        untrusted text escaped for Streamlit's Markdown
+  cached      every st.cache_* wrapper around collab_core
+  services    process-wide singletons: the training service, UMAP computations
+  progress    this session's training on screen, and the one-click default run
+  train_form  the Train page's form, drawn from TrainConfig's Bounds
+  uploads     private, self-deleting upload folders per session
+  charts      Plotly figure builders (no Streamlit calls)
+collab_core never imports from here; collab_server holds the runtime without Streamlit calls.
+"""

@@ -1,4 +1,4 @@
-"""Every Streamlit cache of the dashboard, with the reason for its kind.
+"""Every Streamlit cache of the dashboard, with the reason for its kind. The work behind each is collab_core's.
 
 - `st.cache_resource` (shared by ALL sessions, no copy): only read-only objects that no session changes:
   loaded Ratings, loaded runs (runs are immutable once saved), KD-tree indices. Bounded by max_entries.
@@ -6,23 +6,21 @@
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_core import interpret, settings
+from collab_core import export, interpret, settings
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
-from collab_core.errors import DataError
-from collab_core.ratings import DensityReport, Ratings, random_split
+from collab_core.errors import RunStoreError
+from collab_core.ratings import DensityReport, Ratings, Split, random_split
 from collab_core.runs import RunInfo, RunStore
 from collab_core.trained import TrainedModel
 
+BUILTIN_LABEL = "MovieLens 100K (built-in)"
 
 
 @dataclass(frozen=True)
@@ -31,8 +29,8 @@ class DatasetSpec:
 
     kind: str = BUILTIN  # 'builtin', 'folder' or 'upload'
     path: str = ""  # folder path, or the stored upload's path
-    label: str = "MovieLens 100K (built-in)"
-    columns: ColumnMap = ColumnMap()
+    label: str = BUILTIN_LABEL  # what the person calls it: the folder's or the uploaded file's name
+    columns: ColumnMap = field(default_factory=ColumnMap)
     min_user_ratings: int = 0
     min_item_ratings: int = 0
     rating_scale: tuple[float, float] | None = None  # declared scale of an upload: ratings outside are refused
@@ -40,16 +38,6 @@ class DatasetSpec:
 
 def store() -> RunStore:
     return RunStore()
-
-
-# ---------------------------------------------------------------------- data
-@st.cache_resource(max_entries=6, show_spinner="Reading ratings ...")
-def _load_raw(kind: str, path: str, columns: ColumnMap, rating_scale, mtime: float) -> Ratings:
-    if kind == BUILTIN:
-        return load_builtin()
-    if kind == "folder":
-        return load_movielens_folder(path)
-    return load_table(path, columns, max_bytes=upload_limit_bytes(), rating_scale=rating_scale)
 
 
 def upload_limit_mb() -> int:
@@ -60,13 +48,23 @@ def upload_limit_bytes() -> int:
     return upload_limit_mb() * 1024 * 1024
 
 
+# ---------------------------------------------------------------------- data
+@st.cache_resource(max_entries=6, show_spinner="Reading ratings ...")
+def _load_raw(kind: str, path: str, label: str, columns: ColumnMap, rating_scale, mtime: float) -> Ratings:
+    if kind == BUILTIN:
+        return load_builtin()
+    if kind == "folder":
+        return load_movielens_folder(path)
+    return load_table(path, columns, max_bytes=upload_limit_bytes(), rating_scale=rating_scale, name=label)
+
+
 def _mtime(spec: DatasetSpec) -> float:
     return Path(spec.path).stat().st_mtime if spec.kind != BUILTIN and Path(spec.path).exists() else 0.0
 
 
 @st.cache_resource(max_entries=6, show_spinner="Filtering ...")
 def _load_filtered(spec: DatasetSpec, mtime: float) -> tuple[Ratings, DensityReport]:
-    ratings = _load_raw(spec.kind, spec.path, spec.columns, spec.rating_scale, mtime)
+    ratings = _load_raw(spec.kind, spec.path, spec.label, spec.columns, spec.rating_scale, mtime)
     return ratings.filter_density(spec.min_user_ratings, spec.min_item_ratings)
 
 
@@ -75,25 +73,8 @@ def load_dataset(spec: DatasetSpec) -> tuple[Ratings, DensityReport]:
     return _load_filtered(spec, _mtime(spec))
 
 
-def save_upload(name: str, data: bytes) -> Path:
-    """Store uploaded bytes under a content hash (never executed, parsed as CSV/Parquet only). The user's
-    file name contributes only a known suffix, so it cannot steer where the bytes land."""
-    if len(data) > upload_limit_bytes():
-        raise DataError(f"{Path(name).name}: {len(data):,} bytes is above the upload limit of "
-                        f"{upload_limit_bytes():,} bytes (COLLAB_UPLOAD_LIMIT_MB)")
-    suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in (".csv", ".tsv", ".txt", ".parquet") else ".csv"
-    folder = Path(tempfile.gettempdir()) / "collab-uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / (hashlib.sha256(data).hexdigest()[:32] + suffix)
-    if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return path
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
-def split_for(spec: DatasetSpec, valid_frac: float, seed: int):
+def split_for(spec: DatasetSpec, valid_frac: float, seed: int) -> Split:
     ratings, _ = load_dataset(spec)
     return random_split(ratings, valid_frac, seed)
 
@@ -101,10 +82,11 @@ def split_for(spec: DatasetSpec, valid_frac: float, seed: int):
 # ---------------------------------------------------------------------- runs
 def list_runs() -> list[RunInfo]:
     """Every run, newest first. Re-read only when the runs folder changes: saves and deletes rename entries
-    in it (so its mtime moves), and other sessions' new runs show up at once."""
+    in it (so its mtime moves), and other sessions' new runs show up at once. A run that passed the listing's
+    checks but failed to load (e.g. a NaN weight) is listed as unreadable with the reason."""
     runs = store()
     mtime = runs.root.stat().st_mtime_ns if runs.root.is_dir() else 0
-    return _list_runs(str(runs.root), mtime)
+    return [_with_load_failure(info) for info in _list_runs(str(runs.root), mtime)]
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -112,17 +94,38 @@ def _list_runs(root: str, mtime_ns: int) -> list[RunInfo]:
     return RunStore(root).list()
 
 
+def _with_load_failure(info: RunInfo) -> RunInfo:
+    reason = _load_failures().get((info.run_id, _run_mtime(info.run_id))) if info.ok else None
+    return RunInfo(info.run_id, False, reason, info.created, name=info.name) if reason else info
+
+
+@st.cache_resource
+def _load_failures() -> dict[tuple[str, float], str]:
+    """(run id, folder mtime) -> why loading it failed; shared by all sessions, so each bad run fails once."""
+    return {}
+
+
 @st.cache_resource(max_entries=8, show_spinner="Loading run ...")
 def _load_run(root: str, run_id: str, mtime: float) -> TrainedModel:
     return RunStore(root).load(run_id)
 
 
+def _run_mtime(run_id: str) -> float:
+    try:
+        path = store().path(run_id)
+        return path.stat().st_mtime if path.exists() else 0.0
+    except (RunStoreError, OSError):
+        return 0.0
+
+
 def load_run(run_id: str) -> TrainedModel:
-    """The trained model of a run (shared, read-only). Raises RunStoreError."""
-    runs = store()
-    path = runs.path(run_id)
-    mtime = path.stat().st_mtime if path.exists() else 0.0
-    return _load_run(str(runs.root), run_id, mtime)
+    """The trained model of a run (shared, read-only). Raises RunStoreError, and remembers why."""
+    mtime = _run_mtime(run_id)
+    try:
+        return _load_run(str(store().root), run_id, mtime)
+    except RunStoreError as exc:
+        _load_failures()[(run_id, mtime)] = str(exc)
+        raise
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -159,34 +162,20 @@ def transposed_loadings(run_id: str, top_n: int | None, k: int = 3):
 @st.cache_resource(max_entries=16, show_spinner=False)
 def neighbour_index(run_id: str, metric: str, min_ratings: int) -> interpret.NeighbourIndex:
     trained = load_run(run_id)
-    return interpret.NeighbourIndex(trained.item_factors(), metric, np.flatnonzero(trained.catalog.counts >= min_ratings))
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def embeddings_csv(run_id: str) -> bytes:
-    trained = load_run(run_id)
-    factors = trained.item_factors()
-    frame = item_table(run_id)[["item", "title", "count", "mean_rating", "bias"]].reset_index(drop=True)
-    columns = pd.DataFrame(factors, columns=[f"f{i}" for i in range(factors.shape[1])])
-    return pd.concat([frame, columns], axis=1).to_csv(index=False).encode()
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def projector_files(run_id: str) -> tuple[bytes, bytes]:
-    """(vectors.tsv, metadata.tsv) for TensorFlow's Embedding Projector (projector.tensorflow.org)."""
-    trained = load_run(run_id)
-    vectors = "\n".join("\t".join(f"{v:.6g}" for v in row) for row in trained.item_factors())
-    meta = item_table(run_id)[["title", "item", "genres", "count", "mean_rating"]].copy()
-    meta["title"] = meta["title"].str.replace("\t", " ")
-    return (vectors + "\n").encode(), meta.to_csv(sep="\t", index=False).encode()
+    return interpret.NeighbourIndex(trained.item_factors(), metric, trained.catalog.with_min_ratings(min_ratings))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def pca_map_all_items(run_id: str, min_ratings: int) -> np.ndarray:
-    """(n_items, 2): every item projected on the first two principal components of the items with at
-    least `min_ratings` ratings, so a rarely-rated query still has a place on the map."""
     trained = load_run(run_id)
-    factors = trained.item_factors()
-    fitted_on = np.flatnonzero(trained.catalog.counts >= min_ratings)
-    result = interpret.pca(factors[fitted_on] if len(fitted_on) >= 2 else factors, 2)
-    return (factors - result.mean) @ result.components.T
+    return interpret.pca_map(trained.item_factors(), trained.catalog.with_min_ratings(min_ratings))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def embeddings_csv(run_id: str) -> bytes:
+    return export.embeddings_csv(load_run(run_id))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def projector_files(run_id: str) -> tuple[bytes, bytes]:
+    return export.projector_files(load_run(run_id))

@@ -1,5 +1,12 @@
-"""Plotly figure builders: pure functions from data to figures, no Streamlit calls."""
+"""Plotly figure builders: pure functions from data to figures, no Streamlit calls.
+
+Plotly reads a subset of HTML in every text it draws (titles, hover labels, legend names, point labels):
+`<a href>` becomes a link, `<span style>` restyles the chart. Every string that comes from data goes
+through `label()`, which escapes it as HTML; Plotly turns the entities back into the characters, as text.
+"""
 from __future__ import annotations
+
+import html
 
 import numpy as np
 import pandas as pd
@@ -9,6 +16,15 @@ import plotly.graph_objects as go
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
 PALETTE = px.colors.qualitative.Dark24  # 24 distinct colours: MovieLens has 19 genres
+
+
+def label(value) -> str:
+    """`value` as text Plotly draws literally."""
+    return html.escape(str(value), quote=False)
+
+
+def labels(values: pd.Series) -> np.ndarray:
+    return values.astype(str).map(label).to_numpy()
 
 
 def rating_histogram(ratings: np.ndarray) -> go.Figure:
@@ -59,6 +75,7 @@ def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Fig
 def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
     """Learned bias against mean rating, sized by count: points off the trend are where the model
     disagrees with the average (e.g. a film liked only by people who like everything)."""
+    table = table.assign(title=labels(table["title"]), genres=labels(table["genres"]))
     fig = px.scatter(table, x="mean_rating", y="bias", size="count", size_max=18, hover_name="title",
                      hover_data={"count": True, "genres": True, "mean_rating": ":.2f", "bias": ":.3f"},
                      labels={"mean_rating": "mean rating", "bias": "learned item bias"}, opacity=0.6)
@@ -78,7 +95,7 @@ def explained_variance(ratios: np.ndarray) -> go.Figure:
                                  "yaxis": {"tickformat": ".0%", "title": {"text": "explained variance ratio"}}}})
 
 
-def projection(points: pd.DataFrame, dims: int, color: str | None, labels: pd.DataFrame | None = None,
+def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
@@ -92,17 +109,20 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, labels: pd.Da
     traces = []
 
     def trace(frame: pd.DataFrame, **extra) -> dict:
-        hover = (frame["title"] + "<br>" + frame["genres"] + "<br>ratings: " + frame["count"].astype(str)
-                 + "<br>bias: " + frame["bias"].map("{:.3f}".format)).to_numpy()
+        hover = (pd.Series(labels(frame["title"]), index=frame.index) + "<br>"
+                 + pd.Series(labels(frame["genres"]), index=frame.index) + "<br>ratings: "
+                 + frame["count"].astype(str) + "<br>bias: " + frame["bias"].map("{:.3f}".format)).to_numpy()
+        # customdata: one item index per point, as a flat list of ints. A 2-D numpy array would travel as a
+        # typed array and come back from a click as {"0": index}, not [index] (clicked_item reads both).
         return {"type": kind, "mode": "markers", **{a: frame[a].to_numpy() for a in axes},
-                "customdata": frame[["index"]].to_numpy(), "hovertext": hover, "hoverinfo": "text", **extra}
+                "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h")}
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
         for i, (value, group) in enumerate(sorted(points.groupby(color), key=lambda kv: -len(kv[1]))):
-            traces.append(trace(group, name=str(value), marker=dict(size=size, opacity=0.75,
+            traces.append(trace(group, name=label(value), marker=dict(size=size, opacity=0.75,
                                                                      color=PALETTE[i % len(PALETTE)])))
     else:
         values = pd.to_numeric(points[color], errors="coerce").to_numpy(dtype=float)
@@ -111,18 +131,36 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, labels: pd.Da
         layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": {"title": {"text": color}}}
     for frame, colour, name, marker_size in [(neighbours, NEIGHBOUR, "neighbours", 11), (highlight, HIGHLIGHT, "selected", 15)]:
         if frame is not None and not frame.empty:
-            traces.append(trace(frame, name=name, mode="markers+text", text=frame["title"].to_numpy(),
+            traces.append(trace(frame, name=name, mode="markers+text", text=labels(frame["title"]),
                                 textposition="top center",
                                 marker=dict(size=marker_size if dims == 2 else marker_size / 2, color=colour,
                                             line=dict(width=1, color="black"))))
-    if labels is not None and not labels.empty:
+    if label_rows is not None and not label_rows.empty:
         traces.append({"type": "scatter3d" if dims == 3 else "scatter", "mode": "text", "name": "labels",
-                       **{a: labels[a].to_numpy() for a in axes}, "text": labels["title"].to_numpy(),
+                       **{a: label_rows[a].to_numpy() for a in axes}, "text": labels(label_rows["title"]),
                        "textposition": "top center", "textfont": {"size": 10}, "hoverinfo": "skip",
                        "showlegend": False})
-    titles = {f"{a}axis": {"title": {"text": name}} for a, name in zip(axes, axis_names)}
+    titles = {f"{a}axis": {"title": {"text": label(name)}} for a, name in zip(axes, axis_names)}
     if dims == 3:
         layout["scene"] = titles
     else:
         layout.update(titles)
     return go.Figure({"data": traces, "layout": layout})
+
+
+def clicked_item(points: list) -> int | None:
+    """The item index behind the first clicked point of a projection chart (see `projection`'s customdata).
+
+    A point's customdata arrives as a number, a list, or (from a typed array) a dict like {"0": 12}; anything
+    else, or no point, gives None."""
+    if not points:
+        return None
+    value = points[0].get("customdata") if isinstance(points[0], dict) else None
+    if isinstance(value, dict):
+        value = value.get("0", next(iter(value.values()), None))
+    elif isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

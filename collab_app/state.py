@@ -1,31 +1,45 @@
-"""Session-state keys, their defaults, and the URL (st.query_params) that mirrors them.
+"""Every session-state entry of the app that is not a widget's own value, with the accessors pages use.
 
 Conventions:
-- widget keys that should survive page changes start with "p_" (Streamlit drops the state of widgets
-  that a run does not draw; `keep_widget_state()` re-asserts these at the top of every run);
-- a value that arrives in the URL initialises its widget once per session (`from_url`), after which
-  the widget is the source of truth and each page writes its options back (`to_url`), so a copied link
-  reproduces the view.
+- widget keys that should survive page changes start with "p_" (Streamlit drops the state of widgets that
+  a run does not draw; `keep_widget_state()` re-asserts these at the top of every run); pages declare them
+  with their bounds in collab_app.options;
+- the entries below start with "_" and are read and written only through the functions of this module;
+- the active run is the sidebar's selector (ACTIVE_RUN); pages get it, loaded, from `active_run()`.
 """
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
 ACTIVE_RUN = "p_run"  # the sidebar's run selector: the run every page shows
-PENDING_RUN = "_pending_run"  # set by code that finishes a run; applied before the selector is drawn
-SESSION_ID = "_session_id"
+_PENDING_RUN = "_pending_run"  # set by code that finishes a run; applied before the selector is drawn
+_ACTIVE = "_active"  # ActiveRun of this script run (set by the sidebar)
+_SESSION_ID = "_session_id"
 JOB_ID = "_job_id"  # the training job this session started, if any
-DATASET = "_dataset"  # DatasetSpec of the active dataset
-NOTICES = "_notices"  # one-shot messages to show at the top of the next run
+_JOB_SEEN = "_job_seen"  # the finished job whose outcome was already announced
+LR_JOB_ID = "_lr_job_id"  # the learning-rate sweep this session started, if any
+_DATASET = "_dataset"  # DatasetSpec of the dataset this session trains on
+_NOTICES = "_notices"  # one-shot messages to show at the top of the next run
+_FRAME = "_frame"  # set by app.py just before it runs the page (see collab_app.navigation)
+_UPLOADS = "_uploads"  # this session's private upload folder (collab_app.uploads)
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """The run every page shows: its id and the loaded, checked model."""
+
+    run_id: str
+    trained: Any  # collab_core.trained.TrainedModel
 
 
 def session_id() -> str:
-    if SESSION_ID not in st.session_state:
-        st.session_state[SESSION_ID] = secrets.token_hex(8)
-    return st.session_state[SESSION_ID]
+    if _SESSION_ID not in st.session_state:
+        st.session_state[_SESSION_ID] = secrets.token_hex(8)
+    return st.session_state[_SESSION_ID]
 
 
 def keep_widget_state() -> None:
@@ -33,26 +47,6 @@ def keep_widget_state() -> None:
     for key in list(st.session_state.keys()):
         if isinstance(key, str) and key.startswith("p_"):
             st.session_state[key] = st.session_state[key]
-
-
-def from_url(key: str, param: str, parse: Callable[[str], Any], default: Any,
-             valid: Callable[[Any], bool] = lambda _: True) -> None:
-    """Initialise widget `key` once: from URL parameter `param` when it parses and is valid, else `default`.
-    A bad value in a shared link becomes a notice, never a crash."""
-    if key in st.session_state:
-        return
-    value = default
-    raw = st.query_params.get(param)
-    if raw is not None:
-        try:
-            parsed = parse(raw)
-            if valid(parsed):
-                value = parsed
-            else:
-                st.warning(f"The link's {param}={raw!r} is not available here; showing the default instead.")
-        except (ValueError, TypeError):
-            st.warning(f"The link's {param}={raw!r} is not a valid value; showing the default instead.")
-    st.session_state[key] = value
 
 
 def to_url(**params: Any) -> None:
@@ -64,9 +58,10 @@ def to_url(**params: Any) -> None:
         st.query_params.from_dict(new)
 
 
+# ---------------------------------------------------------------------- one-shot notices
 def notice(message: str, level: str = "warning") -> None:
-    """Queue a message for the top of the next run ('warning', 'success' or 'error')."""
-    st.session_state.setdefault(NOTICES, []).append((level, message))
+    """Queue a message (Markdown; escape what it quotes with text.md) for the top of the next run."""
+    st.session_state.setdefault(_NOTICES, []).append((level, message))
 
 
 def notice_success(message: str) -> None:
@@ -74,10 +69,74 @@ def notice_success(message: str) -> None:
 
 
 def show_notices() -> None:
-    for level, message in st.session_state.pop(NOTICES, []):
+    for level, message in st.session_state.pop(_NOTICES, []):
         getattr(st, level)(message)
 
 
+# ---------------------------------------------------------------------- the active run
 def request_active_run(run_id: str | None) -> None:
     """Make `run_id` the active run from the next script run on (the selector may already be drawn)."""
-    st.session_state[PENDING_RUN] = run_id or ""
+    st.session_state[_PENDING_RUN] = run_id or ""
+
+
+def take_pending_run() -> str | None:
+    return st.session_state.pop(_PENDING_RUN, None)
+
+
+def set_active(active: ActiveRun | None) -> None:
+    st.session_state[_ACTIVE] = active
+
+
+def active_run() -> ActiveRun | None:
+    """The active run of this script run (drawn by the sidebar), or None when there is none."""
+    return st.session_state.get(_ACTIVE)
+
+
+# ---------------------------------------------------------------------- jobs, dataset, uploads, frame
+def job_id() -> str | None:
+    return st.session_state.get(JOB_ID)
+
+
+def set_job_id(job_id: str) -> None:
+    st.session_state[JOB_ID] = job_id
+
+
+def first_time_seen(job_id: str) -> bool:
+    """True once per finished job: its outcome is announced once."""
+    if st.session_state.get(_JOB_SEEN) == job_id:
+        return False
+    st.session_state[_JOB_SEEN] = job_id
+    return True
+
+
+def lr_job_id() -> str | None:
+    return st.session_state.get(LR_JOB_ID)
+
+
+def set_lr_job_id(job_id: str) -> None:
+    st.session_state[LR_JOB_ID] = job_id
+
+
+def dataset(default):
+    return st.session_state.get(_DATASET, default)
+
+
+def set_dataset(spec) -> None:
+    st.session_state[_DATASET] = spec
+
+
+def uploads(factory):
+    """This session's upload folder object, created by `factory()` on first use."""
+    if _UPLOADS not in st.session_state:
+        st.session_state[_UPLOADS] = factory()
+    return st.session_state[_UPLOADS]
+
+
+def mark_frame() -> None:
+    st.session_state[_FRAME] = True
+
+
+def frame_ran() -> bool:
+    """Whether app.py ran before this page in this script run (consumed: each run must set it again)."""
+    return bool(st.session_state.pop(_FRAME, False))
+

@@ -100,6 +100,10 @@ class ItemCatalog:
         hits = hits[np.argsort(-self.counts[hits], kind="stable")]
         return hits if limit is None else hits[:limit]
 
+    def with_min_ratings(self, min_ratings: int) -> np.ndarray:
+        """Indices of the items with at least `min_ratings` ratings, in index order."""
+        return np.flatnonzero(self.counts >= min_ratings)
+
     def top_items(self, n: int | None) -> np.ndarray:
         """Indices of the n most-rated items, most-rated first (ties by index); all items for None."""
         order = np.argsort(-self.counts, kind="stable")

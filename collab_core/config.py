@@ -3,7 +3,7 @@ and the measured default configuration of each model kind."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -14,60 +14,108 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Every hyperparameter of a training run. `validate()` explains what is wrong with a bad one."""
+class Bounds:
+    """What a setting accepts, in one place: validate() checks it and the Train page draws its widget from it.
 
-    model: str = "dot_bias"  # 'dot' (factors only), 'dot_bias' (fastai EmbeddingDotBias) or 'nn' (EmbeddingNN)
-    n_factors: int = 50  # embedding width (the user embedding width for 'nn')
-    y_range: tuple[float, float] = (0.0, 5.5)  # sigmoid output range, a little wider than the ratings
-    epochs: int = 6  # passes over the training ratings
-    lr: float = 8e-3  # peak learning rate (of the one-cycle schedule when one_cycle)
-    batch_size: int = 256  # ratings per optimiser step
-    weight_decay: float = 0.35  # decoupled weight decay on the embedding factors (fastai's wd)
-    bias_weight_decay: float = 0.01  # weight decay on the biases and the MLP layers
-    optimizer: str = "adamw"  # 'adamw', 'adam' (L2 penalty in the gradient) or 'sgd' (momentum 0.9)
-    one_cycle: bool = True  # one-cycle schedule: warm up to lr, then anneal (fit_one_cycle); else constant lr
-    pct_start: float = 0.25  # fraction of steps spent warming up
-    seed: int | None = 42  # seeds init and shuffling; None for a fresh random run
-    device: str = "auto"  # 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'
-    nn_layers: tuple[int, ...] = (100,)  # hidden layer widths of EmbeddingNN
-    nn_dropout: float = 0.1  # dropout after each hidden layer of EmbeddingNN
-    nn_item_factors: int | None = None  # item embedding width of EmbeddingNN (None: n_factors)
+    kind: 'whole' or 'real' (numbers from low to high; `open_low`/`open_high` exclude an end), 'choice' (one of
+    `choices`), 'flag' (True/False), or 'special' (checked by TrainConfig.validate itself)."""
+
+    kind: str
+    label: str  # what the Train page calls it
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    choices: tuple = ()
+    optional: bool = False  # None is allowed too
+    models: tuple[str, ...] = MODEL_KINDS  # the model kinds it applies to
+    help: str = ""
+
+    def check(self, name: str, value) -> None:
+        if value is None and self.optional:
+            return
+        if self.kind == "choice" and value not in self.choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        if self.kind == "flag" and not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}")
+        if self.kind == "whole" and not (_is_int(value) and self.low <= value <= self.high):
+            or_none = " or None" if self.optional else ""
+            raise ConfigError(f"{name} must be a whole number from {_number(self.low)} to {_number(self.high)}{or_none}, "
+                              f"got {value!r}")
+        if self.kind == "real" and not (_is_finite(value) and self._inside(value)):
+            interval = (f"{'(' if self.open_low else '['}{_number(self.low)}, {_number(self.high)}"
+                        f"{')' if self.open_high else ']'}")
+            raise ConfigError(f"{name} must be a number in {interval}, got {value!r}")
+
+    def _inside(self, value) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+
+def _setting(default, bounds: Bounds):
+    return field(default=default, metadata={"bounds": bounds})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every hyperparameter of a training run. `validate()` explains what is wrong with a bad one; each field's
+    Bounds (its metadata) say what it accepts and how the Train page shows it."""
+
+    model: str = _setting("dot_bias", Bounds(
+        "choice", "Model", choices=MODEL_KINDS,
+        help="'dot' (factors only), 'dot_bias' (fastai's EmbeddingDotBias) or 'nn' (EmbeddingNN)"))
+    n_factors: int = _setting(50, Bounds(
+        "whole", "Factors (embedding width)", 1, 4096, help="Embedding width; for the MLP, the user embedding's."))
+    y_range: tuple[float, float] = _setting((0.0, 5.5), Bounds(
+        "special", "y_range", models=("dot_bias", "nn"),
+        help="Sigmoid output range, a little wider than the ratings: a sigmoid only reaches its ends at infinity."))
+    epochs: int = _setting(6, Bounds("whole", "Epochs", 1, 10_000, help="Passes over the training ratings."))
+    lr: float = _setting(8e-3, Bounds(
+        "real", "Learning rate (peak)", 0, 10, open_low=True, help="Peak of the one-cycle schedule when it is on."))
+    batch_size: int = _setting(256, Bounds("whole", "Batch size", 1, 1 << 24, help="Ratings per optimiser step."))
+    weight_decay: float = _setting(0.35, Bounds(
+        "real", "Weight decay (factors)", 0, 100, help="Decoupled weight decay on the embedding factors (fastai's wd)."))
+    bias_weight_decay: float = _setting(0.01, Bounds(
+        "real", "Weight decay (biases, layers)", 0, 100, help="Weight decay on the biases and the MLP layers."))
+    optimizer: str = _setting("adamw", Bounds(
+        "choice", "Optimiser", choices=OPTIMIZERS, help="'adam' puts an L2 penalty in the gradient; 'sgd' has momentum 0.9."))
+    one_cycle: bool = _setting(True, Bounds(
+        "flag", "One-cycle schedule", help="Warm up to lr, then anneal (fastai's fit_one_cycle); else a constant lr."))
+    pct_start: float = _setting(0.25, Bounds(
+        "real", "Warm-up fraction", 0, 1, open_low=True, open_high=True, help="Fraction of steps spent warming up."))
+    seed: int | None = _setting(42, Bounds(
+        "whole", "Seed", 0, 2**63 - 1, optional=True, help="Seeds init and shuffling; None for a fresh random run."))
+    device: str = _setting("auto", Bounds(
+        "special", "Device", help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'."))
+    nn_layers: tuple[int, ...] = _setting((100,), Bounds(
+        "special", "Hidden layers (comma-separated widths)", 1, 65536, models=("nn",),
+        help="Hidden layer widths of EmbeddingNN."))
+    nn_dropout: float = _setting(0.1, Bounds(
+        "real", "Dropout", 0, 1, open_high=True, models=("nn",), help="Dropout after each hidden layer."))
+    nn_item_factors: int | None = _setting(None, Bounds(
+        "whole", "Item embedding width", 1, 4096, optional=True, models=("nn",),
+        help="Item embedding width of EmbeddingNN (None: the same as the factors)."))
 
     def validate(self) -> "TrainConfig":
-        """Return self, or raise ConfigError naming the field, its value and the allowed range."""
-        def need(ok: bool, message: str):
-            if not ok:
-                raise ConfigError(message)
-
-        need(self.model in MODEL_KINDS, f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}")
-        need(_is_int(self.n_factors) and 1 <= self.n_factors <= 4096,
-             f"n_factors must be a whole number from 1 to 4096, got {self.n_factors!r}")
-        need(len(self.y_range) == 2 and all(_is_finite(v) for v in self.y_range),
-             f"y_range must be two finite numbers (low, high), got {self.y_range!r}")
-        need(self.y_range[0] < self.y_range[1], f"y_range low must be below high, got {tuple(self.y_range)!r}")
-        need(_is_int(self.epochs) and 1 <= self.epochs <= 10_000,
-             f"epochs must be a whole number from 1 to 10000, got {self.epochs!r}")
-        need(_is_finite(self.lr) and 0 < self.lr <= 10, f"lr must be a number in (0, 10], got {self.lr!r}")
-        need(_is_int(self.batch_size) and 1 <= self.batch_size <= 1 << 24,
-             f"batch_size must be a whole number from 1 to 16777216, got {self.batch_size!r}")
-        for name in ("weight_decay", "bias_weight_decay"):
-            value = getattr(self, name)
-            need(_is_finite(value) and 0 <= value <= 100, f"{name} must be a number in [0, 100], got {value!r}")
-        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        need(_is_finite(self.pct_start) and 0 < self.pct_start < 1,
-             f"pct_start must be between 0 and 1 (exclusive), got {self.pct_start!r}")
-        need(self.seed is None or (_is_int(self.seed) and 0 <= self.seed < 2**63),
-             f"seed must be a non-negative whole number or None, got {self.seed!r}")
-        need(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or (
-            self.device.startswith("cuda:") and self.device[5:].isdigit())),
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        need(len(self.nn_layers) >= 1 and all(_is_int(w) and 1 <= w <= 65536 for w in self.nn_layers),
-             f"nn_layers must be one or more widths from 1 to 65536, got {self.nn_layers!r}")
-        need(_is_finite(self.nn_dropout) and 0 <= self.nn_dropout < 1,
-             f"nn_dropout must be in [0, 1), got {self.nn_dropout!r}")
-        need(self.nn_item_factors is None or (_is_int(self.nn_item_factors) and 1 <= self.nn_item_factors <= 4096),
-             f"nn_item_factors must be a whole number from 1 to 4096 or None, got {self.nn_item_factors!r}")
+        """Return self, or raise ConfigError naming the field, its value and what it accepts."""
+        for spec in fields(self):
+            bounds: Bounds = spec.metadata["bounds"]
+            if bounds.kind != "special":
+                bounds.check(spec.name, getattr(self, spec.name))
+        y_range = self.y_range
+        if not (isinstance(y_range, (tuple, list)) and len(y_range) == 2 and all(_is_finite(v) for v in y_range)):
+            raise ConfigError(f"y_range must be two finite numbers (low, high), got {y_range!r}")
+        if y_range[0] >= y_range[1]:
+            raise ConfigError(f"y_range low must be below high, got {tuple(y_range)!r}")
+        if not (isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or (
+                self.device.startswith("cuda:") and self.device[5:].isdigit()))):
+            raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        width = bounds_of("nn_layers")
+        if not (isinstance(self.nn_layers, (tuple, list)) and len(self.nn_layers) >= 1
+                and all(_is_int(w) and width.low <= w <= width.high for w in self.nn_layers)):
+            raise ConfigError(f"nn_layers must be one or more widths from {_number(width.low)} to {_number(width.high)}, "
+                              f"got {self.nn_layers!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -106,12 +154,21 @@ def default_config(model: str = "dot_bias", **overrides) -> TrainConfig:
     return TrainConfig(model=model, **{**MODEL_DEFAULTS[model], **overrides})
 
 
+def bounds_of(name: str) -> Bounds:
+    """The Bounds of TrainConfig field `name`."""
+    return next(f.metadata["bounds"] for f in fields(TrainConfig) if f.name == name)
+
+
 def parse_layers(text: str) -> tuple[int, ...]:
     """'128, 64' -> (128, 64): the hidden layer widths of EmbeddingNN as a person types them."""
     try:
         return tuple(int(w) for w in str(text).split(",") if w.strip())
     except ValueError:
         raise ConfigError(f"hidden layers must be comma-separated whole numbers, e.g. 128,64; got {text!r}") from None
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _is_int(value) -> bool:

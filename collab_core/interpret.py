@@ -40,7 +40,7 @@ def candidate_items(trained: TrainedModel, top_n_most_rated: int | None = 1000, 
     """Items eligible for a ranking: the top-N most rated (the lesson uses 1,000), or those with at least
     `min_ratings` ratings when that is given instead."""
     if min_ratings is not None:
-        return np.flatnonzero(trained.catalog.counts >= min_ratings)
+        return trained.catalog.with_min_ratings(min_ratings)
     return trained.catalog.top_items(top_n_most_rated)
 
 
@@ -102,6 +102,14 @@ def pca(matrix: np.ndarray, k: int = 3) -> PCAResult:
 def item_pca(trained: TrainedModel, indices: np.ndarray, k: int = 3) -> PCAResult:
     """PCA of the chosen items' factors (the lesson fits it on the 1,000 most-rated movies)."""
     return pca(trained.item_factors()[indices], k)
+
+
+def pca_map(factors: np.ndarray, fitted_on: np.ndarray, k: int = 2) -> np.ndarray:
+    """(n_items, k): every row of `factors` projected on the first k principal components of the rows
+    `fitted_on` (e.g. the items with enough ratings), so a rarely-rated item still has a place on the map.
+    Fewer than 2 such rows: fitted on all of them."""
+    result = pca(factors[fitted_on] if len(fitted_on) >= 2 else factors, k)
+    return (np.asarray(factors, dtype=np.float64) - result.mean) @ result.components.T
 
 
 def component_extremes(result: PCAResult, titles: np.ndarray, n: int = 10) -> list[dict]:

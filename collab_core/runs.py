@@ -37,8 +37,9 @@ from .models import build_model_for
 from .run_schema import FORMAT_VERSION, RunMeta, check_headers, check_meta, check_name, check_values, check_vocab
 from .trained import TrainedModel
 
-__all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "default_runs_dir", "valid_run_id"]
+__all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "choose_default", "default_runs_dir", "valid_run_id"]
 
+PIN_FILE = ".default-run.json"  # hidden: never listed as a run
 MIN_FREE_BYTES = 50 * 1024 * 1024  # refuse to start a training whose run could not be written
 RUN_FILES = ("run.json", "vocab.json", "weights.safetensors", "stats.safetensors")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -177,6 +178,7 @@ class RunStore:
         try:
             _write_json(tmp, updated.to_json())
             os.replace(tmp, folder / "run.json")
+            os.utime(self.root)  # listings are cached on the runs folder's time stamp
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise RunStoreError(f"could not rename run {run_id!r}: {_os_reason(exc)}") from None
@@ -249,6 +251,30 @@ class RunStore:
                             stats["user_counts"].numpy(), stats["user_means"].numpy(), catalog, meta.metrics,
                             meta.history, meta.dataset, meta.created, name=meta.name)
 
+    # ------------------------------------------------------------------ the default run
+    def pinned(self) -> str | None:
+        """The run pinned as the default for new visitors (see choose_default), if any."""
+        try:
+            value = json.loads((self.root / PIN_FILE).read_text(encoding="utf-8")).get("run_id")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if valid_run_id(value) else None
+
+    def pin(self, run_id: str | None) -> None:
+        """Pin `run_id` as the default run (None: unpin). Written atomically."""
+        path = self.root / PIN_FILE
+        if run_id is None:
+            path.unlink(missing_ok=True)
+            return
+        self.path(run_id)  # a valid id
+        tmp = self.root / f".pin-{secrets.token_hex(4)}"
+        try:
+            _write_json(tmp, {"run_id": run_id})
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise RunStoreError(f"could not pin run {run_id!r}: {_os_reason(exc)}") from None
+
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not."""
         folder = self.path(run_id)
@@ -261,6 +287,23 @@ class RunStore:
         except OSError as exc:
             raise RunStoreError(f"could not delete run {run_id!r}: {_os_reason(exc)}") from None
         shutil.rmtree(doomed, ignore_errors=True)
+
+
+def choose_default(infos: list[RunInfo], configured: str | None, pinned: str | None,
+                   builtin_dataset: str = "MovieLens 100K (built-in)") -> str | None:
+    """The run a new visitor sees first: the one an operator configured (COLLAB_DEFAULT_RUN), else the one pinned
+    in the run history, else the most accurate model with biases on the built-in data (so that the landing page
+    shows a bias ranking, not a 20-item upload or an MLP), else the newest readable run."""
+    readable = [info for info in infos if info.ok]
+    ids = {info.run_id for info in readable}
+    for wanted in (configured, pinned):
+        if wanted in ids:
+            return wanted
+    builtin = [info for info in readable if info.dataset == builtin_dataset and info.model == "dot_bias"
+               and (info.metrics or {}).get("rmse") is not None]
+    if builtin:
+        return min(builtin, key=lambda info: info.metrics["rmse"]).run_id
+    return readable[0].run_id if readable else None
 
 
 def _os_reason(exc: Exception) -> str:

@@ -187,15 +187,18 @@ def _seeded(config: TrainConfig) -> torch.Generator:
 
 def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
         callback: ProgressCallback | None = None, progress_every: int = 50,
-        cancel: threading.Event | None = None) -> TrainedModel:
+        cancel: threading.Event | None = None, between_batches: Callable[[], None] | None = None) -> TrainedModel:
     """Train `config.model` on `split.train`, report validation RMSE on `split.valid`, return the trained model.
+
+    `cancel` is a flag (anything with is_set()) checked between batches; `between_batches()` is called there
+    too, e.g. to let a server render pages first.
 
     Raises TrainingDivergedError when the loss becomes NaN/inf (saying to lower lr), TrainingCancelled when
     `cancel` is set, ConfigError for bad settings or a y_range that cannot reach the ratings, DeviceError
     when the GPU runs out of memory.
     """
     try:
-        return _fit(ratings, split, config, callback, progress_every, cancel)
+        return _fit(ratings, split, config, callback, progress_every, cancel, between_batches)
     except torch.cuda.OutOfMemoryError:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # give the memory back so the server keeps working
@@ -206,7 +209,8 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
 
 
 def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: ProgressCallback | None,
-         progress_every: int, cancel: threading.Event | None) -> TrainedModel:
+         progress_every: int, cancel: threading.Event | None,
+         between_batches: Callable[[], None] | None) -> TrainedModel:
     device, generator, model, optimizer, data = _set_up(ratings, split, config)
     train_rows = torch.from_numpy(split.train)  # CPU; shuffled per epoch, then moved
     valid_rows = torch.from_numpy(split.valid).to(device)
@@ -224,6 +228,8 @@ def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: Progress
         loss_sum = torch.zeros((), device=device)  # epoch total, summed on-device: no host sync per batch
         window_sum, window_rows = torch.zeros((), device=device), 0
         for batch_start in range(0, n_train, config.batch_size):
+            if between_batches is not None:
+                between_batches()
             if cancel is not None and cancel.is_set():
                 raise TrainingCancelled(f"cancelled at epoch {epoch}, step {step} of {total_steps}")
             rows = order[batch_start: batch_start + config.batch_size]  # (batch,)
@@ -299,7 +305,8 @@ class LRFinderResult:
 
 
 def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), start_lr: float = 1e-6,
-            end_lr: float = 1.0, num_steps: int = 100, cancel: threading.Event | None = None) -> LRFinderResult:
+            end_lr: float = 1.0, num_steps: int = 100, cancel: threading.Event | None = None,
+            between_batches: Callable[[], None] | None = None) -> LRFinderResult:
     """Train a fresh model for `num_steps` batches with lr rising from start_lr to end_lr; stop when the loss
     explodes (4x its minimum). The model is thrown away afterwards."""
     if not (0 < start_lr < end_lr):
@@ -313,6 +320,8 @@ def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(),
     while step < num_steps:
         order = train_rows[torch.randperm(len(train_rows), generator=generator)].to(device)
         for batch_start in range(0, len(order), config.batch_size):
+            if between_batches is not None:
+                between_batches()
             if step >= num_steps or (cancel is not None and cancel.is_set()):
                 break
             lr = start_lr * factor**step

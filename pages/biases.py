@@ -1,10 +1,10 @@
 """Biases: the learned item bias as an "unbiased movie score", next to the mean rating it corrects."""
 import streamlit as st
 
-from collab_app import cached, charts, state, ui
+from collab_app import cached, charts, options, progress, state
 
-trained = ui.current_run()
-run_id = st.session_state[state.ACTIVE_RUN]
+active = progress.page_run()
+trained = active.trained
 st.title("Biases")
 if not trained.has_bias:
     st.warning(f"This run is a {trained.config.model!r} model, which has no biases. Train a 'dot_bias' model to "
@@ -12,24 +12,25 @@ if not trained.has_bias:
     st.stop()
 
 n_items = trained.n_items
-state.from_url("p_bias_mode", "among", str, "most rated", valid=lambda v: v in ("most rated", "min ratings"))
-state.from_url("p_bias_top", "top", int, min(1000, n_items), valid=lambda v: 1 <= v <= n_items)
-state.from_url("p_bias_min", "min", int, 50, valid=lambda v: v >= 0)
-state.from_url("p_bias_n", "n", int, 15, valid=lambda v: 1 <= v <= 100)
+MODE = options.Choice("p_bias_mode", "among", "most rated", choices=("most rated", "min ratings"))
+TOP = options.Number("p_bias_top", "top", min(1000, n_items), low=min(10, n_items - 1), high=n_items)
+MIN = options.Number("p_bias_min", "min", 50, low=0, high=100_000)
+ROWS = options.Number("p_bias_n", "n", 15, low=1, high=100)
+options.apply(MODE, TOP, MIN, ROWS)
 
 left, middle, right = st.columns([1.2, 2, 1])
-mode = left.segmented_control("Rank among", ["most rated", "min ratings"], key="p_bias_mode", required=True)
+mode = options.segmented(left, "Rank among", MODE)
 if mode == "most rated":
-    top_n = middle.slider("Top-N most rated items", 10, n_items, key="p_bias_top",
-                          help="The lesson ranks the 1,000 most-rated movies: rarely-rated items have noisy biases.")
+    top_n = options.slider(middle, "Top-N most rated items", TOP,
+                           help="The lesson ranks the 1,000 most-rated movies: rarely-rated items have noisy biases.")
     min_ratings = None
 else:
-    min_ratings = middle.number_input("Minimum ratings per item", 0, 100_000, key="p_bias_min")
+    min_ratings = options.number_input(middle, "Minimum ratings per item", MIN)
     top_n = None
-n_rows = right.number_input("Rows", 1, 100, key="p_bias_n")
+n_rows = options.number_input(right, "Rows", ROWS)
 state.to_url(among=mode, top=top_n, min=min_ratings, n=n_rows)
 
-top, bottom = cached.bias_ranking(run_id, int(n_rows), top_n, min_ratings)
+top, bottom = cached.bias_ranking(active.run_id, int(n_rows), top_n, min_ratings)
 columns = {"rank": st.column_config.NumberColumn("#", width="small"),
            "title": st.column_config.TextColumn("title", width="medium"),
            "bias": st.column_config.NumberColumn("bias", format="%.3f"),
@@ -44,7 +45,7 @@ col_top.dataframe(top[order], hide_index=True, column_config=columns, key="bias_
 col_bottom.subheader("Lowest bias")
 col_bottom.dataframe(bottom[order], hide_index=True, column_config=columns, key="bias_bottom_table")
 
-table = cached.item_table(run_id)
+table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]
 st.plotly_chart(charts.bias_vs_mean(eligible), key="bias_scatter")
-st.plotly_chart(charts.user_bias_histogram(cached.user_biases(run_id)["bias"].to_numpy()), key="user_bias_hist")
+st.plotly_chart(charts.user_bias_histogram(cached.user_biases(active.run_id)["bias"].to_numpy()), key="user_bias_hist")

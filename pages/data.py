@@ -1,69 +1,89 @@
-"""Data: choose the ratings (built-in MovieLens 100K, a MovieLens folder, or an uploaded table), filter
-them for density, and look at them before training."""
-from pathlib import Path
-
+"""Data: choose the ratings (built-in MovieLens 100K, a MovieLens folder under the server's data folders, or an
+uploaded table), filter them for density, and look at them before training."""
 import streamlit as st
 
-from collab_app import cached, charts, state, ui
-from collab_core.datasets import ColumnMap, USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS, TITLE_COLUMNS, \
-    GENRE_COLUMNS, guess_column
-from collab_core.tables import read_table
+from collab_app import cached, charts, navigation, state
+from collab_app.text import md
+from collab_app.uploads import SessionUploads
+from collab_core import data_roots
+from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
+from collab_core.tables import read_table
 
-ui.ensure_frame()
+navigation.ensure_frame()
 state.to_url()  # this page owns no URL options; keep only the run
 st.title("Data")
-active = st.session_state.get(state.DATASET, cached.DatasetSpec())
+active = state.dataset(cached.DatasetSpec())
+st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet"}
+NONE = "(none)"
 st.session_state.setdefault("p_data_source", active.kind)
 source = st.segmented_control("Source", list(SOURCES), key="p_data_source", format_func=SOURCES.get, required=True)
 
 
-def guess(columns: list[str], candidates: list[str]) -> int | None:
-    found = guess_column(columns, candidates)
-    return None if found is None else columns.index(found)
+def column_mapping(header: list[str]) -> ColumnMap:
+    """One selectbox per role, each guessed from the column names (collab_core.datasets.guess_column)."""
+    cols = st.columns(5)
+    chosen = {}
+    for i, (role, label) in enumerate([("user", "user"), ("item", "item"), ("rating", "rating"),
+                                       ("title", "title (optional)"), ("genres", "genres (optional, '|'-joined)")]):
+        optional = role in ("title", "genres")
+        choices = [NONE, *header] if optional else header
+        guessed = guess_column(header, COLUMN_CANDIDATES[role])
+        fallback = NONE if optional else header[min(i, len(header) - 1)]
+        chosen[role] = cols[i].selectbox(label, choices, key=f"map_{role}",
+                                         index=choices.index(guessed if guessed is not None else fallback))
+    return ColumnMap(chosen["user"], chosen["item"], chosen["rating"],
+                     None if chosen["title"] == NONE else chosen["title"],
+                     None if chosen["genres"] == NONE else chosen["genres"])
 
 
-spec = None
-if source == "builtin":
-    spec = cached.DatasetSpec()
-elif source == "folder":
-    st.session_state.setdefault("p_data_folder", active.path if active.kind == "folder" else "")
-    folder = st.text_input("Folder as downloaded from GroupLens (ml-100k, ml-1m, ml-latest-small, ml-25m, ...)",
-                           key="p_data_folder", placeholder="/home/me/Downloads/ml-1m")
-    if folder:
-        spec = cached.DatasetSpec("folder", str(Path(folder).expanduser()), f"MovieLens {Path(folder).name}")
-else:
+def upload_spec():
     upload = st.file_uploader(f"Ratings table (CSV, TSV or Parquet, at most {cached.upload_limit_mb()} MB)",
                               type=["csv", "tsv", "txt", "parquet"], key="data_upload",
                               max_upload_size=cached.upload_limit_mb())
-    if upload is not None:
-        try:
-            path = cached.save_upload(upload.name, upload.getvalue())
-            header = [str(c) for c in read_table(path, cached.upload_limit_bytes())[0].columns]
-        except CollabError as exc:
-            st.error(f"{upload.name}: {str(exc).split(': ', 1)[-1]}")
-            header = None
-        if header:
-            st.caption("Map the columns (guessed from their names):")
-            cols = st.columns(5)
-            none = ["(none)"] + header
-            user = cols[0].selectbox("user", header, index=guess(header, USER_COLUMNS) or 0, key="map_user")
-            item = cols[1].selectbox("item", header, index=guess(header, ITEM_COLUMNS) or min(1, len(header) - 1), key="map_item")
-            rating = cols[2].selectbox("rating", header, index=guess(header, RATING_COLUMNS) or min(2, len(header) - 1), key="map_rating")
-            title_guess = guess(header, TITLE_COLUMNS)
-            genre_guess = guess(header, GENRE_COLUMNS)
-            title = cols[3].selectbox("title (optional)", none, index=0 if title_guess is None else title_guess + 1, key="map_title")
-            genres = cols[4].selectbox("genres (optional, '|'-joined)", none, index=0 if genre_guess is None else genre_guess + 1, key="map_genres")
-            mapping = ColumnMap(user, item, rating, None if title == "(none)" else title, None if genres == "(none)" else genres)
-            scale = None
-            s1, s2, s3 = st.columns([1.2, 1, 1])
-            if s1.checkbox("Declare the rating scale", key="p_data_scale_on",
-                           help="Ratings outside it are then refused with the row named, instead of being "
-                                "taken as they are."):
-                scale = (float(s2.number_input("lowest rating", value=1.0, key="p_data_scale_low")),
-                         float(s3.number_input("highest rating", value=5.0, key="p_data_scale_high")))
-            spec = cached.DatasetSpec("upload", str(path), upload.name, mapping, rating_scale=scale)
+    if upload is None:
+        return None
+    uploads = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+    keep = (active.path,) if active.kind == "upload" else ()
+    try:
+        path = uploads.save(upload.name, upload.getvalue(), keep=keep)
+        header = [str(c) for c in read_table(path, cached.upload_limit_bytes())[0].columns]
+    except CollabError as exc:
+        st.error(f"{md(upload.name)}: {md(str(exc).split(': ', 1)[-1])}")
+        return None
+    st.caption("Map the columns (guessed from their names):")
+    mapping = column_mapping(header)
+    scale = None
+    s1, s2, s3 = st.columns([1.2, 1, 1])
+    if s1.checkbox("Declare the rating scale", key="p_data_scale_on",
+                   help="Ratings outside it are then refused with the row named, instead of being taken as they are."):
+        scale = (float(s2.number_input("lowest rating", value=1.0, key="p_data_scale_low")),
+                 float(s3.number_input("highest rating", value=5.0, key="p_data_scale_high")))
+    return cached.DatasetSpec("upload", str(path), upload.name, mapping, rating_scale=scale)
+
+
+def folder_spec():
+    roots = data_roots.roots()
+    found = data_roots.dataset_folders(roots)
+    st.session_state.setdefault("p_data_folder", active.path if active.kind == "folder" else "")
+    folder = st.text_input("Folder as downloaded from GroupLens (ml-100k, ml-1m, ml-latest-small, ml-25m, ...)",
+                           key="p_data_folder", placeholder=str(found[0] if found else roots[0] / "ml-1m"),
+                           help="Only folders under this server's data folders can be opened: "
+                                + ", ".join(str(r) for r in roots) + " (COLLAB_DATA_ROOTS).")
+    if found:
+        st.caption("Found there: " + ", ".join(f"`{md(f)}`" for f in found))
+    if not folder:
+        return None
+    try:
+        path = data_roots.allowed_folder(folder, roots)
+    except CollabError as exc:
+        st.error(md(exc), icon=":material/error:")
+        return None
+    return cached.DatasetSpec("folder", str(path), f"MovieLens {path.name}")
+
+
+spec = {"builtin": lambda: cached.DatasetSpec(), "folder": folder_spec, "upload": upload_spec}[source]()
 
 st.subheader("Density filter")
 st.caption("Structure only appears where the data is dense enough: drop users and items with few ratings "
@@ -74,8 +94,8 @@ st.session_state.setdefault("p_data_min_item", active.min_item_ratings)
 min_user = f1.number_input("Min ratings per user", 0, 100_000, key="p_data_min_user")
 min_item = f2.number_input("Min ratings per item", 0, 100_000, key="p_data_min_item")
 if spec is None:
-    st.info("Choose a folder or upload a file to preview it. The active dataset stays as it is until you "
-            "press **Use this dataset**.")
+    st.info("Choose a folder or upload a file to preview it. The dataset used for training stays as it is until "
+            "you press **Use this dataset**.")
     st.stop()
 spec = cached.DatasetSpec(spec.kind, spec.path, spec.label, spec.columns, int(min_user), int(min_item),
                           spec.rating_scale)
@@ -83,25 +103,26 @@ spec = cached.DatasetSpec(spec.kind, spec.path, spec.label, spec.columns, int(mi
 try:
     ratings, report = cached.load_dataset(spec)
 except CollabError as exc:
-    st.error(f"{exc}", icon=":material/error:")
-    st.caption(f"The active dataset is still **{active.label}**.")
+    st.error(md(exc), icon=":material/error:")
+    st.caption(f"Training still uses **{md(active.label)}**.")
     st.stop()
 
 is_active = spec == active
-if st.button("Use this dataset" if not is_active else "This is the active dataset", disabled=is_active,
+if st.button("Use this dataset" if not is_active else "This is the dataset used for training", disabled=is_active,
              type="primary", key="use_dataset"):
-    st.session_state[state.DATASET] = spec
-    state.notice_success(f"Training now uses {spec.label}.")
+    state.set_dataset(spec)
+    state.notice_success(f"Training now uses {md(spec.label)}.")
     st.rerun()
 for note in ratings.notes:
-    st.caption(f"Note: {note}")
+    st.caption(f"Note: {md(note)}")
 
+filtered = bool(min_user or min_item)
 m = st.columns(4)
-m[0].metric("Users", f"{ratings.n_users:,}", delta=f"{ratings.n_users - report.before['users']:,}" if min_user or min_item else None)
-m[1].metric("Items", f"{ratings.n_items:,}", delta=f"{ratings.n_items - report.before['items']:,}" if min_user or min_item else None)
-m[2].metric("Ratings", f"{ratings.n_ratings:,}", delta=f"{ratings.n_ratings - report.before['ratings']:,}" if min_user or min_item else None)
+for column, (label, what) in zip(m, [("Users", "users"), ("Items", "items"), ("Ratings", "ratings")]):
+    now = ratings.sizes()[what]
+    column.metric(label, f"{now:,}", delta=f"{now - report.before[what]:,}" if filtered else None)
 m[3].metric("Density", f"{ratings.density:.2%}", help=f"before the filter: {report.before['density']:.2%}")
-if min_user or min_item:
+if filtered:
     st.caption(f"Filter: {report.summary()}")
 h1, h2 = st.columns(2)
 h1.plotly_chart(charts.rating_histogram(ratings.rating), key="data_hist")

@@ -5,58 +5,54 @@ import time
 import numpy as np
 import streamlit as st
 
-from collab_app import cached, charts, state, ui
+from collab_app import cached, charts, options, progress, state
 
-trained = ui.current_run()
-run_id = st.session_state[state.ACTIVE_RUN]
-catalog = trained.catalog
+active = progress.page_run()
+catalog = active.trained.catalog
 ids = catalog.vocab.ids
 by_popularity = [str(ids[i]) for i in catalog.top_items(None)]
 title_of = dict(zip(ids, catalog.titles))
 st.title("Neighbours")
 
-default_movie = "50" if catalog.vocab.knows("50") and "Star Wars" in catalog.titles[catalog.vocab.to_index("50")] \
-    else by_popularity[0]
-state.from_url("p_nb_movie", "movie", str, default_movie, valid=catalog.vocab.knows)
-state.from_url("p_nb_k", "k", int, 10, valid=lambda v: 1 <= v <= 100)
-state.from_url("p_nb_metric", "metric", str, "cosine", valid=lambda v: v in ("euclidean", "cosine"))
-state.from_url("p_nb_min", "min", int, 20, valid=lambda v: v >= 0)
-if st.session_state["p_nb_movie"] not in set(by_popularity):  # the run changed under a kept selection
-    st.session_state["p_nb_movie"] = default_movie
+star_wars = catalog.vocab.knows("50") and "Star Wars" in catalog.titles[catalog.vocab.to_index("50")]
+MOVIE = options.Choice("p_nb_movie", "movie", "50" if star_wars else by_popularity[0], allowed=catalog.vocab.knows)
+K = options.Number("p_nb_k", "k", min(10, active.trained.n_items - 1), low=1, high=min(100, active.trained.n_items - 1))
+METRIC = options.Choice("p_nb_metric", "metric", "cosine", choices=("cosine", "euclidean"))
+MIN = options.Number("p_nb_min", "min", 20, low=0, high=100_000)
+options.apply(MOVIE, K, METRIC, MIN)
 
 
 def select_clicked_point():
     """on_select callback: runs before the rerun, so it may set the selectbox's state."""
-    points = st.session_state["nb_map"].selection.points
-    if points and points[0].get("customdata"):
-        st.session_state["p_nb_movie"] = str(ids[int(points[0]["customdata"][0])])
+    index = charts.clicked_item(st.session_state["nb_map"].selection.points)
+    if index is not None and 0 <= index < len(ids):
+        st.session_state[MOVIE.key] = str(ids[index])
 
 
 left, k_col, metric_col, min_col = st.columns([3, 1, 1.3, 1.2])
-movie = left.selectbox("Movie (type to search)", by_popularity, key="p_nb_movie",
-                       format_func=title_of.get,
-                       help="Sorted by number of ratings; type part of a title to filter.")
-k = k_col.number_input("k", 1, 100, key="p_nb_k")
-metric = metric_col.segmented_control("Metric", ["cosine", "euclidean"], key="p_nb_metric", required=True)
-min_ratings = min_col.number_input("Min ratings", 0, 100_000, key="p_nb_min",
+movie = options.selectbox(left, "Movie (type to search)", MOVIE, by_popularity, format_func=title_of.get,
+                          help="Sorted by number of ratings; type part of a title to filter.")
+k = options.number_input(k_col, "k", K)
+metric = options.segmented(metric_col, "Metric", METRIC)
+min_ratings = options.number_input(min_col, "Min ratings", MIN,
                                    help="Answer among items with at least this many ratings. Weight decay pulls "
                                         "rarely-rated items towards the origin, where they crowd every neighbourhood.")
 state.to_url(movie=movie, k=k, metric=metric, min=min_ratings)
 
 query = int(catalog.vocab.to_index(movie))
-index = cached.neighbour_index(run_id, metric, int(min_ratings))
+index = cached.neighbour_index(active.run_id, metric, int(min_ratings))
 if len(index) < 2:
     st.warning(f"Only {len(index)} item(s) have at least {min_ratings} ratings; lower the minimum.")
     st.stop()
 start = time.perf_counter()
 found, distances = index.query_index(query, int(k))
 query_ms = (time.perf_counter() - start) * 1000
-dims = trained.item_factors().shape[1]
+dims = active.trained.item_factors().shape[1]
 st.caption(f"Exact KD-tree search ({metric}) among {len(index):,} items in {dims} dimensions: {query_ms:.2f} ms. "
            f"Above ~20 dimensions a KD-tree is no faster than brute force (`python -m collab_core bench` measures "
            f"both: about 0.15 ms each here), but it is exact either way.")
 
-table = cached.item_table(run_id)
+table = cached.item_table(active.run_id)
 result = table.loc[found, ["title", "genres", "bias", "count"]].assign(distance=distances, rank=np.arange(1, len(found) + 1))
 st.dataframe(result[["rank", "title", "distance", "genres", "bias", "count"]], hide_index=True, key="nb_table",
              column_config={"distance": st.column_config.NumberColumn(format="%.4f"),
@@ -64,7 +60,7 @@ st.dataframe(result[["rank", "title", "distance", "genres", "bias", "count"]], h
                             "rank": st.column_config.NumberColumn("#", width="small"),
                             "title": st.column_config.TextColumn(width="large")})
 
-coords = cached.pca_map_all_items(run_id, int(min_ratings))
+coords = cached.pca_map_all_items(active.run_id, int(min_ratings))
 shown = np.union1d(index.candidates, [query])
 points = table.loc[shown, ["title", "genres", "bias", "count"]].assign(
     x=coords[shown, 0], y=coords[shown, 1], index=shown)

@@ -1,50 +1,59 @@
-"""Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP."""
+"""Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP.
+Clicking a point of a 2D map highlights that movie."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, services, state, ui
+from collab_app import cached, charts, options, progress, services, state
+from collab_app.text import md
 
-trained = ui.current_run()
-run_id = st.session_state[state.ACTIVE_RUN]
-catalog = trained.catalog
-n_items = trained.n_items
+active = progress.page_run()
+run_id, catalog, n_items = active.run_id, active.trained.catalog, active.trained.n_items
 st.title("Projections")
 
 COLOURS = {"genre": "first genre", "year": "release year", "bias": "learned bias", "mean_rating": "mean rating",
            "log_count": "log ratings count", "none": "none"}
-state.from_url("p_pj_method", "method", str, "PCA", valid=lambda v: v in ("PCA", "UMAP"))
-state.from_url("p_pj_dims", "dims", int, 2, valid=lambda v: v in (2, 3))
-state.from_url("p_pj_top", "items", int, min(1000, n_items), valid=lambda v: 0 <= v <= n_items)
-state.from_url("p_pj_colour", "color", str, "genre", valid=lambda v: v in COLOURS)
-state.from_url("p_pj_labels", "labels", int, 30, valid=lambda v: 0 <= v <= 200)
-state.from_url("p_pj_highlight", "highlight", str, None, valid=catalog.vocab.knows)
-state.from_url("p_pj_axes", "axes", str, "1-2", valid=lambda v: v in ("1-2", "1-3", "2-3"))
+METHOD = options.Choice("p_pj_method", "method", "PCA", choices=("PCA", "UMAP"))
+DIMS = options.Choice("p_pj_dims", "dims", 2, choices=(2, 3), parse=int)
+TOP = options.Number("p_pj_top", "items", min(1000, n_items), low=min(2, n_items - 1), high=n_items)
+COLOUR = options.Choice("p_pj_colour", "color", "genre", choices=tuple(COLOURS))
+LABELS = options.Number("p_pj_labels", "labels", 30, low=0, high=200)
+HIGHLIGHT = options.Choice("p_pj_highlight", "highlight", None, allowed=catalog.vocab.knows)
+AXES = options.Choice("p_pj_axes", "axes", "1-2", choices=("1-2", "1-3", "2-3"))
+NN = options.Number("p_pj_nn", "nn", services.UMAP_DEFAULTS["n_neighbors"], low=2, high=200)
+MIN_DIST = options.Number("p_pj_md", "md", services.UMAP_DEFAULTS["min_dist"], low=0.0, high=1.0, whole=False)
+UMAP_METRIC = options.Choice("p_pj_um", "um", services.UMAP_DEFAULTS["metric"], choices=("euclidean", "cosine"))
+options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC)
+
+
+def highlight_clicked_point():
+    """on_select callback: runs before the rerun, so it may set the highlight selectbox's state."""
+    index = charts.clicked_item(st.session_state["pj_plot"].selection.points)
+    if index is not None and 0 <= index < n_items:
+        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+
 
 c1, c2, c3, c4 = st.columns([1, 0.8, 1.6, 1.4])
-method = c1.segmented_control("Method", ["PCA", "UMAP"], key="p_pj_method", required=True)
-dims = c2.segmented_control("Dimensions", [2, 3], key="p_pj_dims", required=True, format_func=lambda d: f"{d}D")
-top_n = c3.slider("Items: top-N most rated (0 = all)", 0, n_items, key="p_pj_top", step=50 if n_items > 500 else 1,
-                  help="Structure only shows where the data is dense: the lesson plots the 1,000 most-rated.")
-colour = c4.selectbox("Colour by", list(COLOURS), key="p_pj_colour", format_func=COLOURS.get)
+method = options.segmented(c1, "Method", METHOD)
+dims = options.segmented(c2, "Dimensions", DIMS, format_func=lambda d: f"{d}D")
+top_n = options.slider(c3, "Items: top-N most rated", TOP, step=50 if n_items > 500 else 1,
+                       help="Structure only shows where the data is dense: the lesson plots the 1,000 most-rated.")
+colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
 c5, c6, c7 = st.columns([1, 2.4, 1])
-n_labels = c5.number_input("Label the K most rated", 0, 200, key="p_pj_labels")
+n_labels = options.number_input(c5, "Label the K most rated", LABELS)
 title_of = dict(zip(catalog.vocab.ids, catalog.titles))
-highlight = c6.selectbox("Highlight a movie (type to search)", [str(ids) for ids in catalog.vocab.ids[catalog.top_items(None)]],
-                         key="p_pj_highlight", index=None, format_func=title_of.get, placeholder="type part of a title")
-axes = "1-2"
-if method == "PCA" and dims == 2:
-    axes = c7.selectbox("Components", ["1-2", "1-3", "2-3"], key="p_pj_axes", format_func=lambda a: "PC" + a.replace("-", " × PC"))
-top = int(top_n) or None
+highlight = options.selectbox(c6, "Highlight a movie (type to search)", HIGHLIGHT,
+                              [str(i) for i in catalog.vocab.ids[catalog.top_items(None)]], index=None,
+                              format_func=title_of.get, placeholder="type part of a title")
+axes = options.selectbox(c7, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
+    if method == "PCA" and dims == 2 else "1-2"
+top = int(top_n)
 
 if method == "UMAP":
     u1, u2, u3 = st.columns(3)
-    state.from_url("p_pj_nn", "nn", int, services.UMAP_DEFAULTS["n_neighbors"], valid=lambda v: 2 <= v <= 200)
-    state.from_url("p_pj_md", "md", float, services.UMAP_DEFAULTS["min_dist"], valid=lambda v: 0 <= v <= 1)
-    state.from_url("p_pj_um", "um", str, services.UMAP_DEFAULTS["metric"], valid=lambda v: v in ("euclidean", "cosine"))
-    n_neighbors = u1.slider("n_neighbors", 2, 200, key="p_pj_nn", help="Larger: more global structure.")
-    min_dist = u2.slider("min_dist", 0.0, 1.0, key="p_pj_md", step=0.05, help="Smaller: tighter clusters.")
-    umap_metric = u3.segmented_control("UMAP metric", ["euclidean", "cosine"], key="p_pj_um", required=True)
+    n_neighbors = options.slider(u1, "n_neighbors", NN, help="Larger: more global structure.")
+    min_dist = options.slider(u2, "min_dist", MIN_DIST, step=0.05, help="Smaller: tighter clusters.")
+    umap_metric = options.segmented(u3, "UMAP metric", UMAP_METRIC)
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
                  nn=n_neighbors, md=min_dist, um=umap_metric)
 else:
@@ -68,17 +77,14 @@ if method == "UMAP":
         wait_for_umap(job)
         st.stop()
     if job.status == "failed":
-        st.error(f"UMAP failed: {job.error}")
+        st.error(f"UMAP failed: {md(job.error)}")
         st.stop()
     coords, axis_names = job.result, ("UMAP 1", "UMAP 2", "UMAP 3")
     st.caption(f"UMAP of {len(indices):,} items (n_neighbors {n_neighbors}, min_dist {min_dist}, {umap_metric}, "
-               f"seed 42), computed in {job.seconds:.1f} s.")
+               f"seed {services.UMAP_SEED}), computed in {job.seconds:.1f} s.")
 else:
     indices, pca_coords, ratios, extremes = cached.pca_projection(run_id, top, 3)
-    if dims == 3:
-        chosen = [0, 1, 2]
-    else:
-        chosen = [int(c) - 1 for c in axes.split("-")]
+    chosen = [0, 1, 2] if dims == 3 else [int(c) - 1 for c in axes.split("-")]
     chosen = [c for c in chosen if c < pca_coords.shape[1]]
     coords, axis_names = pca_coords[:, chosen], tuple(f"PC{c + 1} ({ratios[c]:.0%})" for c in chosen)
 
@@ -89,13 +95,19 @@ if coords.shape[1] > 2:
     points["z"] = coords[:, 2]
 points["genre"] = points["genres"].str.split(", ").str[0].replace("", "(none)")
 points["log_count"] = np.log10(points["count"].clip(lower=1))
-colour_column = None if colour == "none" else colour
 label_rows = points.sort_values("count", ascending=False).head(int(n_labels))
 highlight_rows = points[points["item"] == highlight] if highlight else None
 if highlight and (highlight_rows is None or highlight_rows.empty):
-    st.caption(f"{title_of[highlight]} is not among the items shown; raise the number of items to see it.")
-st.plotly_chart(charts.projection(points, int(dims) if coords.shape[1] >= int(dims) else 2, colour_column,
-                                  labels=label_rows, highlight=highlight_rows, axis_names=axis_names), key="pj_plot")
+    st.caption(f"{md(title_of[highlight])} is not among the items shown; raise the number of items to see it.")
+shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
+if shown_dims == 2:
+    st.caption("Click a point to highlight that movie.")
+figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
+                           highlight=highlight_rows, axis_names=axis_names)
+if shown_dims == 2:
+    st.plotly_chart(figure, key="pj_plot", on_select=highlight_clicked_point, selection_mode="points")
+else:
+    st.plotly_chart(figure, key="pj_plot")
 
 if method == "PCA":
     st.plotly_chart(charts.explained_variance(ratios), key="pj_variance")
@@ -114,5 +126,8 @@ if method == "PCA":
             weights[f"component {c + 1}"] = loadings[:, c]
         st.caption("`PCA().fit(item_factors.T).components_` has one weight per movie and component: the movies "
                    "with the largest weights define the component.")
-        pick = st.selectbox("Sort by", [f"component {c + 1}" for c in range(loadings.shape[1])], key="p_pj_tcomp")
+        components = tuple(f"component {c + 1}" for c in range(loadings.shape[1]))
+        SORT_BY = options.Choice("p_pj_tcomp", None, components[0], choices=components)
+        options.apply(SORT_BY)
+        pick = options.selectbox(st, "Sort by", SORT_BY)
         st.dataframe(weights.sort_values(pick, ascending=False, key=abs).head(20), hide_index=True, key="pj_transposed")

@@ -1,6 +1,7 @@
 """AppTest fixtures: the real app.py, with a runs directory holding a tiny trained run (no real training)."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,19 @@ def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
     if page:
         at.switch_page(page)  # before the first run: resolved by file name, which equals our url_path
     return at.run()
+
+
+def shown(elements) -> str:
+    """What a person reads in these Markdown elements (captions, alerts, ...): their text joined, with the
+    backslash escapes that collab_app.text.md puts before punctuation removed."""
+    return " ".join(re.sub(r"\\(.)", r"\1", e.value) for e in elements)
+
+
+def job_of(at: AppTest):
+    """The training job the app's session started (collab_app.state.JOB_ID), from the process-wide service."""
+    from collab_app import services, state
+
+    return services.training_service().get(at.session_state[state.JOB_ID])
 
 
 def no_exceptions(at: AppTest) -> bool:
@@ -72,9 +86,9 @@ def with_run(movie_run, monkeypatch, tmp_path):
 def navigation_mode(request, monkeypatch):
     """Run AppTests the way a server runs after its first script run: st.navigation only.
 
-    AppTest resets Streamlit's process-wide "pages/ directory" flag before every run, so without this each
-    run would take collab_app.ui.ensure_frame's extra rerun (which drops one-shot button clicks). Tests
-    marked `legacy_pages_mode` keep Streamlit's behaviour to check that hop itself."""
+    AppTest resets Streamlit's process-wide "pages/ directory" flag before every run (see
+    collab_app.navigation), so without this each run would take ensure_frame's extra rerun, which drops
+    one-shot button clicks. Tests marked `legacy_pages_mode` keep Streamlit's behaviour to check that hop."""
     if request.node.get_closest_marker("legacy_pages_mode"):
         return
     from streamlit.runtime.pages_manager import PagesManager

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from .conftest import PAGES, no_exceptions, open_app, wait_until
+from .conftest import PAGES, job_of, no_exceptions, open_app, shown, wait_until
 
 NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
 
@@ -19,7 +19,7 @@ def test_every_page_renders_without_a_run(empty_runs, page):
     at = open_app(page)
     assert no_exceptions(at), [e.value for e in at.exception]
     if page in NEEDS_RUN:
-        assert "No trained run yet" in at.info[0].value
+        assert "No trained run yet" in shown(at.info)
         assert any(b.label == "Train the default run" for b in at.button)
 
 
@@ -43,11 +43,10 @@ def test_a_deep_link_into_a_fresh_server_still_gets_the_frame(with_run, page):
 
 
 def test_one_click_default_run_trains_in_the_background_and_becomes_active(empty_runs):
-    from collab_app import services
 
     at = open_app("pages/biases.py")
     at.button(key="default_run").click().run()
-    job = services.training_queue().get(at.session_state["_job_id"])
+    job = job_of(at)
     wait_until(lambda: not job.active, timeout=120)
     assert job.status == "done", job.error
     at.run()  # the fragment's poll would do this in a browser
@@ -98,7 +97,7 @@ def test_neighbours_change_movie_metric_and_k(with_run):
     assert len(at.dataframe[0].value) == 4
     at.segmented_control(key="p_nb_metric").set_value("euclidean").run()
     assert list(at.dataframe[0].value["distance"]) == sorted(at.dataframe[0].value["distance"])
-    assert any("Exact KD-tree search (euclidean)" in c.value for c in at.caption)
+    assert "Exact KD-tree search (euclidean)" in shown(at.caption)
 
 
 def test_a_shared_link_reproduces_the_view(with_run):
@@ -112,13 +111,12 @@ def test_a_link_with_an_unknown_run_or_movie_shows_a_notice(with_run):
     _, run_id = with_run
     at = open_app("pages/neighbours.py", {"run": "no-such-run", "movie": "99999", "k": "zero"})
     assert no_exceptions(at)
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(at.warning)
     assert "no-such-run" in warnings and "99999" in warnings and "zero" in warnings
     assert at.sidebar.selectbox(key="p_run").value == run_id
 
 
 def test_train_form_refuses_bad_settings_and_trains_good_ones(with_run):
-    from collab_app import services
 
     _, old_run = with_run
     at = open_app("pages/train.py")
@@ -126,12 +124,12 @@ def test_train_form_refuses_bad_settings_and_trains_good_ones(with_run):
     # form fields are submitted together with the button, in one run
     at.text_input(key="p_tr_nn_nn_layers").set_value("64,abc")
     at.button(key="FormSubmitter:train_form-Train").click().run()
-    assert "hidden layers must be comma-separated" in at.error[0].value
+    assert "hidden layers must be comma-separated" in shown(at.error)
     at.text_input(key="p_tr_nn_nn_layers").set_value("16")
     at.number_input(key="p_tr_nn_epochs").set_value(1)
     at.button(key="FormSubmitter:train_form-Train").click().run()
     assert not at.error
-    job = services.training_queue().get(at.session_state["_job_id"])
+    job = job_of(at)
     wait_until(lambda: not job.active, timeout=120)
     assert job.status == "done" and job.config.nn_layers == (16,) and job.config.epochs == 1
     at.run()
@@ -152,7 +150,8 @@ def test_run_history_delete(with_run):
     assert at.sidebar.selectbox(key="p_run").value is None
 
 
-def test_data_page_previews_a_folder_and_keeps_the_active_dataset_on_bad_input(empty_runs, tmp_path):
+def test_data_page_previews_a_folder_and_keeps_the_active_dataset_on_bad_input(empty_runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLLAB_DATA_ROOTS", str(tmp_path))  # the only folders the page may open
     folder = tmp_path / "ml-latest-small"
     folder.mkdir()
     (folder / "ratings.csv").write_text("userId,movieId,rating\n" + "".join(
@@ -164,10 +163,10 @@ def test_data_page_previews_a_folder_and_keeps_the_active_dataset_on_bad_input(e
     at.text_input(key="p_data_folder").set_value(str(folder)).run()
     assert at.metric[0].value == "20" and no_exceptions(at)  # users 3, 6, ... rated nothing
     at.button(key="use_dataset").click().run()
-    assert "ml-latest-small" in " ".join(c.value for c in at.sidebar.caption)
+    assert "Training uses: **MovieLens ml-latest-small**" in shown(at.caption)
     at.text_input(key="p_data_folder").set_value(str(tmp_path / "nothing-here")).run()
-    assert "not a folder" in at.error[0].value
-    assert "ml-latest-small" in " ".join(c.value for c in at.sidebar.caption)
+    assert "not a folder" in shown(at.error)
+    assert "Training uses: **MovieLens ml-latest-small**" in shown(at.caption)
     at.number_input(key="p_data_min_item").set_value(10_000).run()
 
 
@@ -182,5 +181,5 @@ def test_data_page_upload_with_column_mapping_and_a_bad_file(empty_runs):
     assert [m.value for m in at.metric[:3]] == ["12", "9", "108"] and no_exceptions(at)
     bad = b"who,what,stars\nu1,m1,5\nu2,m1,lots\n"
     at.file_uploader(key="data_upload").set_value(("bad.csv", bad, "text/csv")).run()
-    assert "row 2: rating 'lots' is not a finite number" in at.error[0].value
-    assert "MovieLens 100K" in " ".join(c.value for c in at.sidebar.caption)
+    assert "row 2: rating 'lots' is not a finite number" in shown(at.error)
+    assert "Training uses: **MovieLens 100K" in shown(at.caption)

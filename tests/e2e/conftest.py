@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collab_app.server import CHROMIUM, launch_chromium, start_server, stop_server
+from benchmarks.harness import CHROMIUM, launch_chromium, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from collab_app.server import set_epochs, wait_for_app
+from benchmarks.harness import set_epochs, wait_for_app
 
 from .conftest import screenshot
 

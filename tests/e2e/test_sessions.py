@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from collab_app.server import set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.harness import set_epochs, start_server, stop_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 N_SESSIONS = 8

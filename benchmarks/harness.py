@@ -1,6 +1,6 @@
 """Run the dashboard as a subprocess on a free loopback port, and drive it with Debian's Chromium.
 
-Shared by the browser tests and the UI latency benchmark (`python -m collab_app.bench_ui`). Chromium
+Shared by the browser tests and the UI latency benchmark (`python -m benchmarks.bench_ui`). Chromium
 comes from Debian (`/usr/bin/chromium`); `playwright install` cannot download browsers here."""
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def free_port() -> int:
 
 def start_server(runs_dir: Path, log_dir: Path, extra_env: dict | None = None,
                  timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
-    """The app (via collab_app.serve, as `make run` starts it) headless on 127.0.0.1; returns (process, base url)
+    """The app (via collab_server.serve, as `make run` starts it) headless on 127.0.0.1; returns (process, base url)
     once /_stcore/health answers."""
     port = free_port()
     env = {**os.environ, "COLLAB_RUNS_DIR": str(runs_dir), **(extra_env or {})}
     log_path = Path(log_dir) / f"server-{port}.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "collab_app.serve", "--server.headless", "true", "--server.port", str(port),
+        [sys.executable, "-m", "collab_server.serve", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     process.log_path = log_path  # the benchmark reads the per-run timings from it

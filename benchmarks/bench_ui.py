@@ -1,11 +1,11 @@
-"""UI latency benchmark: `python -m collab_app.bench_ui` (or `make bench-ui`).
+"""UI latency benchmark: `python -m benchmarks.bench_ui` (or `make bench-ui`).
 
 Trains the default run on the built-in MovieLens 100K into a temporary runs directory, starts the app,
 and drives it with headless Chromium, measuring:
 - first page load: from navigation to the end of the first script run, on a just-started server;
 - first UMAP view: until the Projections page shows a UMAP layout (waits for numba's warm-up);
 - widget change: from the input event to the end of the rerun it causes, for one widget per page, both
-  as the server's script run (logged by collab_app.timing) and as seen in the browser;
+  as the server's script run (logged by collab_server.timing) and as seen in the browser;
 - neighbour query: the KD-tree time the Neighbours page reports, and the page's whole rerun.
 With `--background-training EPOCHS` the widget changes are measured three times in the same server: alone,
 while a second browser session trains (its live progress on screen, or `--trainer-view away` on another
@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from collab_app.procstat import cpu_seconds, descendants
-from collab_app.server import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.procstat import cpu_seconds, descendants
+from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
 
 # Records each change of Streamlit's script state with the page's clock.
 OBSERVER = """() => {

@@ -7,7 +7,7 @@ from a run that did more work.
 
 The UI benchmark reads these lines to separate the server's share of a rerun from the browser's. Full
 collections matter because Streamlit runs one after every script run (`runner.postScriptGC`) holding the
-GIL, i.e. stalling every other session's script for its duration (see collab_app.serve for how it is kept
+GIL, i.e. stalling every other session's script for its duration (see collab_server.serve for how it is kept
 short)."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-_logger = logging.getLogger("collab_app.timing")
+_logger = logging.getLogger("collab_server.timing")
 if not _logger.handlers:
     _handler = logging.StreamHandler(sys.stderr)
     _handler.setFormatter(logging.Formatter("%(message)s"))

@@ -1,4 +1,4 @@
-"""Memory soak: `python -m collab_app.bench_soak` (or `make bench-soak`).
+"""Memory soak: `python -m benchmarks.bench_soak` (or `make bench-soak`).
 
 Starts the app as `make run` does, warms it up (every page once, one training), records the resident
 memory (RSS) of the server process and of its worker processes, then makes 100 page changes through the
@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from collab_app.procstat import children, rss_kib
-from collab_app.server import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.procstat import children, rss_kib
+from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
 
 PAGES = ["Data", "Train", "Biases", "Projections", "Neighbours"]
 

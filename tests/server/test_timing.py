@@ -5,14 +5,15 @@ import logging
 import re
 import time
 
-from collab_app import bench_ui, timing
+from benchmarks import bench_ui
+from collab_server import timing
 
 
 def test_script_run_logs_wall_and_cpu_time_that_the_benchmark_reads(tmp_path):
     log_path = tmp_path / "server.log"
     handler = logging.FileHandler(log_path)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("collab_app.timing")
+    logger = logging.getLogger("collab_server.timing")
     logger.addHandler(handler)
     try:
         with timing.script_run("biases"):

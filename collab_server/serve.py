@@ -1,10 +1,10 @@
-"""Start the dashboard: `python -m collab_app.serve [streamlit options]` (what `make run` does).
+"""Start the dashboard: `python -m collab_server.serve [streamlit options]` (what `make run` does).
 
 It is `streamlit run app.py` with the heavy libraries imported first. Streamlit runs app.py only when
 a browser connects, so without this the first visitor waits for torch, scikit-learn and plotly to import
 (about 3.5 s on 2 cores) on top of the page itself. Imported here, before the server starts, the first
 page load finds them in sys.modules. It also starts the worker processes for training and UMAP (see
-collab_app.workers), which must be spawned before Streamlit runs any script."""
+collab_server.workers), which must be spawned before Streamlit runs any script."""
 from __future__ import annotations
 
 import faulthandler
@@ -40,7 +40,7 @@ def freeze_imported_objects() -> None:
     session's progress fragment reruns every second). The collector never frees these objects anyway; after
     gc.freeze() a full collection only walks what was created since: measured 30 ms median in a running
     server, which is why .streamlit/config.toml also turns the per-run collection off."""
-    from collab_app import timing
+    from collab_server import timing
 
     timing.log_gc_pauses()
     gc.collect()  # free what is already garbage rather than freezing it
@@ -58,14 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     preload()
-    from streamlit.runtime.pages_manager import PagesManager
+    from collab_server import workers
 
-    from collab_app.workers import start_workers
-
-    # app.py always calls st.navigation, so Streamlit's legacy pages/-directory mode never applies; clearing
-    # its flag now spares the first visitor the extra rerun of collab_app.ui.ensure_frame.
-    PagesManager.uses_pages_directory = False
-    start_workers()
+    workers.start()
     freeze_imported_objects()
     from streamlit.web import cli
 

@@ -1,0 +1,91 @@
+"""This session's background work on screen: starting a training, its live progress with Cancel, and the
+"no run yet" offer of a one-click default run."""
+from __future__ import annotations
+
+import streamlit as st
+
+from collab_core.config import default_config
+from collab_core.errors import CollabError
+from collab_core.memory import check_fits
+from collab_core.ratings import Ratings, Split, random_split
+from collab_core.training import resolve_device
+from collab_server import timing, workers
+
+from . import cached, charts, navigation, services, state
+from .text import md
+
+
+def submit_training(ratings: Ratings, split: Split, config) -> None:
+    """Queue a training for this session, after the checks that would otherwise fail in the worker."""
+    check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, resolve_device(config.device))
+    cached.store().check_writable()
+    job = services.training_service().train(ratings, split, config, str(cached.store().root), state.session_id())
+    state.set_job_id(job.job_id)
+
+
+def start_default_run() -> None:
+    ratings, _ = cached.load_dataset(cached.DatasetSpec())
+    submit_training(ratings, random_split(ratings, 0.1, 42), default_config())
+
+
+def page_run() -> state.ActiveRun:
+    """The active run, for a page that needs one; otherwise offers a one-click default run and stops the page."""
+    navigation.ensure_frame()
+    active = state.active_run()
+    if active is not None:
+        return active
+    st.info("No trained run yet. Train the default EmbeddingDotBias on the built-in MovieLens 100K: it takes "
+            "a few seconds on a CPU.", icon=":material/model_training:")
+    job = services.training_service().get(state.job_id())
+    if job is None or not job.active:
+        if st.button("Train the default run", type="primary", key="default_run"):
+            try:
+                start_default_run()
+            except CollabError as exc:
+                st.error(f"Cannot train: {md(exc)}")
+                st.stop()
+            st.rerun()
+    else:
+        job_progress()
+    st.stop()
+
+
+@st.fragment(run_every=1.0)  # at least one update a second; each poll costs server CPU
+def job_progress() -> None:
+    """Progress bar, live loss curves and Cancel for this session's job; reruns the app when it ends."""
+    with timing.script_run("progress-fragment"), workers.rendering():  # paid every second by every trainer
+        _job_progress()
+
+
+def _job_progress() -> None:
+    service = services.training_service()
+    job = service.get(state.job_id())
+    if job is None:
+        return
+    if job.status == "queued":
+        st.info(f"Queued: position {service.queue_position(job)} (at most {service.slots} training(s) run at once "
+                f"on this machine).", icon=":material/hourglass:")
+    last = job.last
+    if job.active:
+        text = (f"Training {job.config.model} on {md(job.dataset)}: epoch {last.epoch}/{last.epochs}, "
+                f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f}" if last.valid_rmse else "")
+                + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
+        st.progress(last.fraction if last else 0.0, text=text)
+        # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the
+        # click arrives, whichever rerun picks it up (a returned True was sometimes lost in between)
+        st.button("Cancel", key="cancel_training", icon=":material/stop:", on_click=service.cancel, args=(job,))
+        if job.progress:
+            st.plotly_chart(charts.loss_curves(list(job.progress)), key="live_loss")
+        return
+    if state.first_time_seen(job.job_id):  # finished: tell the app once, then leave it to the run history
+        if job.status == "done":
+            state.request_active_run(job.run_id)
+            services.prewarm_umap(job.run_id)
+            rmse = job.last.valid_rmse if job.last else None
+            state.notice_success(f"Run {md(job.run_id)} trained" + (f": validation RMSE {rmse:.4f}" if rmse else "")
+                                 + ". It is now the active run.")
+        elif job.status == "failed":
+            state.notice(f"Training failed: {md(job.error)}")
+        else:
+            state.notice("Training cancelled; nothing was saved.")
+        st.rerun(scope="app")

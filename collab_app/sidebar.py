@@ -1,0 +1,88 @@
+"""The shared sidebar: the active run (selector, name, dataset), this session's training, and the downloads.
+
+It is drawn by app.py on every page, before the page, and leaves the loaded active run in
+`state.active_run()` for the page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from collab_core import runs, settings
+from collab_core.errors import CollabError
+from collab_core.runs import RunInfo
+
+from . import cached, options, services, state
+from .text import md
+
+
+def run_label(info: RunInfo) -> str:
+    """How a run reads in a list: its name when it has one, the model and validation RMSE/MSE, the id."""
+    if not info.ok:
+        return f"{info.run_id} (unreadable)"
+    metrics = info.metrics or {}
+    score = f" · RMSE {metrics['rmse']:.4f}" if metrics.get("rmse") is not None else ""
+    name = f"{info.name} · " if info.name else ""
+    return f"{name}{info.model}{score} · {info.run_id}"
+
+
+def default_run(readable: list[RunInfo]) -> str | None:
+    return runs.choose_default(readable, settings.get("COLLAB_DEFAULT_RUN"), cached.store().pinned())
+
+
+def sidebar() -> None:
+    """Draw the sidebar and set the active run for this script run."""
+    readable = [info for info in cached.list_runs() if info.ok]
+    by_id = {info.run_id: info for info in readable}
+    pending = state.take_pending_run()
+    if pending is not None:
+        st.session_state[state.ACTIVE_RUN] = pending if pending in by_id else None
+    options.apply(options.Choice(state.ACTIVE_RUN, "run", default_run(readable), choices=list(by_id)))
+    active = None
+    with st.sidebar:
+        run_id = st.selectbox("Active run", list(by_id), key=state.ACTIVE_RUN, placeholder="no run yet: train one",
+                              format_func=lambda r: run_label(by_id[r]),
+                              help="The run every page shows. A new visitor sees the pinned run, else the most "
+                                   "accurate run on the built-in data.")
+        if run_id:
+            active = _load_active(run_id)
+            _describe(by_id[run_id])
+        _training_status()
+        if active is not None:
+            services.prewarm_umap(run_id)
+            _downloads(run_id)
+    state.set_active(active)
+
+
+def _load_active(run_id: str) -> state.ActiveRun | None:
+    try:
+        return state.ActiveRun(run_id, cached.load_run(run_id))
+    except CollabError as exc:
+        # the run list now shows it as unreadable (cached.list_runs); the next run picks another
+        state.notice(f"Run {md(run_id)} cannot be used: {md(exc)}", "error")
+        st.session_state[state.ACTIVE_RUN] = None
+        st.rerun()
+
+
+def _describe(info: RunInfo) -> None:
+    if info.name:
+        st.markdown(f"**{md(info.name)}**")
+    st.caption(f"Trained on: {md(info.dataset or 'unknown data')}")
+
+
+def _training_status() -> None:
+    job = services.training_service().get(state.job_id())
+    if job is not None and job.active:
+        st.caption(f"Training {job.config.model}: {job.status}" + (f" ({job.last.fraction:.0%})" if job.last else ""))
+
+
+def _downloads(run_id: str) -> None:
+    with st.expander("Download embeddings"):
+        st.download_button("Item embeddings (CSV)", lambda: cached.embeddings_csv(run_id),
+                           file_name=f"{run_id}-item-embeddings.csv", mime="text/csv", key="dl_csv", on_click="ignore")
+        st.download_button("vectors.tsv (Embedding Projector)", lambda: cached.projector_files(run_id)[0],
+                           file_name="vectors.tsv", mime="text/tab-separated-values", key="dl_vectors",
+                           on_click="ignore")
+        st.download_button("metadata.tsv (Embedding Projector)", lambda: cached.projector_files(run_id)[1],
+                           file_name="metadata.tsv", mime="text/tab-separated-values", key="dl_meta",
+                           on_click="ignore")
+        st.caption("Load both TSV files at projector.tensorflow.org (Load → choose files).")

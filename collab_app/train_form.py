@@ -1,0 +1,109 @@
+"""The Train page's settings form, drawn from TrainConfig's fields and their Bounds (collab_core.config), so a
+setting added to TrainConfig appears on the page with the same label, limits and help as validate() uses.
+
+Each model kind keeps its own copy of the settings (widget keys `p_tr_<model>_<field>`), so switching model
+shows that model's measured defaults or what the person last typed for it.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import streamlit as st
+
+from collab_core.config import Bounds, TrainConfig, parse_layers
+
+# The random split is not a training setting (it is part of the data), but it is set on the same form.
+SPLIT = {"valid_frac": (0.1, Bounds("real", "Validation fraction", 0, 1, open_low=True, open_high=True,
+                                    help="Share of the ratings held out to score the model.")),
+         "split_seed": (42, Bounds("whole", "Split seed", 0, 2**31 - 1, help="Seeds which ratings are held out."))}
+# How numbers read on the form (presentation only; the limits come from Bounds).
+FORMATS = {"lr": ("%.5f", 1e-3), "weight_decay": ("%.3f", 0.05), "bias_weight_decay": ("%.3f", 0.01),
+           "pct_start": ("%.2f", 0.05), "nn_dropout": ("%.2f", 0.05), "valid_frac": ("%.2f", 0.05)}
+OPEN_END = 1e-6  # how far inside an excluded end a number box stops
+LARGEST_BOX_NUMBER = 2**31 - 1  # a browser's number box loses precision far below int64's end
+COLUMNS = 4
+
+
+def key(model: str, name: str) -> str:
+    """One widget per model and setting, so each model keeps its own settings."""
+    return f"p_tr_{model}_{name}"
+
+
+def settings_fields(model: str) -> list:
+    """TrainConfig's fields shown for `model` (the model itself is chosen above the form)."""
+    return [f for f in fields(TrainConfig) if f.name != "model" and model in f.metadata["bounds"].models]
+
+
+def init(model: str, defaults: TrainConfig) -> None:
+    """Give every widget of `model` its default once per session."""
+    for spec in settings_fields(model):
+        value = getattr(defaults, spec.name)
+        if spec.name == "y_range":
+            st.session_state.setdefault(key(model, "y_low"), float(value[0]))
+            st.session_state.setdefault(key(model, "y_high"), float(value[1]))
+        elif spec.name == "nn_layers":
+            st.session_state.setdefault(key(model, spec.name), ",".join(str(v) for v in value))
+        elif spec.name == "seed":
+            st.session_state.setdefault(key(model, spec.name), int(value) if value is not None else 0)
+        elif spec.name == "nn_item_factors":
+            st.session_state.setdefault(key(model, spec.name), int(value or defaults.n_factors))
+        else:
+            st.session_state.setdefault(key(model, spec.name), value)
+    for name, (default, _) in SPLIT.items():
+        st.session_state.setdefault(key(model, name), default)
+
+
+def draw(model: str, device_help: str) -> bool:
+    """The form; returns True when it was submitted."""
+    with st.form("train_form"):
+        items = [(spec.name, spec.metadata["bounds"]) for spec in settings_fields(model)]
+        items += [(name, bounds) for name, (_, bounds) in SPLIT.items()]
+        columns = []
+        for i, (name, bounds) in enumerate(items):
+            if i % COLUMNS == 0:
+                columns = st.columns(COLUMNS)
+            _widget(columns[i % COLUMNS], model, name, bounds, device_help)
+        return st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+
+
+def _widget(where, model: str, name: str, bounds: Bounds, device_help: str) -> None:
+    widget_key = key(model, name)
+    if name == "y_range":
+        low, high = where.columns(2)
+        low.number_input("y_range low", -1e6, 1e6, key=key(model, "y_low"), format="%.2f", help=bounds.help)
+        high.number_input("y_range high", -1e6, 1e6, key=key(model, "y_high"), format="%.2f", help=bounds.help)
+    elif name == "device":
+        where.selectbox(bounds.label, ["auto", "cpu", "cuda"], key=widget_key, help=f"{bounds.help} {device_help}")
+    elif name == "nn_layers":
+        where.text_input(bounds.label, key=widget_key, help=bounds.help)
+    elif bounds.kind == "choice":
+        where.selectbox(bounds.label, list(bounds.choices), key=widget_key, help=bounds.help)
+    elif bounds.kind == "flag":
+        where.checkbox(bounds.label, key=widget_key, help=bounds.help)
+    elif bounds.kind == "whole":
+        where.number_input(bounds.label, int(bounds.low), int(min(bounds.high, LARGEST_BOX_NUMBER)), key=widget_key,
+                           help=bounds.help)
+    else:
+        number_format, step = FORMATS.get(name, ("%.4f", None))
+        where.number_input(bounds.label, float(bounds.low + (OPEN_END if bounds.open_low else 0)),
+                           float(bounds.high - (OPEN_END if bounds.open_high else 0)), key=widget_key,
+                           format=number_format, step=step, help=bounds.help)
+
+
+def config(model: str, defaults: TrainConfig) -> TrainConfig:
+    """The TrainConfig the form holds (settings the model does not use keep `defaults`), validated."""
+    values = {}
+    for spec in settings_fields(model):
+        if spec.name == "y_range":
+            values["y_range"] = (float(st.session_state[key(model, "y_low")]),
+                                 float(st.session_state[key(model, "y_high")]))
+        elif spec.name == "nn_layers":
+            values["nn_layers"] = parse_layers(st.session_state[key(model, spec.name)])
+        else:
+            values[spec.name] = st.session_state[key(model, spec.name)]
+    return TrainConfig(**{**defaults.to_dict(), **values, "model": model}).validate()
+
+
+def split_settings(model: str) -> tuple[float, int]:
+    """(validation fraction, split seed) from the form."""
+    return float(st.session_state[key(model, "valid_frac")]), int(st.session_state[key(model, "split_seed")])

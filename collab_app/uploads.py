@@ -1,0 +1,92 @@
+"""Uploaded rating files: private to the session that uploaded them, and gone once nothing refers to them.
+
+Each server process keeps its uploads in one folder of its own (mode 0700, under the system's temporary
+folder, removed when the process exits; folders left by a process that was killed are removed by the next
+one). Each session gets a subfolder of it (mode 0700) and its files are mode 0600, so neither another
+session nor another user of the machine can read them. A session keeps at most the file it previews and
+the file of the dataset it trains on: saving a new upload deletes the others, and the whole subfolder is
+deleted when Streamlit drops the session's state (a finalizer on the object kept in it).
+
+The user's file name never chooses where bytes land: files are named by a hash of their content and take
+only a known suffix from the name.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+
+from collab_core.errors import DataError
+
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
+_PREFIX = "collab-uploads-"
+_root: Path | None = None
+_root_lock = threading.Lock()
+
+
+def process_root() -> Path:
+    """This process's uploads folder, created on first use (and stale ones of dead processes removed)."""
+    global _root
+    with _root_lock:
+        if _root is None:
+            _sweep_dead_processes()
+            _root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # mode 0700
+            atexit.register(shutil.rmtree, _root, True)
+        return _root
+
+
+def _sweep_dead_processes() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        pid = folder.name[len(_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SessionUploads:
+    """One session's private upload folder."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit_bytes = limit_bytes
+        self.folder = Path(tempfile.mkdtemp(prefix="session-", dir=process_root()))  # mode 0700
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
+
+    def save(self, name: str, data: bytes, keep: tuple[Path, ...] = ()) -> Path:
+        """Store `data` (named by its hash, with `name`'s suffix when it is a known one) and delete this
+        session's other uploads except those in `keep`. Raises DataError above the size limit."""
+        if len(data) > self.limit_bytes:
+            raise DataError(f"{len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
+                            f"(COLLAB_UPLOAD_LIMIT_MB)")
+        suffix = Path(name).suffix.lower()
+        path = self.folder / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in SUFFIXES else ".csv"))
+        if not path.exists():
+            partial = path.with_name(path.name + ".part")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(partial, path)
+        kept = {path, *(Path(k) for k in keep)}
+        for other in self.folder.iterdir():
+            if other not in kept:
+                other.unlink(missing_ok=True)
+        return path
+
+    def owns(self, path: str | Path) -> bool:
+        return Path(path).parent == self.folder
+
+    def close(self) -> None:
+        self._cleanup()

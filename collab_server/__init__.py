@@ -1,0 +1,3 @@
+"""collab_server: the dashboard's runtime without Streamlit calls: `serve` (the `make run` entry point), the
+training service and background computations (`jobs`), the worker processes behind them (`workers`), and
+the per-run timing log (`timing`). Nothing here calls `st.*`; collab_app's pages poll these objects."""

@@ -1,0 +1,88 @@
+"""Uploads are private to their session, size-limited, and deleted when nothing refers to them any more."""
+import gc
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from collab_app import uploads
+from collab_app.uploads import SessionUploads
+from collab_core.errors import DataError
+
+from .conftest import open_app
+
+GOOD = "user,item,rating\n" + "".join(f"u{u},m{i},{(u * i) % 5 + 1}\n" for u in range(8) for i in range(6))
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_file_names_cannot_choose_where_bytes_land():
+    session = SessionUploads(10_000)
+    path = session.save("../../../etc/evil.csv", b"user,item,rating\n1,2,3\n")
+    assert path.parent == session.folder and path.suffix == ".csv" and "evil" not in path.name
+    assert session.save("x.exe", b"1").suffix == ".csv"
+
+
+def test_each_session_has_a_private_folder_and_private_files():
+    first, second = SessionUploads(10_000), SessionUploads(10_000)
+    path = first.save("a.csv", GOOD.encode())
+    assert first.folder != second.folder and not second.owns(path) and first.owns(path)
+    assert mode(first.folder) == 0o700 and mode(path) == 0o600 and mode(uploads.process_root()) == 0o700
+
+
+def test_a_new_upload_replaces_the_old_one_unless_it_is_kept():
+    session = SessionUploads(10_000)
+    first = session.save("a.csv", b"user,item,rating\n1,2,3\n")
+    second = session.save("b.csv", b"user,item,rating\n1,2,4\n", keep=(first,))
+    assert first.exists() and second.exists()  # the first is the dataset in use: kept
+    third = session.save("c.csv", b"user,item,rating\n1,2,5\n")
+    assert third.exists() and not first.exists() and not second.exists()
+
+
+def test_the_size_limit_is_checked_before_anything_is_written():
+    session = SessionUploads(10)
+    with pytest.raises(DataError, match="above the upload limit of 10 bytes"):
+        session.save("big.csv", b"x" * 11)
+    assert list(session.folder.iterdir()) == []
+
+
+def test_a_dropped_session_takes_its_uploads_with_it():
+    session = SessionUploads(10_000)
+    folder = session.folder
+    session.save("a.csv", GOOD.encode())
+    del session
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_an_app_session_keeps_its_upload_until_its_state_is_dropped(empty_runs):
+    at = open_app("pages/data.py")
+    at.segmented_control(key="p_data_source").set_value("upload").run()
+    at.file_uploader(key="data_upload").set_value(("mine.csv", GOOD.encode(), "text/csv")).run()
+    files = [p for p in uploads.process_root().rglob("*.csv")]
+    folder = next(p.parent for p in files if p.read_bytes() == GOOD.encode())
+    assert mode(folder) == 0o700
+    del at
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_folders_of_dead_processes_are_swept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = Path(tempfile.gettempdir()) / f"collab-uploads-{int(dead.stdout)}-test"
+    stale.mkdir()
+    mine = Path(tempfile.gettempdir()) / f"collab-uploads-{os.getpid()}-test"
+    mine.mkdir()
+    try:
+        uploads._sweep_dead_processes()
+        assert not stale.exists() and mine.exists()
+    finally:
+        for folder in (stale, mine):
+            if folder.exists():
+                folder.rmdir()
