@@ -98,7 +98,8 @@ with st.expander("Learning-rate finder", expanded=False):
             def use_suggested():
                 st.session_state[train_form.key(sweep.config.model, "lr")] = float(found.suggested_lr)
 
-            st.button(f"Use suggested lr {found.suggested_lr:.2g}", key="use_lr", on_click=use_suggested)
+            if st.button(f"Use suggested lr {found.suggested_lr:.2g}", key="use_lr", on_click=use_suggested):
+                st.rerun(scope="app")  # the form lies outside this fragment: redraw it with the new value
 
     lr_result()
 

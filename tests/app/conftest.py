@@ -23,9 +23,9 @@ def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
 
 
 def shown(elements) -> str:
-    """What a person reads in these Markdown elements (captions, alerts, ...): their text joined, with the
-    backslash escapes that collab_app.text.md puts before punctuation removed."""
-    return " ".join(re.sub(r"\\(.)", r"\1", e.value) for e in elements)
+    """What a person reads in these Markdown elements (captions, alerts, ...): their text joined, without the
+    backslash escapes and invisible word joiners that collab_app.text.md puts in."""
+    return " ".join(re.sub(r"\\(.)", r"\1", e.value).replace("\u2060", "") for e in elements)
 
 
 def job_of(at: AppTest):

@@ -1,0 +1,108 @@
+"""Page options never outlive the run or link they were valid for (collab_app.options).
+
+The class of bug: a value kept from one context (a 1,682-item run, a URL) applied where it is out of bounds
+made Streamlit raise (StreamlitValueAboveMaxError, ...) or the engine fail (PCA of 1 item). Every page is
+opened on a large run with its options pushed to their ends, then switched to a tiny run and back; every
+URL parameter gets values outside its bounds and of the wrong type."""
+import shutil
+
+import pytest
+
+from collab_app.charts import clicked_item
+
+from .conftest import no_exceptions, open_app, shown
+
+OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
+ALL_PAGES = OPTION_PAGES + ["pages/data.py", "pages/train.py"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A run on 30 items and 20 users."""
+    from collab_core.config import default_config
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.synthetic import planted_ratings
+    from collab_core.training import fit
+
+    ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
+    root = tmp_path_factory.mktemp("tiny") / "runs"
+    RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "tiny-run")
+    return root / "tiny-run"
+
+
+@pytest.fixture()
+def two_runs(with_run, tiny_run):
+    runs_dir, big = with_run
+    shutil.copytree(tiny_run, runs_dir / "tiny-run")
+    return big, "tiny-run"
+
+
+def push_options_to_their_ends(at, page: str) -> None:
+    if page == "pages/biases.py":
+        at.slider(key="p_bias_top").set_value(1682).run()
+        at.number_input(key="p_bias_n").set_value(100).run()
+    elif page == "pages/projections.py":
+        at.slider(key="p_pj_top").set_value(1682).run()
+        at.number_input(key="p_pj_labels").set_value(200).run()
+        at.selectbox(key="p_pj_highlight").set_value("1682").run()  # an id the tiny run does not have
+    elif page == "pages/neighbours.py":
+        at.number_input(key="p_nb_k").set_value(100).run()
+        at.selectbox(key="p_nb_movie").set_value("1600").run()
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_switching_between_runs_of_very_different_sizes_never_breaks_a_page(two_runs, page):
+    big, tiny = two_runs
+    at = open_app(page, {"run": big})
+    push_options_to_their_ends(at, page)
+    assert no_exceptions(at), [e.value for e in at.exception]
+    for run in (tiny, big, tiny):
+        at.sidebar.selectbox(key="p_run").set_value(run).run()
+        assert no_exceptions(at), (run, [e.value for e in at.exception])
+        assert at.sidebar.selectbox(key="p_run").value == run
+        for slider in at.slider:
+            assert slider.min <= slider.value <= slider.max, (slider.key, slider.value)
+        for box in at.number_input:
+            assert box.min is None or box.min <= box.value <= box.max, (box.key, box.value)
+    if page == "pages/neighbours.py":  # the tiny run has 30 items: at most 29 neighbours
+        at.number_input(key="p_nb_min").set_value(0).run()
+        assert len(at.dataframe[0].value) == at.number_input(key="p_nb_k").value <= 29
+
+
+URL_CASES = {
+    "pages/biases.py": {"top": ["5", "0", "-3", "99999999", "ten"], "n": ["0", "101", "1.5"],
+                        "among": ["everything"], "min": ["-1", "1e309"]},
+    "pages/projections.py": {"items": ["1", "0", "-1", "99999", "all"], "dims": ["4", "x"], "labels": ["201"],
+                             "method": ["TSNE"], "highlight": ["no-such-movie"], "axes": ["3-4"], "nn": ["1"],
+                             "md": ["2", "nan"], "color": ["<b>"]},
+    "pages/neighbours.py": {"k": ["0", "101", "1e3", "[Your session expired, log in](https://evil.example)"],
+                            "movie": ["99999", "![x](http://evil.example/p.png)"], "metric": ["manhattan"],
+                            "min": ["-5"]},
+}
+
+
+@pytest.mark.parametrize("page, param, value", [
+    (page, param, value) for page, params in URL_CASES.items() for param, values in params.items() for value in values])
+def test_a_link_value_outside_what_a_widget_takes_is_refused_with_a_notice(with_run, page, param, value):
+    at = open_app(page, {param: value})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    notice = shown(at.warning)
+    assert f"The link's {param}={value!r}" in notice, notice
+    assert "showing the default instead" in notice
+
+
+def test_a_link_for_a_small_run_with_values_a_big_run_allows_is_clamped(two_runs):
+    _, tiny = two_runs
+    at = open_app("pages/biases.py", {"run": tiny, "top": "1000"})
+    assert no_exceptions(at)
+    assert at.slider(key="p_bias_top").value <= 30
+
+
+@pytest.mark.parametrize("point, expected", [
+    ({"customdata": 12}, 12), ({"customdata": [12]}, 12), ({"customdata": {"0": 12}}, 12), ({"customdata": "7"}, 7),
+    ({"customdata": None}, None), ({}, None), ({"customdata": ["x"]}, None), ("junk", None),
+])
+def test_a_clicked_point_is_read_whatever_shape_its_customdata_arrives_in(point, expected):
+    assert clicked_item([point]) == expected
+    assert clicked_item([]) is None

@@ -1,0 +1,213 @@
+"""Every clickable thing does in a real browser what its caption says: chart points, run-history rows and their
+buttons, the learning-rate finder, the Data page's upload and "Use this dataset", the downloads. And hostile
+text from data or links stays text in the DOM: no link, image or styled element comes from it."""
+import json
+import re
+
+import pytest
+
+from benchmarks.harness import start_server, stop_server, wait_for_app
+from tests.hostile import EVIL, save_hostile_run
+
+pytestmark = pytest.mark.e2e
+NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}  # these tests never open a UMAP view
+# the page position of the first point of the trace named `name` in the page's first Plotly chart
+POINT = """(name) => { const gd = document.querySelector('.js-plotly-plot'); const L = gd._fullLayout;
+  const d = gd._fullData.find(t => t.name === name); const r = gd.getBoundingClientRect();
+  return {x: r.left + L._size.l + L.xaxis.l2p(d.x[0]), y: r.top + L._size.t + L.yaxis.l2p(d.y[0]),
+          item: d.customdata[0]}; }"""
+CUSTOMDATA = """(name) => { const d = document.querySelector('.js-plotly-plot')._fullData.find(t => t.name === name);
+  return d ? Array.from(d.customdata) : null; }"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from collab_core.config import default_config
+    from collab_core.datasets import load_builtin
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.training import fit
+
+    root = tmp_path_factory.mktemp("clicks") / "runs"
+    ratings = load_builtin()
+    store = RunStore(root)
+    for run_id in ("movie-run", "spare-run"):
+        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8)), run_id)
+    save_hostile_run(root)
+    for run_id, day in (("movie-run", 3), ("spare-run", 2), ("hostile-run", 1)):  # the history's order, newest first
+        meta = json.loads((root / run_id / "run.json").read_text())
+        (root / run_id / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
+    process, url = start_server(root, root.parent, NO_UMAP)
+    yield url, root
+    stop_server(process)
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def click_point(page, trace: str) -> int:
+    """Click the first point of `trace` in the page's first chart; returns its item index."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=30_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)  # WebGL draws after the element appears
+    point = page.evaluate(POINT, trace)
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_timeout(200)
+    page.mouse.click(point["x"], point["y"])
+    return point["item"]
+
+
+def read(locator) -> str:
+    """The text a person reads (collab_app.text.md puts invisible word joiners inside web addresses)."""
+    return locator.inner_text().replace("\u2060", "")
+
+
+def select_history_row(page, row: int) -> None:
+    """Make row `row` the only selected row of the run-history grid (drawn on a canvas: click its row marker).
+    A selection survives reruns, so the row is clicked only when the single-run buttons are still off."""
+    if page.get_by_role("button", name="Make active").is_enabled():
+        return
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
+    wait_for_app(page)
+
+
+def test_clicking_a_point_on_the_neighbours_map_makes_it_the_query(server, page):
+    url, _ = server
+    open_page(page, f"{url}/neighbours?run=movie-run&movie=50&k=10&metric=cosine&min=20")
+    item = click_point(page, "neighbours")
+    page.wait_for_url(re.compile(rf"movie={item + 1}\b"), timeout=30_000)  # ML-100K: item index i is id i+1
+    wait_for_app(page)
+    assert page.evaluate(CUSTOMDATA, "selected") == [item]  # red: the query is now the clicked movie
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_clicking_a_point_on_a_projection_highlights_that_movie(server, page):
+    url, _ = server
+    open_page(page, f"{url}/projections?run=movie-run&method=PCA&dims=2&color=none")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert page.evaluate(CUSTOMDATA, "selected") is None
+    item = click_point(page, "items")
+    page.wait_for_url(re.compile(rf"highlight={item + 1}\b"), timeout=30_000)
+    wait_for_app(page)
+    assert page.evaluate(CUSTOMDATA, "selected") == [item]
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_run_history_rows_and_their_buttons(server, page):
+    url, root = server
+    open_page(page, f"{url}/train?run=movie-run")
+    runs = ["movie-run", "spare-run", "hostile-run"]  # newest first (see the fixture)
+    select_history_row(page, runs.index("spare-run"))
+    page.get_by_label("Name of the selected run").fill("Spare, renamed")
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_text("is now called Spare, renamed").wait_for(timeout=30_000)
+    select_history_row(page, runs.index("spare-run"))
+    page.get_by_role("button", name="Make active").click()
+    page.wait_for_url(re.compile(r"run=spare-run"), timeout=30_000)
+    wait_for_app(page)
+    assert page.get_by_test_id("stSidebar").get_by_text("Spare, renamed").is_visible()
+    select_history_row(page, runs.index("spare-run"))
+    page.get_by_role("button", name="Pin as the default").click()
+    page.get_by_text("New visitors now see").wait_for(timeout=30_000)
+    visitor = page.context.browser.new_page()
+    try:
+        visitor.goto(url)
+        wait_for_app(visitor)
+        assert "run=spare-run" in visitor.url
+    finally:
+        visitor.close()
+    select_history_row(page, runs.index("spare-run"))
+    page.get_by_role("button", name="Delete 1 selected").click()
+    page.get_by_text("Deleted 1 run(s).").wait_for(timeout=30_000)
+    assert not (root / "spare-run").exists() and (root / "movie-run").exists()
+
+
+def test_the_learning_rate_finder_and_its_suggestion(server, page):
+    url, _ = server
+    open_page(page, f"{url}/train?run=movie-run")
+    page.get_by_text("Learning-rate finder").click()
+    page.get_by_role("button", name="Find a learning rate").click()
+    use = page.get_by_role("button", name=re.compile(r"Use suggested lr"))
+    use.wait_for(timeout=120_000)
+    suggested = float(re.search(r"lr ([\d.e-]+)", use.inner_text()).group(1))
+    use.click()
+    wait_for_app(page)
+    box = page.get_by_label("Learning rate (peak)", exact=True)
+    assert abs(float(box.input_value()) - suggested) <= max(1e-5, suggested * 0.06)
+
+
+def test_uploading_a_table_and_using_it_for_training(server, page):
+    url, _ = server
+    open_page(page, f"{url}/data?run=movie-run")
+    page.get_by_text("Upload CSV / Parquet").click()
+    wait_for_app(page)
+    table = "user,item,rating\n" + "".join(f"u{u},m{i},{(u * i) % 5 + 1}\n" for u in range(12) for i in range(9))
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "[mine](https://evil.example).csv", "mimeType": "text/csv", "buffer": table.encode()}])
+    page.get_by_role("button", name="Use this dataset").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Use this dataset").click()
+    page.get_by_text(re.compile(r"Training now uses \[mine\]\(https:\u2060?//evil\.example\)\.csv")).wait_for(
+        timeout=30_000)
+    assert page.locator(f"a[href^='{EVIL}']").count() == 0
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()  # same session (a goto starts a new one)
+    wait_for_app(page)
+    page.get_by_text(re.compile(r"Training data: \[mine\]\(https:\u2060?//evil\.example\)\.csv: 12 users")).wait_for()
+
+
+def test_downloads_give_the_files_their_buttons_name(server, page):
+    url, _ = server
+    open_page(page, f"{url}/?run=hostile-run")  # Biases, the default page, lives at /
+    page.get_by_text("Download embeddings").click()
+    for button, name in [("Item embeddings (CSV)", "hostile-run-item-embeddings.csv"),
+                         ("vectors.tsv (Embedding Projector)", "vectors.tsv"),
+                         ("metadata.tsv (Embedding Projector)", "metadata.tsv")]:
+        with page.expect_download() as download:
+            page.get_by_role("button", name=button).click()
+        assert download.value.suggested_filename == name
+        content = open(download.value.path(), encoding="utf-8").read()
+        assert len(content.splitlines()) >= 40
+        if name.endswith(".csv"):
+            assert "'=HYPERLINK(" in content and ",=HYPERLINK(" not in content
+
+
+@pytest.mark.parametrize("path", ["", "projections?labels=40&color=genre", "neighbours?min=0", "train"])
+def test_hostile_text_from_data_is_never_markup_in_the_dom(server, page, path):
+    url, _ = server
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sep = "&" if "?" in path else "?"
+    open_page(page, f"{url}/{path}{sep}run=hostile-run")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000) if path != "train" else None
+    page.wait_for_timeout(1500)
+    assert page.locator(f"a[href^='{EVIL}']").count() == 0
+    assert page.locator(f"img[src^='{EVIL}'], img[src='x']").count() == 0
+    assert page.locator("[style*='font-size:80px'], [style*='font-size: 80px']").count() == 0
+    assert dialogs == []
+    # the hostile strings are there, as text: the run's name and dataset in the sidebar
+    sidebar = page.get_by_test_id("stSidebar")
+    assert "[Log in](https://evil.example/l)" in read(sidebar)
+    assert '<a href="https://evil.example/t">click</a>' in read(sidebar)
+
+
+@pytest.mark.parametrize("param, value", [("k", "[Your session expired, log in](https://evil.example/login)"),
+                                          ("movie", "![x](https://evil.example/p.png)"),
+                                          ("metric", '<a href="https://evil.example/m">m</a>')])
+def test_hostile_link_values_are_quoted_as_text(server, page, param, value):
+    url, _ = server
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{url}/neighbours", wait_until="commit")
+    open_page(page, f"{url}/neighbours?run=movie-run&{param}={value}")
+    notice = page.get_by_text(re.compile(r"The link's .* showing the default instead"))
+    notice.wait_for()
+    assert value in read(notice)
+    assert page.locator(f"a[href^='{EVIL}'], img[src^='{EVIL}']").count() == 0
+    assert not any(r.startswith(EVIL) for r in requests)
