@@ -13,7 +13,7 @@ PORT ?= 8501
 # and never imported.
 DATA_CARRIER := recbole==1.2.1
 
-.PHONY: setup run test test-fast bench bench-ui bench-soak browser clean
+.PHONY: setup run dev test test-fast lint bench bench-ui bench-soak browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,9 +27,15 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 setup: $(STAMP)
 
-# collab_app.serve = `streamlit run app.py` with torch & co. imported before the first visitor arrives
+# collab_server.serve = `streamlit run app.py` with torch & co. imported before the first visitor arrives
 run: setup
-	$(BIN)/python -m collab_app.serve --server.headless true --server.port $(PORT)
+	$(BIN)/python -m collab_server.serve --server.headless true --server.port $(PORT)
+
+# Reload pages when their files change. Polling watches the app's own modules one by one; the default watcher
+# watched the whole checkout, .venv included, and overflowed inotify's queue (see .streamlit/config.toml).
+dev: setup
+	$(BIN)/python -m collab_server.serve --server.headless true --server.port $(PORT) \
+		--server.fileWatcherType poll --server.runOnSave true
 
 # Debian's chromium for the browser tests; installed when missing and we are root (as in CI).
 browser:
@@ -42,8 +48,11 @@ browser:
 		echo "chromium is missing and cannot be installed here (not root): browser tests will be skipped"; \
 	fi
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
 
 # Everything but the browser tests.
 test-fast: setup
@@ -53,10 +62,10 @@ bench: setup
 	$(BIN)/python -m collab_core bench
 
 bench-ui: setup browser
-	$(BIN)/python -m collab_app.bench_ui
+	$(BIN)/python -m benchmarks.bench_ui
 
 bench-soak: setup browser
-	$(BIN)/python -m collab_app.bench_soak
+	$(BIN)/python -m benchmarks.bench_soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.procstat import children, rss_kib
 from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.procstat import children, rss_kib
 
 PAGES = ["Data", "Train", "Biases", "Projections", "Neighbours"]
 

@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.procstat import cpu_seconds, descendants
 from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.procstat import cpu_seconds, descendants
 
 # Records each change of Streamlit's script state with the page's clock.
 OBSERVER = """() => {

@@ -11,8 +11,17 @@ Modules, each with one job:
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.
 """
-from .errors import (AmbiguousTitleError, CollabError, ConfigError, DataError, DeviceError, RunStoreError,
-                     TrainingCancelled, TrainingDivergedError, UnknownIdError)
+from .errors import (
+                     AmbiguousTitleError,
+                     CollabError,
+                     ConfigError,
+                     DataError,
+                     DeviceError,
+                     RunStoreError,
+                     TrainingCancelled,
+                     TrainingDivergedError,
+                     UnknownIdError,
+)
 
 __all__ = [
     "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "DeviceError", "RunStoreError", "TrainingCancelled",

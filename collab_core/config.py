@@ -97,7 +97,7 @@ class TrainConfig:
         "whole", "Item embedding width", 1, 4096, optional=True, models=("nn",),
         help="Item embedding width of EmbeddingNN (None: the same as the factors)."))
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Return self, or raise ConfigError naming the field, its value and what it accepts."""
         for spec in fields(self):
             bounds: Bounds = spec.metadata["bounds"]
@@ -122,7 +122,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         """Inverse of to_dict; unknown keys are refused so a typo never passes silently."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)

@@ -12,9 +12,9 @@ train/validation split.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -91,7 +91,7 @@ class Ratings:
         user_meta: pd.DataFrame | None = None,
         name: str = "ratings",
         notes: Iterable[str] = (),
-    ) -> "Ratings":
+    ) -> Ratings:
         """Build from a frame with columns `user`, `item`, `rating` (ids as str, ratings numeric).
 
         `item_meta`: optional frame with column `item` (raw id) and any of `title`, `year`, `genres`.
@@ -221,7 +221,7 @@ class Ratings:
         return self.catalog.find_item(query)
 
     # ------------------------------------------------------------------ subsets and filters
-    def subset(self, rows: np.ndarray, name: str | None = None) -> "Ratings":
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Ratings:
         """A new Ratings with only the given rows (bool mask or row indices), re-indexed densely."""
         rows = np.asarray(rows)
         frame = pd.DataFrame({
@@ -233,7 +233,7 @@ class Ratings:
         user_meta = None if self.users is None else self.users.assign(user=self.user_ids)
         return Ratings.from_frame(frame, item_meta, user_meta, name=name or self.name, notes=self.notes)
 
-    def filter_density(self, min_user_ratings: int = 0, min_item_ratings: int = 0) -> tuple["Ratings", DensityReport]:
+    def filter_density(self, min_user_ratings: int = 0, min_item_ratings: int = 0) -> tuple[Ratings, DensityReport]:
         """Drop users and items with fewer ratings than the minimums, repeating until stable.
 
         Dropping items lowers some users' counts (and vice versa), so one pass is not enough.

@@ -314,7 +314,7 @@ def _os_reason(exc: Exception) -> str:
 
 def _mtime_text(folder: Path) -> str:
     try:
-        return dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
     except OSError:
         return ""
 

@@ -33,12 +33,12 @@ class TrainedModel:
     metrics: dict  # rmse, mse, baselines, fit_seconds, device, ...
     history: list[dict]  # one record per epoch: train_loss, valid_rmse, valid_mse, elapsed
     dataset: str  # where the ratings came from
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     name: str = ""  # the person's name for the run ("" when none was given)
 
     @classmethod
     def from_training(cls, model: nn.Module, ratings: Ratings, config: TrainConfig, metrics: dict,
-                      history: list[dict]) -> "TrainedModel":
+                      history: list[dict]) -> TrainedModel:
         return cls(model, config, ratings.user_vocab, ratings.user_counts, ratings.user_means, ratings.catalog,
                    metrics, history, ratings.name)
 

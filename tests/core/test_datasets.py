@@ -3,8 +3,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core.datasets import (ColumnMap, detect_movielens_format, load_builtin, load_dataset,
-                                  load_movielens_folder, load_table, load_train_valid)
+from collab_core.datasets import (
+    ColumnMap,
+    detect_movielens_format,
+    load_builtin,
+    load_dataset,
+    load_movielens_folder,
+    load_table,
+    load_train_valid,
+)
 from collab_core.errors import AmbiguousTitleError, DataError, UnknownIdError
 from collab_core.ratings import Ratings, random_split
 

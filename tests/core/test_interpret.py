@@ -4,8 +4,16 @@ import pytest
 from sklearn.decomposition import PCA
 
 from collab_core.errors import CollabError
-from collab_core.interpret import (NeighbourIndex, bias_ranking, brute_force_neighbours, component_extremes, pca,
-                                   transposed_pca, umap_embed, user_bias_table)
+from collab_core.interpret import (
+    NeighbourIndex,
+    bias_ranking,
+    brute_force_neighbours,
+    component_extremes,
+    pca,
+    transposed_pca,
+    umap_embed,
+    user_bias_table,
+)
 
 
 def test_pca_matches_sklearn_up_to_sign():
