@@ -9,12 +9,15 @@ How the vector is found
   sigmoid, t = logit((r - low) / (high - low)) - b_i, and `[Q 1] [w; b_u] = t` is solved as a ridge
   regression weighted by the sigmoid's slope at each target (a good start, in closed form); then a few
   Newton steps minimise the real objective, the squared error through the sigmoid plus the ridge
-  penalty, from there (`refine='lbfgs'` does the same with torch's L-BFGS; `refine=None` stops at the
-  start). The Newton steps are numpy/scipy, not torch: see `_SigmoidProblem` for the measured reason. `bench --foldin` times both over 919 users: Newton ~5 steps, ~0.8 ms a user; L-BFGS ~21
-  steps, ~12 ms, to the same optimum (identical RMSE).
-- 'nn' (EmbeddingNN): the user embedding is optimised through the frozen MLP with L-BFGS from the mean
-  user vector. Slower (~20-35 ms a user on ML-100K's default nn) and approximate: the objective is not
-  convex, so this is a local optimum, and the penalty's rho uses the MLP's average gradient.
+  penalty, from there (`refine='lbfgs'` does the same with scipy's L-BFGS-B; `refine=None` stops at the
+  start). The Newton steps are numpy/scipy, not torch: see `_SigmoidProblem` for the measured reason.
+  `bench --foldin` times both over ML-100K's 919 held-out users (median per user, on 2 loaded cores):
+  Newton 5.4 steps, ~1.1-1.5 ms; L-BFGS-B 17.6 steps, ~2.8 ms; the same optimum (identical RMSE).
+  torch.optim.LBFGS, tried first, took ~21 steps and ~12 ms, plus 6-10 s for its first use in a process.
+- 'nn' (EmbeddingNN): the user embedding is optimised through the frozen MLP with L-BFGS (scipy's driver,
+  torch autograd for the gradient) from the mean user vector. Slower and approximate: ~10 ms for a user
+  with 3 ratings, a median ~80-100 ms for ML-100K's held-out users (~100 ratings, ~37 steps), and the
+  objective is not convex, so this is a local optimum; the penalty's rho uses the MLP's average gradient.
 
 The ridge penalty, from the training weight decay
 -------------------------------------------------
@@ -65,6 +68,7 @@ its "because" lists the rated items whose item embeddings are most cosine-simila
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import time
@@ -75,6 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.linalg
+import scipy.optimize
 import scipy.special
 import torch
 from threadpoolctl import ThreadpoolController
@@ -341,7 +346,7 @@ class _SigmoidProblem:
 
     numpy/scipy rather than torch: a Newton step is a dozen small dense operations, where torch's per-call
     overhead dominates, and on this 2-core machine under load torch's 2-thread LAPACK took 3-6 ms per 51 x 51
-    Cholesky factor-and-solve against ~0.1 ms in scipy (the L-BFGS comparison in bench runs in torch)."""
+    Cholesky factor-and-solve against ~0.1 ms in scipy."""
 
     design: np.ndarray  # (n_rated, p): [q_j, 1]
     offset: np.ndarray  # (n_rated,): the item biases b_j
@@ -440,53 +445,53 @@ def _backtrack(problem: _SigmoidProblem, w, value, gradient, direction) -> np.nd
 
 def _lbfgs(problem: _SigmoidProblem, w: np.ndarray, max_iter: int, tol: float = 1e-9
            ) -> tuple[np.ndarray, int, bool]:
-    """torch's L-BFGS with a strong-Wolfe line search on the same objective (compared with Newton in bench)."""
-    design, offset, ratings, penalty = (torch.from_numpy(a) for a in (problem.design, problem.offset,
-                                                                      problem.ratings, problem.penalty))
-    weights = torch.from_numpy(w.copy()).requires_grad_(True)  # (p,)
-    optimizer = torch.optim.LBFGS([weights], lr=1, max_iter=max_iter * 4, history_size=20,
-                                  tolerance_grad=tol, tolerance_change=1e-15, line_search_fn="strong_wolfe")
+    """scipy's L-BFGS-B on the same objective and gradient, from the same start (compared with Newton in bench).
+    scipy's, not torch.optim.LBFGS: the first torch optimizer built in a process imports torch._dynamo,
+    which took 6-10 s here."""
+    def objective_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        _, _, slope, error, value = problem.parts(x)
+        return value, 2 * (problem.design.T @ (error * slope)) + 2 * problem.penalty * x
 
-    def closure():
-        optimizer.zero_grad()
-        fitted = sigmoid_range(design @ weights + offset, problem.low, problem.low + problem.span)  # (n,)
-        loss = ((fitted - ratings) ** 2).sum() + (penalty * weights * weights).sum()
-        loss.backward()
-        return loss
+    result = scipy.optimize.minimize(objective_and_gradient, w, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": max_iter * 4, "gtol": tol, "ftol": 1e-15})
+    return result.x, int(result.nit), _converged(problem, result.x, 1e3 * tol)
 
-    optimizer.step(closure)
-    iterations = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
-    w = weights.detach().numpy()
-    return w, iterations, _converged(problem, w, 1e3 * tol)
+
+_FLOAT64_MLPS: weakref.WeakKeyDictionary[TrainedModel, torch.nn.Module] = weakref.WeakKeyDictionary()
+
+
+def _float64_mlp(trained: TrainedModel) -> torch.nn.Module:
+    if trained not in _FLOAT64_MLPS:
+        mlp = copy.deepcopy(trained.model.mlp).double().eval()
+        _FLOAT64_MLPS[trained] = mlp.requires_grad_(False)
+    return _FLOAT64_MLPS[trained]
 
 
 def _solve_nn(trained: TrainedModel, items: np.ndarray, values: np.ndarray, lam: float, max_iter: int) -> dict:
-    """L-BFGS on the user embedding through the frozen MLP, from the mean user vector (float32, as the model).
-    Only the user vector gets gradients: torch.autograd.grad leaves the model's parameters untouched."""
-    model = trained.model
-    item_rows = torch.from_numpy(trained.item_factors()[items])  # (n_rated, item_width)
-    ratings = torch.from_numpy(values).float()  # (n_rated,)
-    user = torch.from_numpy(trained.user_factors()).mean(dim=0).clone().requires_grad_(True)  # (user_width,)
-    optimizer = torch.optim.LBFGS([user], lr=1, max_iter=max_iter * 4, history_size=20, tolerance_grad=1e-6,
-                                  tolerance_change=1e-12, line_search_fn="strong_wolfe")
+    """L-BFGS (scipy's L-BFGS-B, gradients by torch autograd) on the user embedding through the frozen MLP,
+    from the mean user vector. The MLP runs as a float64 copy (cached per run), so the model itself is never
+    touched and the line search does not stall on float32 rounding."""
+    mlp, y_range = _float64_mlp(trained), trained.model.y_range
+    item_rows = torch.from_numpy(trained.item_factors()[items]).double()  # (n_rated, item_width)
+    ratings = torch.from_numpy(values)  # (n_rated,)
 
-    def objective():
-        predictions = _nn_predict(model, user.expand(len(items), -1), item_rows)  # (n_rated,)
-        return ((predictions - ratings) ** 2).sum() + lam * (user * user).sum()
+    def predictions(user: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([user.expand(len(items), -1), item_rows], dim=1)  # (n_rated, u_w + i_w)
+        return sigmoid_range(mlp(joined).squeeze(1), *y_range)
 
-    def closure():
-        loss = objective()
-        (user.grad,) = torch.autograd.grad(loss, [user])
-        return loss
+    def objective_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        user = torch.from_numpy(x).requires_grad_(True)  # (user_width,)
+        loss = ((predictions(user) - ratings) ** 2).sum() + lam * (user * user).sum()
+        (gradient,) = torch.autograd.grad(loss, [user])
+        return float(loss.detach()), gradient.numpy()
 
-    optimizer.step(closure)
-    iterations = int(optimizer.state[optimizer._params[0]].get("n_iter", 0))
-    vector = user.detach()
+    start = trained.user_factors().mean(axis=0).astype(np.float64)  # (user_width,)
+    result = scipy.optimize.minimize(objective_and_gradient, start, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": max_iter * 4, "gtol": 1e-6, "ftol": 1e-10})
     with torch.no_grad():
-        fitted = _nn_predict(model, vector.expand(len(items), -1), item_rows)
-    return {"vector": vector.double().numpy(), "bias": None, "method": "lbfgs (nn)", "iterations": iterations,
-            "converged": iterations < max_iter * 4, "fitted": fitted.double().numpy(), "shares": None,
-            "share_residual": float("nan")}
+        fitted = predictions(torch.from_numpy(result.x)).numpy()
+    return {"vector": result.x, "bias": None, "method": "lbfgs (nn)", "iterations": int(result.nit),
+            "converged": bool(result.success), "fitted": fitted, "shares": None, "share_residual": float("nan")}
 
 
 # ---------------------------------------------------------------------- scoring and explaining
