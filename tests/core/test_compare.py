@@ -97,6 +97,18 @@ def test_neighbour_helpers():
     assert jaccard_rows(np.array([[1, 2, 3]]), np.array([[3, 4, 5]]))[0] == pytest.approx(1 / 5)
 
 
+def test_cosine_top_k_by_blocks_equals_all_at_once(monkeypatch):
+    import collab_core.compare as compare
+
+    points = np.random.default_rng(0).normal(size=(50, 6))
+    whole = np.sort(cosine_top_k(points, 5), axis=1)
+    monkeypatch.setattr(compare, "_SIMILARITY_BLOCK", 7 * 50)  # 7 rows at a time
+    assert (np.sort(cosine_top_k(points, 5), axis=1) == whole).all()
+    unit = points / np.linalg.norm(points, axis=1, keepdims=True)
+    similarity = unit @ unit.T - 2 * np.eye(50)
+    assert (whole == np.sort(np.argsort(-similarity, axis=1)[:, :5], axis=1)).all()
+
+
 def test_too_few_shared_items_is_an_error(run_a):
     ratings, truth = planted_ratings(30, 20, 400, n_factors=5, seed=2)
     renamed = _with_item_ids(ratings, np.array([f"z{i}" for i in range(20)], dtype=object))
