@@ -98,7 +98,7 @@ def test_neighbour_helpers():
 
 
 def test_cosine_top_k_by_blocks_equals_all_at_once(monkeypatch):
-    import collab_core.compare as compare
+    from collab_core import compare
 
     points = np.random.default_rng(0).normal(size=(50, 6))
     whole = np.sort(cosine_top_k(points, 5), axis=1)
