@@ -7,7 +7,11 @@ Modules, each with one job:
   training   TrainConfig, fit(), lr_find(), baselines, device choice
   runs       RunStore: trained runs on disk (safetensors + JSON, atomic writes)
   interpret  bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
-  cli        `python -m collab_core train|neighbours|runs|bench`
+  foldin     a new user from their ratings against a run's frozen items: recommendations, "because"
+  compare    two runs over their shared items: bias ranks, neighbour stability, Procrustes-aligned maps
+  diagnostics  one prediction's parts, embedding norm vs popularity, validation error by count
+  presets    named training presets as data (fast.ai lesson 5)
+  cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare`
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.
 """

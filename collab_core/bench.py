@@ -135,3 +135,62 @@ def format_report(result: dict) -> str:
             lines.append(f"  {metric:<9} KD-tree {t['kdtree_query_ms']:.3f} ms, brute force {t['brute_force_query_ms']:.3f} ms "
                          f"(build {t['build_ms']:.1f} ms)")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- fold-in quality (issue 12)
+FOLDIN_RIDGE_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def run_foldin_benchmark(device: str = "auto", log: Callable[[str], None] = lambda _: None) -> dict:
+    """Train the default dot_bias on MovieLens 100K (seed 42, 10% split), then fold in every user with
+    validation ratings from their training ratings only, and compare the validation RMSE of the folded-in
+    vectors with that of the trained ones on the same ratings: with the derived ridge penalty solved by
+    Newton and by L-BFGS (for time), with multiples of that penalty, and with two other mappings of weight
+    decay to a penalty (constant wd; wd x n, the ridge of a mean loss)."""
+    from .foldin import foldin_quality, ridge_penalties
+
+    ratings = load_builtin()
+    split = random_split(ratings, 0.1, 42)
+    trained = fit(ratings, split, default_config("dot_bias", device=device))
+    log(f"trained dot_bias: rmse {trained.metrics['rmse']:.4f} in {trained.metrics['fit_seconds']:.1f}s")
+    config = trained.config
+
+    def measure(label: str, **options) -> dict:
+        quality = foldin_quality(trained, ratings, split, **options)
+        row = {"label": label, "rmse_foldin": quality.rmse_foldin, "rmse_trained": quality.rmse_trained,
+               "median_ms": quality.median_ms, "mean_iterations": quality.mean_iterations,
+               "n_users": quality.n_users, "n_valid": quality.n_valid}
+        log(f"{label:<34} fold-in rmse {row['rmse_foldin']:.4f} (trained {row['rmse_trained']:.4f}), "
+            f"{row['median_ms']:.2f} ms median, {row['mean_iterations']:.1f} steps")
+        return row
+
+    solvers = [measure(f"derived penalty, {refine or 'ridge only (logit)'}", refine=refine)
+               for refine in ("newton", "lbfgs", None)]
+    scales = [measure(f"derived penalty x {scale:g}", ridge_scale=scale) for scale in FOLDIN_RIDGE_SCALES]
+    alternatives = [
+        measure(f"constant: lam = wd = {config.weight_decay:g}",
+                penalty_rule=lambda n: (config.weight_decay, config.bias_weight_decay)),
+        measure("mean-loss ridge: lam = wd x n", penalty_rule=lambda n: (config.weight_decay * n,
+                                                                          config.bias_weight_decay * n)),
+    ]
+    return {"dataset": ratings.name, "split": split.description, "model": "dot_bias",
+            "trained_rmse": trained.metrics["rmse"], "fit_seconds": trained.metrics["fit_seconds"],
+            "penalty_at": {str(n): ridge_penalties(trained, n) for n in (10, 100, 500)},
+            "solvers": solvers, "ridge_scales": scales, "alternatives": alternatives, "environment": environment()}
+
+
+def format_foldin_report(result: dict) -> str:
+    env = result["environment"]
+    first = result["solvers"][0]
+    penalties = ", ".join(f"n={n}: ({lam:.2f}, {lam_b:.2f})" for n, (lam, lam_b) in result["penalty_at"].items())
+    lines = [f"environment: torch {env['torch']}, {env['cpu_threads']} CPU threads, python {env['python']}",
+             (f"{result['dataset']}, {result['split']} split: default {result['model']} trained to rmse "
+              f"{result['trained_rmse']:.4f} in {result['fit_seconds']:.1f}s"),
+             f"derived ridge penalty (lam, lam_b) at n ratings: {penalties}",
+             (f"held-out users: {first['n_users']} users, {first['n_valid']:,} validation ratings; "
+              f"RMSE of their trained vectors: {first['rmse_trained']:.4f}"),
+             f"{'fold-in':<36}{'rmse':>8}{'ms/user':>9}{'steps':>7}"]
+    for row in result["solvers"] + result["ridge_scales"] + result["alternatives"]:
+        lines.append(f"{row['label']:<36}{row['rmse_foldin']:>8.4f}{row['median_ms']:>9.2f}"
+                     f"{row['mean_iterations']:>7.1f}")
+    return "\n".join(lines)

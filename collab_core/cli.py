@@ -1,4 +1,4 @@
-"""The command line: `python -m collab_core train | neighbours | runs | bench`.
+"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare`.
 
 Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback, and
 writes no run. Progress goes to stderr; `train` prints one JSON object as the LAST line of stdout.
@@ -28,12 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--rating-col", help="name of the rating column")
     data.add_argument("--rating-scale", nargs=2, type=float, metavar=("LOW", "HIGH"),
                       help="declared rating scale of --train/--valid files: ratings outside it are refused")
-    data.add_argument("--valid-frac", type=float, default=0.1, help="validation fraction of the random split")
+    data.add_argument("--valid-frac", type=float, help="validation fraction of the random split (default 0.1, or the "
+                                                       "preset's)")
     data.add_argument("--split-seed", type=int, default=42, help="seed of the random split")
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
     data.add_argument("--min-item-ratings", type=int, default=0, help="density filter: min ratings per item")
     hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model)")
-    hyper.add_argument("--model", default="dot_bias", help="dot | dot_bias | nn")
+    hyper.add_argument("--preset", help="start from a named preset: 'lesson' (fast.ai lesson 5); explicit flags "
+                                        "override it")
+    hyper.add_argument("--model", help="dot | dot_bias | nn (default dot_bias)")
     hyper.add_argument("--factors", dest="n_factors", type=int)
     hyper.add_argument("--y-range", nargs=2, type=float, metavar=("LOW", "HIGH"))
     hyper.add_argument("--epochs", type=int)
@@ -74,6 +77,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, help="batch size for --synthetic (default 65536)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs for --synthetic")
     bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    bench.add_argument("--foldin", action="store_true",
+                       help="instead: fold-in quality of the default dot_bias (held-out users, seed 42 10%% split)")
+
+    recommend = commands.add_parser("recommend", help="fold a new user into a run from their ratings; recommend")
+    recommend.add_argument("--run", required=True, help="run id (see `runs`)")
+    recommend.add_argument("--rate", action="append", default=[], metavar="ITEM=RATING",
+                           help="e.g. 'Star Wars (1977)=5' or '50=4.5' (raw id); repeat for each rating")
+    recommend.add_argument("-k", type=int, default=10, help="number of recommendations")
+    recommend.add_argument("--min-ratings", type=int,
+                           help="recommend among items with at least this many ratings (default: the 1,000 most rated)")
+    recommend.add_argument("--json", action="store_true")
+    recommend.add_argument("--runs-dir")
+
+    compare = commands.add_parser("compare", help="compare two runs over the items they share (by raw id)")
+    compare.add_argument("--run", dest="runs", action="append", default=[], metavar="ID",
+                         help="give twice: --run A --run B")
+    compare.add_argument("-k", type=int, default=10, help="nearest neighbours per item for the Jaccard overlap")
+    compare.add_argument("--min-ratings", type=int, default=0,
+                         help="compare only items with at least this many ratings in both runs (default 0: all)")
+    compare.add_argument("--json", action="store_true")
+    compare.add_argument("--runs-dir")
     return parser
 
 
@@ -90,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors and --help: a status to return, so main() can be called in-process
         return int(exc.code or 0)
     try:
-        return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench}[args.command](args)
+        return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench,
+                "recommend": cmd_recommend, "compare": cmd_compare}[args.command](args)
     except CollabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -130,7 +155,7 @@ def _load_data(args):
     if args.min_user_ratings or args.min_item_ratings:
         ratings, report = ratings.filter_density(args.min_user_ratings, args.min_item_ratings)
         _log(args, f"density filter: {report.summary()}")
-    return ratings, random_split(ratings, args.valid_frac, args.split_seed)
+    return ratings, random_split(ratings, _valid_frac(args), args.split_seed)
 
 
 def _config_from_args(args):
@@ -143,7 +168,9 @@ def _config_from_args(args):
         overrides["y_range"] = tuple(args.y_range)
     if args.nn_layers is not None:
         overrides["nn_layers"] = parse_layers(args.nn_layers)
-    return default_config(args.model, **overrides).validate()
+    if args.preset:
+        return _preset_config(args, overrides)
+    return default_config(args.model or "dot_bias", **overrides).validate()
 
 
 def cmd_train(args) -> int:
@@ -170,6 +197,8 @@ def cmd_train(args) -> int:
     _log(args, f"saved run {run_id} in {store.root}: rmse {m['rmse']:.4f} (bias baseline "
                f"{m['baseline_bias_rmse']:.4f}, global mean {m['baseline_global_mean_rmse']:.4f}) "
                f"in {m['fit_seconds']:.2f}s on {m['device']}")
+    if args.preset:
+        _log_preset(args, m)
     summary = {"run_id": run_id, "model": config.model, **{k: m[k] for k in (
         "rmse", "mse", "fit_seconds", "device", "baseline_bias_rmse", "baseline_global_mean_rmse", "n_train",
         "n_valid", "split")}, "runs_dir": str(store.root)}
@@ -232,6 +261,8 @@ def cmd_runs(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run_benchmark, run_throughput
 
+    if args.foldin:
+        return _bench_foldin(args)
     if args.synthetic:
         result = run_throughput(args.synthetic, device=args.device, batch_size=args.batch_size or 65536,
                                 epochs=args.epochs, log=lambda m: print(m, file=sys.stderr, flush=True))
@@ -245,6 +276,95 @@ def cmd_bench(args) -> int:
     else:
         from .bench import format_report
         print(format_report(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- presets, recommend, compare (issue 12)
+def _valid_frac(args) -> float:
+    """--valid-frac when given, else the preset's, else 0.1."""
+    if args.valid_frac is not None:
+        return args.valid_frac
+    if args.preset:
+        from .presets import get_preset
+        return get_preset(args.preset).valid_frac
+    return 0.1
+
+
+def _preset_config(args, overrides: dict):
+    """The preset's settings with every explicitly given flag (and --model) on top."""
+    from dataclasses import replace
+
+    from .presets import get_preset
+
+    model = {"model": args.model} if args.model else {}
+    return replace(get_preset(args.preset).config, **model, **overrides).validate()
+
+
+def _log_preset(args, metrics: dict):
+    from .presets import get_preset
+
+    preset = get_preset(args.preset)
+    if preset.reported_valid_mse is not None and metrics.get("mse") is not None:
+        _log(args, f"preset {preset.name}: valid MSE {metrics['mse']:.4f} (reported: {preset.reported_valid_mse}, "
+                   f"{preset.source})")
+
+
+def cmd_recommend(args) -> int:
+    from .foldin import fitted_table, fold_in, nearest_users, parse_ratings, recommend
+    from .runs import RunStore
+
+    trained = RunStore(args.runs_dir).load(args.run)
+    fold = fold_in(trained, parse_ratings(trained, args.rate))
+    found = recommend(trained, fold, args.k, args.min_ratings)
+    fitted = fitted_table(trained, fold)
+    if args.json:
+        print(json.dumps({
+            "run": args.run, "model": fold.model_kind, "method": fold.method, "ridge": fold.ridge,
+            "solve_ms": fold.seconds * 1000, "user_bias": fold.bias,
+            "recommendations": [{"item": str(r.item), "title": str(r.title), "score": float(r.score),
+                                 "because": r.because} for r in found.itertuples()],
+            "fitted": [{"item": str(f.item), "title": str(f.title), "rating": float(f.rating),
+                        "prediction": float(f.prediction)} for f in fitted.itertuples()],
+            "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}
+                              for u in nearest_users(trained, fold, 5).itertuples()]}))
+        return 0
+    print(f"folded in from {fold.n_rated} rating(s) ({fold.method}, {fold.seconds * 1000:.1f} ms); fitted:")
+    for f in fitted.itertuples():
+        print(f"  {f.rating:>4g} -> {f.prediction:.2f}  {f.title}")
+    print(f"{len(found)} recommendations (predicted rating; because you rated ...):")
+    for r in found.itertuples():
+        because = "; ".join(b["title"] for b in r.because)
+        print(f"{r.rank:>3}  {r.score:.2f}  {r.title}  [id {r.item}]  <- {because}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs
+    from .runs import RunStore
+
+    if len(args.runs) != 2:
+        raise CollabError(f"give exactly two runs, --run A --run B; got {len(args.runs)}")
+    store = RunStore(args.runs_dir)
+    result = compare_runs(store.load(args.runs[0]), store.load(args.runs[1]), args.k, args.min_ratings)
+    summary = {"run_a": args.runs[0], "run_b": args.runs[1], **result.summary()}
+    if args.json:
+        summary["settings_differ"] = {row.setting: [row.a, row.b] for row in result.settings.itertuples()}
+        summary["moved_most"] = result.moved_most(10)[["item", "title", "displacement"]].to_dict("records")
+        summary["least_stable"] = result.least_stable(10)[["item", "title", "jaccard"]].to_dict("records")
+        print(json.dumps(summary, default=str))
+        return 0
+    for key, value in summary.items():
+        print(f"{key:<22} {value:.4f}" if isinstance(value, float) else f"{key:<22} {value}")
+    for row in result.settings.itertuples():
+        print(f"setting {row.setting}: {row.a!r} -> {row.b!r}")
+    return 0
+
+
+def _bench_foldin(args) -> int:
+    from .bench import format_foldin_report, run_foldin_benchmark
+
+    result = run_foldin_benchmark(device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(json.dumps(result) if args.json else format_foldin_report(result))
     return 0
 
 
