@@ -67,5 +67,7 @@ def prewarm_umap(run_id: str) -> None:
         return
     try:
         umap_layout(run_id, min(1000, cached.load_run(run_id).n_items), 2, **UMAP_DEFAULTS)
-    except CollabError as exc:  # a broken run is reported where it is shown; say why here too
+    except CollabError as exc:  # a broken run is reported where it is shown; say why in the log too
         _log.warning("UMAP prewarm of run %s skipped: %s", run_id, exc)
+    except Exception:  # a bug: a warm-up must not take the page down with it, but it is logged in full
+        _log.exception("UMAP prewarm of run %s failed", run_id)

@@ -34,13 +34,13 @@ def process_root() -> Path:
     global _root
     with _root_lock:
         if _root is None:
-            _sweep_dead_processes()
+            sweep_dead_processes()
             _root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # mode 0700
             atexit.register(shutil.rmtree, _root, True)
         return _root
 
 
-def _sweep_dead_processes() -> None:
+def sweep_dead_processes() -> None:
     for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
         pid = folder.name[len(_PREFIX):].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)) and folder.is_dir() and not folder.is_symlink():

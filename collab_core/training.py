@@ -258,7 +258,7 @@ def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: Progress
         train_loss = float(loss_sum) / n_train
         valid_mse = _mse(model, data, valid_rows)
         record = {"epoch": epoch, "train_loss": train_loss, "valid_mse": valid_mse,
-                  "valid_rmse": math.sqrt(valid_mse) if valid_mse == valid_mse else None,
+                  "valid_rmse": None if math.isnan(valid_mse) else math.sqrt(valid_mse),
                   "elapsed": time.perf_counter() - start}
         history.append(record)
         if callback is not None:
@@ -283,8 +283,8 @@ def _evaluation_metrics(model: nn.Module, ratings: Ratings, split: Split, data: 
     """Validation RMSE and MSE of the model, next to the baselines on the same split."""
     mse = _mse(model, data, valid_rows)
     return {
-        "rmse": math.sqrt(mse) if mse == mse else None,
-        "mse": mse if mse == mse else None,
+        "rmse": None if math.isnan(mse) else math.sqrt(mse),
+        "mse": None if math.isnan(mse) else mse,
         "baseline_global_mean_rmse": global_mean_rmse(ratings, split),
         "baseline_bias_rmse": bias_baseline_rmse(ratings, split),
         "n_train": int(len(split.train)),

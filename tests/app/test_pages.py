@@ -167,7 +167,10 @@ def test_data_page_previews_a_folder_and_keeps_the_active_dataset_on_bad_input(e
     at.text_input(key="p_data_folder").set_value(str(tmp_path / "nothing-here")).run()
     assert "not a folder" in shown(at.error)
     assert "Training uses: **MovieLens ml-latest-small**" in shown(at.caption)
+    at.text_input(key="p_data_folder").set_value(str(folder)).run()
     at.number_input(key="p_data_min_item").set_value(10_000).run()
+    assert no_exceptions(at) and "leaves no ratings; lower the minimums" in shown(at.error)
+    assert "Training uses: **MovieLens ml-latest-small**" in shown(at.caption)
 
 
 def test_data_page_upload_with_column_mapping_and_a_bad_file(empty_runs):

@@ -80,7 +80,7 @@ def test_folders_of_dead_processes_are_swept(tmp_path):
     mine = Path(tempfile.gettempdir()) / f"collab-uploads-{os.getpid()}-test"
     mine.mkdir()
     try:
-        uploads._sweep_dead_processes()
+        uploads.sweep_dead_processes()
         assert not stale.exists() and mine.exists()
     finally:
         for folder in (stale, mine):

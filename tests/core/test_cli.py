@@ -1,16 +1,37 @@
-"""The command line, run as a user runs it: `python -m collab_core ...` in a subprocess."""
+"""The command line: `collab_core.cli.main([...])` called in-process, as the shell would call it (one test runs
+`python -m collab_core` in a subprocess too, to check the entry point itself)."""
+import io
 import json
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from collab_core.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args, runs_dir=None):
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args, runs_dir=None) -> Result:
+    extra = ["--runs-dir", str(runs_dir)] if runs_dir is not None else []
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(a) for a in (*args, *extra)])
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args, runs_dir=None) -> subprocess.CompletedProcess:
     extra = ["--runs-dir", str(runs_dir)] if runs_dir is not None else []
     return subprocess.run([sys.executable, "-m", "collab_core", *args, *extra], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
@@ -32,8 +53,8 @@ def planted_csv(tmp_path_factory):
 
 def test_train_with_explicit_validation_then_neighbours(planted_csv, tmp_path):
     runs = tmp_path / "runs"
-    result = cli("train", "--train", str(planted_csv / "train.csv"), "--valid", str(planted_csv / "valid.csv"),
-                 "--epochs", "3", "--factors", "6", runs_dir=runs)
+    result = cli_process("train", "--train", str(planted_csv / "train.csv"), "--valid", str(planted_csv / "valid.csv"),
+                         "--epochs", "3", "--factors", "6", runs_dir=runs)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"run_id", "rmse", "mse", "fit_seconds", "device"} <= set(summary)
