@@ -10,13 +10,12 @@ progress histories capped), so growth should level off; this measures whether it
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.harness import launch_chromium, print_result, set_epochs, start_server, stop_server, wait_for_app
 from benchmarks.procstat import children, rss_kib
 
 PAGES = ["Data", "Train", "Biases", "Projections", "Neighbours"]
@@ -50,7 +49,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     (work / "runs").mkdir()
     process, url = start_server(work / "runs", work)
-    result = {}
+    result = {"page_changes": args.page_changes, "trainings": args.trainings}
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
@@ -85,19 +84,19 @@ def main(argv=None) -> int:
             browser.close()
     finally:
         stop_server(process)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for stage in ("before", "after_page_changes", "after_trainings"):
-            m = result[stage]
-            print(f"{stage:<20} server RSS {m['server_mib']:7.1f} MiB, {m['workers']} worker processes "
-                  f"{m['workers_mib']:7.1f} MiB")
-        for series, what in (("page_change_series", "page changes"), ("training_series", "trainings")):
-            print(f"RSS after N {what} (server / workers, MiB): " + ", ".join(
-                f"{m['done']}: {m['server_mib']:.0f} / {m['workers_mib']:.0f}" for m in result[series]))
-        print(f"{args.page_changes} page changes in {result['page_changes_seconds']:.0f} s, "
-              f"{args.trainings} trainings in {result['trainings_seconds']:.0f} s")
-    return 0
+    return print_result(result, args.json, report)
+
+
+def report(result: dict) -> None:
+    for stage in ("before", "after_page_changes", "after_trainings"):
+        m = result[stage]
+        print(f"{stage:<20} server RSS {m['server_mib']:7.1f} MiB, {m['workers']} worker processes "
+              f"{m['workers_mib']:7.1f} MiB")
+    for series, what in (("page_change_series", "page changes"), ("training_series", "trainings")):
+        print(f"RSS after N {what} (server / workers, MiB): " + ", ".join(
+            f"{m['done']}: {m['server_mib']:.0f} / {m['workers_mib']:.0f}" for m in result[series]))
+    print(f"{result['page_changes']} page changes in {result['page_changes_seconds']:.0f} s, "
+          f"{result['trainings']} trainings in {result['trainings_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

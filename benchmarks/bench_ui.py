@@ -18,7 +18,6 @@ browser finishes drawing one result before the next rerun instead of competing w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -26,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import launch_chromium, set_epochs, start_server, stop_server, wait_for_app
+from benchmarks.harness import launch_chromium, print_result, set_epochs, start_server, stop_server, wait_for_app
 from benchmarks.procstat import cpu_seconds, descendants
 
 # Records each change of Streamlit's script state with the page's clock.
@@ -300,11 +299,7 @@ def main(argv=None) -> int:
             browser.close()
     finally:
         stop_server(process)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        report(results)
-    return 0
+    return print_result(results, args.json, report)
 
 
 def report(results: dict) -> None:

@@ -4,6 +4,7 @@ Shared by the browser tests and the UI latency benchmark (`python -m benchmarks.
 comes from Debian (`/usr/bin/chromium`); `playwright install` cannot download browsers here."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -52,6 +53,15 @@ def start_server(runs_dir: Path, log_dir: Path, extra_env: dict | None = None,
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s; see {log_path}")
+
+
+def print_result(result: dict, as_json: bool, report) -> int:
+    """A benchmark's last step: its result as one JSON object, or `report(result)` for people."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        report(result)
+    return 0
 
 
 def stop_server(process: subprocess.Popen) -> None:

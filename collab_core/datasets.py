@@ -148,14 +148,7 @@ def _load_ml_latest(folder: Path) -> Ratings:
     ratings_path, movies_path = _require(folder, "ratings.csv"), _require(folder, "movies.csv")
     ratings = _read_csv_file(ratings_path, dtype=str, keep_default_na=False)
     table, _ = _map_columns(ratings, ColumnMap(), ratings_path)
-    movies = _read_csv_file(movies_path, dtype=str, keep_default_na=False)
-    item_meta = pd.DataFrame({"item": movies[_pick(movies, None, ITEM_COLUMNS, "movie id", movies_path)]})
-    title = _pick(movies, None, TITLE_COLUMNS, "title", movies_path, required=False)
-    genres = _pick(movies, None, GENRE_COLUMNS, "genres", movies_path, required=False)
-    if title:
-        item_meta["title"] = movies[title]
-    if genres:
-        item_meta["genres"] = _split_genres(movies[genres])
+    item_meta = _items_table(_read_csv_file(movies_path, dtype=str, keep_default_na=False), movies_path)
     return _ratings_from_table(table, ratings_path, item_meta, None, name=f"MovieLens {folder.name}")
 
 
@@ -247,15 +240,18 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
 def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
     """An items table: an id column (item/movieId/...) plus title and/or genres."""
     path = Path(path)
-    frame, _ = read_table(path, max_bytes)
-    item_col = _pick(frame, None, ITEM_COLUMNS, "item id", path)
-    meta = pd.DataFrame({"item": frame[item_col]})
-    title_col = _pick(frame, None, TITLE_COLUMNS, "title", path, required=False)
-    genre_col = _pick(frame, None, GENRE_COLUMNS, "genres", path, required=False)
-    if title_col:
-        meta["title"] = frame[title_col]
-    if genre_col:
-        meta["genres"] = _split_genres(frame[genre_col])
+    return _items_table(read_table(path, max_bytes)[0], path)
+
+
+def _items_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """item (raw id) plus title and genres when the frame has them, its columns found by name."""
+    meta = pd.DataFrame({"item": frame[_pick(frame, None, ITEM_COLUMNS, "item id", path)]})
+    title = _pick(frame, None, TITLE_COLUMNS, "title", path, required=False)
+    genres = _pick(frame, None, GENRE_COLUMNS, "genres", path, required=False)
+    if title:
+        meta["title"] = frame[title]
+    if genres:
+        meta["genres"] = _split_genres(frame[genres])
     return meta
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
@@ -37,14 +38,6 @@ def job_of(at: AppTest):
 
 def no_exceptions(at: AppTest) -> bool:
     return len(at.exception) == 0
-
-
-def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.1)
 
 
 @pytest.fixture()
@@ -80,6 +73,21 @@ def with_run(movie_run, monkeypatch, tmp_path):
     shutil.copytree(root, copy)
     monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
     return copy, run_id
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The folder of a run on 30 items and 20 users (a typical small upload), saved once."""
+    from collab_core.config import default_config
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.synthetic import planted_ratings
+    from collab_core.training import fit
+
+    ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
+    root = tmp_path_factory.mktemp("tiny") / "runs"
+    RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "tiny-run")
+    return root / "tiny-run"
 
 
 @pytest.fixture(autouse=True)

@@ -28,27 +28,13 @@ def test_the_choice_order():
 
 
 @pytest.fixture()
-def upload_run_is_newest(with_run, tiny_run_dir):
+def upload_run_is_newest(with_run, tiny_run):
     runs_dir, built_in = with_run
-    shutil.copytree(tiny_run_dir, runs_dir / "zz-upload-run")
+    shutil.copytree(tiny_run, runs_dir / "zz-upload-run")
     meta = json.loads((runs_dir / "zz-upload-run" / "run.json").read_text())
     meta.update(created="2099-01-01T00:00:00+00:00", dataset="my-20-items.csv")
     (runs_dir / "zz-upload-run" / "run.json").write_text(json.dumps(meta))
     return runs_dir, built_in, "zz-upload-run"
-
-
-@pytest.fixture(scope="session")
-def tiny_run_dir(tmp_path_factory):
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
-
-    ratings, _ = planted_ratings(n_users=20, n_items=20, n_ratings=300, n_factors=2, seed=5)
-    root = tmp_path_factory.mktemp("tiny-default") / "runs"
-    RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "tiny")
-    return root / "tiny"
 
 
 def test_a_new_visitor_sees_the_built_in_run_not_the_newest_upload(upload_run_is_newest):

@@ -16,21 +16,6 @@ OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"
 ALL_PAGES = OPTION_PAGES + ["pages/data.py", "pages/train.py"]
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """A run on 30 items and 20 users."""
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
-
-    ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
-    root = tmp_path_factory.mktemp("tiny") / "runs"
-    RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "tiny-run")
-    return root / "tiny-run"
-
-
 @pytest.fixture()
 def two_runs(with_run, tiny_run):
     runs_dir, big = with_run

@@ -1,12 +1,4 @@
-"""Helpers for the runtime tests (collab_server): waiting for background work."""
-from __future__ import annotations
+"""Helpers for the runtime tests (collab_server)."""
+from tests.waiting import wait_until
 
-import time
-
-
-def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
+__all__ = ["wait_until"]
