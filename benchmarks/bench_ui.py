@@ -18,6 +18,7 @@ browser finishes drawing one result before the next rerun instead of competing w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -127,10 +128,8 @@ def renice_browsers(server_pid: int, niceness: int) -> None:
     a process."""
     for pid in browser_pids(server_pid):
         for task in Path(f"/proc/{pid}/task").glob("*"):  # niceness is per thread on Linux
-            try:
+            with contextlib.suppress(OSError):  # exited in between
                 os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
-            except OSError:  # exited in between
-                pass
 
 
 def cpu_by_role(server_pid: int) -> dict[str, float]:
@@ -141,10 +140,8 @@ def cpu_by_role(server_pid: int) -> dict[str, float]:
     for role, pids in roles.items():
         totals[role] = 0.0
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError):  # exited in between
                 totals[role] += cpu_seconds(pid)
-            except OSError:  # exited in between
-                pass
     return totals
 
 

@@ -34,7 +34,7 @@ def start_server(runs_dir: Path, log_dir: Path, extra_env: dict | None = None,
     port = free_port()
     env = {**os.environ, "COLLAB_RUNS_DIR": str(runs_dir), **(extra_env or {})}
     log_path = Path(log_dir) / f"server-{port}.log"
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until stop_server(); the process owns it
     process = subprocess.Popen(
         [sys.executable, "-m", "collab_server.serve", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],

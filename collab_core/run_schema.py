@@ -114,7 +114,8 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
         check.number_or_none(metrics, key, "metrics ")
     history = check.field(meta, "history", list, "a list of epoch records", optional=True) or []
     for i, record in enumerate(history):
-        if not isinstance(record, dict) or not isinstance(record.get("epoch"), int) or isinstance(record["epoch"], bool):
+        epoch = record.get("epoch") if isinstance(record, dict) else None
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
             check.fail(f"history[{i}] must be an object with a whole-number 'epoch'")
         for key in _HISTORY_NUMBERS:
             check.number_or_none(record, key, f"history[{i}] ")
@@ -169,7 +170,8 @@ def expected_weights(config: TrainConfig, n_users: int, n_items: int) -> dict[st
 
     with torch.device("meta"):
         model = build_model_for(config, n_users, n_items)
-    return {name: (_TORCH_DTYPE_NAMES.get(t.dtype, str(t.dtype)), tuple(t.shape)) for name, t in model.state_dict().items()}
+    return {name: (_TORCH_DTYPE_NAMES.get(t.dtype, str(t.dtype)), tuple(t.shape))
+            for name, t in model.state_dict().items()}
 
 
 def check_headers(folder: Path, meta: RunMeta) -> None:
@@ -178,8 +180,9 @@ def check_headers(folder: Path, meta: RunMeta) -> None:
     _compare(read_safetensors_header(folder / "weights.safetensors", meta.run_id), expected,
              meta.run_id, "weights.safetensors")
     sizes = {"n_users": meta.n_users, "n_items": meta.n_items}
-    _compare(read_safetensors_header(folder / "stats.safetensors", meta.run_id),
-             {name: (dtype, (sizes[size],)) for name, (dtype, size) in _STATS.items()}, meta.run_id, "stats.safetensors")
+    expected_stats = {name: (dtype, (sizes[size],)) for name, (dtype, size) in _STATS.items()}
+    _compare(read_safetensors_header(folder / "stats.safetensors", meta.run_id), expected_stats, meta.run_id,
+             "stats.safetensors")
 
 
 def _compare(found: dict, expected: dict, run_id: str, file: str) -> None:

@@ -187,9 +187,9 @@ class RunStore:
         """Remove staging/deletion folders that a killed process left behind (never a real run)."""
         now = time.time()
         for entry in self.root.iterdir():
-            if entry.name.startswith((".tmp-", ".del-")) and entry.is_dir() and not entry.is_symlink():
-                if now - entry.stat().st_mtime > older_than_s:
-                    shutil.rmtree(entry, ignore_errors=True)
+            leftover = entry.name.startswith((".tmp-", ".del-")) and entry.is_dir() and not entry.is_symlink()
+            if leftover and now - entry.stat().st_mtime > older_than_s:
+                shutil.rmtree(entry, ignore_errors=True)
 
     # ------------------------------------------------------------------ list / load / delete
     def list(self) -> list[RunInfo]:

@@ -101,7 +101,8 @@ def read_csv(source, path: Path, **kwargs) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: rows have different numbers of fields ({first_line(str(exc))})") from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name}: not {kwargs.get('encoding', 'UTF-8')} text ({exc.reason} at byte {exc.start})") from None
+        encoding = kwargs.get("encoding", "UTF-8")
+        raise DataError(f"{path.name}: not {encoding} text ({exc.reason} at byte {exc.start})") from None
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:

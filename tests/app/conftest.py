@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.waiting import wait_until
-
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
 

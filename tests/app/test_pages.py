@@ -159,7 +159,8 @@ def test_data_page_previews_a_folder_and_keeps_the_active_dataset_on_bad_input(e
     folder.mkdir()
     (folder / "ratings.csv").write_text("userId,movieId,rating\n" + "".join(
         f"{u},{i},{(u + i) % 5 + 1}\n" for u in range(1, 30) for i in range(1, 20) if (u * i) % 3))
-    (folder / "movies.csv").write_text("movieId,title,genres\n" + "".join(f"{i},Film {i} (1990),Drama\n" for i in range(1, 20)))
+    (folder / "movies.csv").write_text("movieId,title,genres\n" + "".join(
+        f"{i},Film {i} (1990),Drama\n" for i in range(1, 20)))
     at = open_app("pages/data.py")
     assert at.metric[0].value == "943"  # built-in users
     at.segmented_control(key="p_data_source").set_value("folder").run()

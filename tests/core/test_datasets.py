@@ -50,8 +50,8 @@ def test_ml100k_folder(tmp_path):
 
 def test_ml1m_folder_double_colon_latin1(tmp_path):
     write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
-    write(tmp_path / "movies.dat", "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::Café (1996)::Animation|Children's\n",
-          encoding="latin-1")
+    write(tmp_path / "movies.dat", "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
+                                   "661::Café (1996)::Animation|Children's\n", encoding="latin-1")
     write(tmp_path / "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
     ratings = load_movielens_folder(tmp_path)
     assert ratings.n_ratings == 3
@@ -60,7 +60,8 @@ def test_ml1m_folder_double_colon_latin1(tmp_path):
 
 
 def test_ml_latest_folder_csv(tmp_path):
-    write(tmp_path / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n2,1,2.5,1\n")
+    write(tmp_path / "ratings.csv",
+          "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n2,1,2.5,1\n")
     write(tmp_path / "movies.csv", 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
                                    '3,"Grumpier Old Men, The (1995)",(no genres listed)\n')
     ratings = load_dataset(tmp_path)

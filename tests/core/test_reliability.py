@@ -120,7 +120,7 @@ def test_killing_a_saving_process_at_random_points_leaves_only_complete_runs(tmp
     runs = tmp_path / "runs"
     rng = np.random.default_rng(0)
     killed_mid_save = 0
-    for attempt in range(8):
+    for _ in range(8):
         process = subprocess.Popen([sys.executable, "-c", SAVER.format(root=str(ROOT), runs=str(runs))],
                                    stdout=subprocess.PIPE, text=True)
         assert process.stdout.readline().strip() == "ready"

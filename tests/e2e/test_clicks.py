@@ -3,6 +3,7 @@ buttons, the learning-rate finder, the Data page's upload and "Use this dataset"
 text from data or links stays text in the DOM: no link, image or styled element comes from it."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -157,7 +158,8 @@ def test_uploading_a_table_and_using_it_for_training(server, page):
     page.get_by_text(re.compile(r"Training now uses \[mine\]\(https:\u2060?//evil\.example\)\.csv")).wait_for(
         timeout=30_000)
     assert page.locator(f"a[href^='{EVIL}']").count() == 0
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()  # same session (a goto starts a new one)
+    # the sidebar's link keeps the session (and its dataset); a goto would start a new one
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
     wait_for_app(page)
     page.get_by_text(re.compile(r"Training data: \[mine\]\(https:\u2060?//evil\.example\)\.csv: 12 users")).wait_for()
 
@@ -172,7 +174,7 @@ def test_downloads_give_the_files_their_buttons_name(server, page):
         with page.expect_download() as download:
             page.get_by_role("button", name=button).click()
         assert download.value.suggested_filename == name
-        content = open(download.value.path(), encoding="utf-8").read()
+        content = Path(download.value.path()).read_text(encoding="utf-8")
         assert len(content.splitlines()) >= 40
         if name.endswith(".csv"):
             assert "'=HYPERLINK(" in content and ",=HYPERLINK(" not in content

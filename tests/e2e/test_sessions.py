@@ -104,7 +104,7 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
 
 
 def test_a_restarted_server_still_has_every_run(seeded_runs, browser):
-    for attempt in range(2):  # before and after a restart
+    for _ in range(2):  # before and after a restart
         process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP)
         page = browser.new_page()
         try:
