@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, help="batch size for --synthetic (default 65536)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs for --synthetic")
     bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
+                       "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
+    bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
+    bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
     return parser
 
 
@@ -216,6 +220,11 @@ def cmd_runs(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.loading:  # before importing .bench: timing file loading needs no torch
+        from .bench_loading import format_loading_report, run_loading_benchmark
+        result = run_loading_benchmark(args.n_ratings, args.layout, log=lambda m: print(m, file=sys.stderr, flush=True))
+        print(json.dumps(result) if args.json else format_loading_report(result))
+        return 0
     from .bench import run_benchmark, run_throughput
 
     if args.synthetic:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .datacache import cached_load
 from .errors import DataError
 from .ratings import Ratings, Split, with_validation_frame
 
@@ -99,11 +100,15 @@ def detect_movielens_format(folder: Path) -> str:
                     f"the folder holds: {', '.join(present) or 'nothing'}")
 
 
-def load_movielens_folder(folder: str | Path) -> Ratings:
-    """Read a MovieLens folder as downloaded from GroupLens, whatever its size."""
+def load_movielens_folder(folder: str | Path, cache: bool = True) -> Ratings:
+    """Read a MovieLens folder as downloaded from GroupLens, whatever its size.
+
+    With `cache`, the parsed result is kept in `<folder>/.collab-cache/` and later loads read it instead
+    (see collab_core.datacache): seconds rather than a minute at 25M ratings."""
     folder = Path(folder)
     kind = detect_movielens_format(folder)
-    return {"ml-100k": _load_ml100k, "ml-1m": _load_ml1m, "ml-latest": _load_ml_latest}[kind](folder)
+    parse = {"ml-100k": _load_ml100k, "ml-1m": _load_ml1m, "ml-latest": _load_ml_latest}[kind]
+    return cached_load(folder, lambda: parse(folder)) if cache else parse(folder)
 
 
 def _require(folder: Path, name: str) -> Path:
