@@ -78,12 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
     bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
     bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
+
+    from .cli_data import add_data_parser  # `data fetch | list`: collab_core/cli_data.py
+    add_data_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "data":
+            from .cli_data import cmd_data
+            return cmd_data(args)
         return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench}[args.command](args)
     except CollabError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .datacache import cached_load
 from .errors import DataError
+from .fetch import resolve_dataset
 from .ratings import Ratings, Split, with_validation_frame
 
 BUILTIN = "builtin"
@@ -286,7 +287,8 @@ def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.
 
 
 def load_dataset(spec: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ratings:
-    """'builtin', a MovieLens folder, or a ratings table, by what `spec` is."""
+    """'builtin', a MovieLens folder, a ratings table, or the name of a fetched dataset ('ml-1m', see
+    collab_core.fetch), by what `spec` is. An existing path wins over a dataset of the same name."""
     if str(spec) == BUILTIN:
         return load_builtin()
     path = Path(spec)
@@ -294,7 +296,11 @@ def load_dataset(spec: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Rating
         return load_movielens_folder(path)
     if path.is_file():
         return load_table(path, max_bytes=max_bytes)
-    raise DataError(f"{spec}: not 'builtin', a MovieLens folder or a ratings file (no such file or folder)")
+    fetched = resolve_dataset(str(spec))  # a known name that is not fetched raises, saying how to fetch it
+    if fetched is not None:
+        return load_movielens_folder(fetched)
+    raise DataError(f"{spec}: not 'builtin', a MovieLens folder, a ratings file or a fetched dataset "
+                    f"(no such file or folder; `python -m collab_core data list` shows the datasets)")
 
 
 # ---------------------------------------------------------------------- shared helpers
@@ -347,7 +353,8 @@ def _validated(table: pd.DataFrame, path: Path,
         blank_rows = (codes < 0) | blank.to_numpy()[codes]
         if blank_rows.any():
             row = int(np.flatnonzero(blank_rows)[0]) + 1
-            raise DataError(f"{path.name}: row {row}: the {column} id is empty ({int(blank_rows.sum())} rows have none)")
+            raise DataError(f"{path.name}: row {row}: the {column} id is empty "
+                            f"({int(blank_rows.sum())} rows have none)")
         numeric = ids.str.fullmatch(r"-?\d+(\.\d+)?")
         if numeric.any() and not numeric.all():
             example = ids[~numeric].iloc[0]  # uniques come in row order: this is the first such row's id
