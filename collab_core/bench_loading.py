@@ -83,9 +83,9 @@ def write_synthetic_movielens(folder: str | Path, n_ratings: int = 25_000_095, l
     max_id = max(n_listed, n_listed * ML25M_SHAPE["max_movie_id"] // ML25M_SHAPE["n_listed"])
     listed_ids = np.sort(rng.choice(np.arange(1, max_id + 1), size=n_listed, replace=False))
     rated_ids = np.sort(rng.choice(listed_ids, size=n_items, replace=False))
-    stars = pa.DictionaryArray.from_arrays(
-        pa.array(rng.choice(len(HALF_STARS), size=len(users), p=np.divide(HALF_STAR_WEIGHTS, sum(HALF_STAR_WEIGHTS))).astype(np.int8)),
-        pa.array(HALF_STARS))
+    weights = np.divide(HALF_STAR_WEIGHTS, sum(HALF_STAR_WEIGHTS))
+    star_codes = rng.choice(len(HALF_STARS), size=len(users), p=weights).astype(np.int8)
+    stars = pa.DictionaryArray.from_arrays(pa.array(star_codes), pa.array(HALF_STARS))
     stamps = rng.integers(789_652_009, 1_574_327_703, size=len(users))
     columns = {"userId": users + 1, "movieId": rated_ids[items], "rating": stars, "timestamp": stamps}
     if layout == "ml-25m":
@@ -171,7 +171,9 @@ def format_loading_report(result: dict) -> str:
     shape, first, cached = result["shape"], result["first_load"], result["cached_reload"]
     return (f"{shape['ratings']:,} ratings, {shape['users']:,} users, {shape['items']:,} items "
             f"({result['layout']} layout, {shape['bytes'] / 1e6:,.0f} MB)\n"
-            f"first load (parse + cache write): {first['seconds']:8.2f} s   peak RSS {first['peak_rss_mb']:7,.0f} MB\n"
-            f"cached reload:                    {cached['seconds']:8.2f} s   peak RSS {cached['peak_rss_mb']:7,.0f} MB\n"
+            f"first load (parse + cache write): {first['seconds']:8.2f} s   "
+            f"peak RSS {first['peak_rss_mb']:7,.0f} MB\n"
+            f"cached reload:                    {cached['seconds']:8.2f} s   "
+            f"peak RSS {cached['peak_rss_mb']:7,.0f} MB\n"
             f"cache on disk: {result['cache_mb']:,.0f} MB; load average after: "
             f"{' '.join(f'{x:.2f}' for x in result['load_average'])} on {result['cpu_count']} CPUs")

@@ -27,8 +27,8 @@ def write_folder(folder, layout):
         (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
     elif layout == "ml-1m":
         (folder / "ratings.dat").write_text("1::1193::5::1\n1::661::3::2\nbob::1193::4::3\n1::661::4::4\n")
-        (folder / "movies.dat").write_bytes("1193::Cuckoo's Nest (1975)::Drama\n661::Café (1996)::Animation|Children's\n"
-                                            .encode("latin-1"))
+        movies = "1193::Cuckoo's Nest (1975)::Drama\n661::Café (1996)::Animation|Children's\n"
+        (folder / "movies.dat").write_bytes(movies.encode("latin-1"))
         (folder / "users.dat").write_text("1::F::1::10::48067\nbob::M::56::16::70072\n")
     else:
         (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,9\n1,3,4.5,9\n2,1,2.5,1\n"
