@@ -57,7 +57,7 @@ def cmd_fetch(args) -> int:
         print(f"{release.name} is already fetched: {root / release.name}")
         return 0
     if args.zip_path is None:
-        size = remote_size(release.name, args.base_url)  # unreachable or missing: fail before asking anything
+        size = remote_size(release.name, args.base_url, folder=root)  # unreachable or missing: fail before asking
         print(f"{release.name}: " + (f"{size / 1e6:,.1f} MB to download" if size is not None else
                                      f"about {release.approx_mb} MB to download (the server did not say)"))
     print(terms_text(release.name))

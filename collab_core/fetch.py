@@ -415,12 +415,13 @@ def _network_error(url: str, root: Path, exc: Exception, kept: int = 0) -> Fetch
     reason = getattr(exc, "reason", None) or exc
     name = PurePosixPath(url).name
     resume = f" (the {kept / 1e6:,.1f} MB downloaded so far are kept and resumed next time)" if kept else ""
-    return FetchError("network", f"cannot reach {url} ({reason}){resume}; or download {name} yourself (in a "
+    return FetchError("network", f"cannot reach {url} ({reason}){resume}. Download {name} yourself (in a "
                                  f"browser or on another machine), then save it as {root / name} and fetch again, "
                                  f"or run `python -m collab_core data fetch {name.removesuffix('.zip')} --zip PATH`")
 
 
-def remote_size(name: str, base_url: str | None = None, timeout: float = 10.0) -> int | None:
+def remote_size(name: str, base_url: str | None = None, timeout: float = 10.0,
+                folder: str | Path | None = None) -> int | None:
     """The zip's size from a HEAD request; None when the server does not say. FetchError when it is
     unreachable or the zip is not there (the download would fail the same way)."""
     url = zip_url(name, base_url)
@@ -432,7 +433,7 @@ def remote_size(name: str, base_url: str | None = None, timeout: float = 10.0) -
             raise _http_error(url, exc) from None
         return None  # HEAD not allowed, or the like: the download itself will tell
     except (URLError, OSError) as exc:
-        raise _network_error(url, data_dir(), exc) from None
+        raise _network_error(url, data_dir(folder), exc) from None
     return int(length) if length and length.isdigit() else None
 
 
@@ -469,6 +470,7 @@ def _md5_of(path: Path, reporter: _Reporter) -> str:
             digest.update(chunk)
             done += len(chunk)
             reporter.report(done)
+    reporter.report(done, force=True)
     return digest.hexdigest()
 
 

@@ -458,10 +458,15 @@ def test_cli_asks_on_a_terminal(server, data_dir, capsys, monkeypatch, answer, c
     (["data", "fetch", "ml-32m", "-y"], "HTTP 404"),
     (["data", "fetch", "ml-3m", "-y"], "unknown MovieLens dataset"),
     (["data", "fetch", "ml-1m", "-y", "--zip", "/no/such.zip"], "no such file"),
+    (["data", "fetch", "ml-1m", "-y", "--base-url", "http://127.0.0.1:9"], "cannot reach"),
 ])
 def test_cli_failures_exit_2_in_one_line(server, data_dir, capsys, args, message):
-    code, _, err = run_cli(capsys, *args, "--base-url", server.url)
+    if "--base-url" not in args:
+        args = [*args, "--base-url", server.url]
+    code, _, err = run_cli(capsys, *args)
     assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and message in err
+    if message == "cannot reach":
+        assert f"save it as {data_dir / 'ml-1m.zip'}" in err
 
 
 def test_cli_zip_and_train_by_name(tmp_path, data_dir, capsys):
