@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="compare only items with at least this many ratings in both runs (default 0: all)")
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--runs-dir")
+    bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
+                       "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
+    bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
+    bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
+
+    from .cli_data import add_data_parser  # `data fetch | list`: collab_core/cli_data.py
+    add_data_parser(commands)
     return parser
 
 
@@ -114,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors and --help: a status to return, so main() can be called in-process
         return int(exc.code or 0)
     try:
+        if args.command == "data":
+            from .cli_data import cmd_data
+            return cmd_data(args)
         return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench,
                 "recommend": cmd_recommend, "compare": cmd_compare}[args.command](args)
     except CollabError as exc:
@@ -259,6 +269,11 @@ def cmd_runs(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.loading:  # before importing .bench: timing file loading needs no torch
+        from .bench_loading import format_loading_report, run_loading_benchmark
+        result = run_loading_benchmark(args.n_ratings, args.layout, log=lambda m: print(m, file=sys.stderr, flush=True))
+        print(json.dumps(result) if args.json else format_loading_report(result))
+        return 0
     from .bench import run_benchmark, run_throughput
 
     if args.foldin:

@@ -15,6 +15,15 @@ class DataError(CollabError):
     """A ratings file or folder could not be read or does not hold usable ratings."""
 
 
+class FetchError(DataError):
+    """Fetching a MovieLens release failed; `reason` says how, for an app to react ('network', 'not_found',
+    'checksum', 'corrupt', 'unsafe', 'missing_file', 'disk_full', 'interrupted', ...)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class ConfigError(CollabError):
     """A hyperparameter is out of range or inconsistent with another."""
 
@@ -44,6 +53,10 @@ class DeviceError(CollabError):
 
 class TrainingCancelled(Exception):
     """Raised inside fit() when the cancel event is set; not an error of the user's."""
+
+
+class FetchCancelled(Exception):
+    """Raised inside fetch() when its cancel flag is set; a partial download is kept for the next fetch."""
 
 
 class RunStoreError(CollabError):

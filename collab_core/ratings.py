@@ -31,24 +31,58 @@ def year_from_title(title: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _sorted_vocab(raw_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Unique raw ids in a stable order and each row's code into them.
+def _factorize_ids(raw_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code into the distinct raw ids (as str), in order of first appearance.
+
+    The column is hashed once, whatever its dtype (arrow strings from a file, a categorical from `subset`),
+    and only the distinct values are turned into str: at 25M rows, converting and hashing every row's
+    string several times (duplicates, vocabulary, lookup) was most of the load time. Values whose str()
+    is equal (1 and '1') become one id, as `astype(str)` made them before.
+    Returns (codes (n_rows,) int64, uniques (n_unique,) object array of str).
+    """
+    codes, uniques = pd.factorize(raw_ids, use_na_sentinel=False)
+    as_text = np.array([str(u) for u in uniques], dtype=object)
+    merged, as_text = pd.factorize(as_text)
+    if len(as_text) < len(uniques):
+        codes = merged[codes]
+    return codes.astype(np.int64, copy=False), np.asarray(as_text, dtype=object)
+
+
+def _sorted_vocab(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct raw ids in a stable order, and where each of `uniques` lands in it.
 
     Ids that are all ASCII digits sort numerically (so item 2 comes before item 10), others lexically.
     Numeric order is taken from the text (length without leading zeros, then the digits), so ids of any
     size sort right (2**64 does not fit an int64) and other scripts' digits ('٣', '²') count as text.
-    Returns (vocab (n_unique,) object array of str, codes (n_rows,) int64).
+    Returns (vocab (n_unique,) object array of str, rank (n_unique,) int64 with vocab[rank[j]] == uniques[j]).
     """
-    uniques = pd.unique(raw_ids)
     texts = pd.Series(uniques, dtype=object).astype(str)
     if len(texts) and texts.str.fullmatch(r"[0-9]+").all():
         significant = texts.str.lstrip("0")
         order = np.lexsort((texts.to_numpy(), significant.to_numpy(), significant.str.len().to_numpy()))
     else:
         order = np.argsort(texts.to_numpy(), kind="stable")
-    vocab = np.asarray(uniques, dtype=object)[order]
-    codes = pd.Index(vocab).get_indexer(raw_ids)
-    return vocab, codes.astype(np.int64)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    return uniques[order], rank
+
+
+def _average_duplicates(user: np.ndarray, item: np.ndarray, rating: np.ndarray, n_items: int):
+    """Merge rows that repeat a (user, item) pair into one row holding their mean rating.
+
+    Rows keep the order of each pair's first appearance (as a pandas groupby with sort=False did).
+    Returns (user, item, rating, number of pairs that were repeated); the arrays unchanged when none is.
+    """
+    pairs = user * n_items + item
+    if len(pairs) < 2 or (pairs[1:] > pairs[:-1]).all():  # sorted by user then item (as every MovieLens
+        return user, item, rating, 0  # release is): no pair can repeat, and hashing 25M keys is skipped
+    group, firsts = pd.factorize(pairs)  # groups numbered in order of first appearance
+    if len(firsts) == len(pairs):
+        return user, item, rating, 0
+    counts = np.bincount(group)
+    means = np.bincount(group, weights=rating.astype(np.float64)) / counts
+    first_rows = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # ascending = group order
+    return user[first_rows], item[first_rows], means.astype(np.float32), int((counts > 1).sum())
 
 
 @dataclass(frozen=True)
@@ -101,19 +135,19 @@ class Ratings:
         notes = list(notes)
         if len(frame) == 0:
             raise DataError(f"{name}: no ratings (the table has no rows)")
-        frame = frame[["user", "item", "rating"]].astype({"user": str, "item": str})
-        frame = frame.assign(rating=frame["rating"].astype(np.float32))
-        duplicated = frame.duplicated(["user", "item"], keep=False)
-        if duplicated.any():
-            n_pairs = int(frame[duplicated].drop_duplicates(["user", "item"]).shape[0])
-            frame = frame.groupby(["user", "item"], as_index=False, sort=False)["rating"].mean()
+        users, user_uniques = _factorize_ids(frame["user"])
+        items, item_uniques = _factorize_ids(frame["item"])
+        user_ids, user_rank = _sorted_vocab(user_uniques)
+        item_ids, item_rank = _sorted_vocab(item_uniques)
+        rating = frame["rating"].astype(np.float32).to_numpy()
+        user_index, item_index, rating, n_pairs = _average_duplicates(
+            user_rank[users], item_rank[items], rating, len(item_ids))
+        if n_pairs:
             notes.append(f"{n_pairs:,} (user, item) pairs were rated more than once; their ratings were averaged")
-        user_ids, user_index = _sorted_vocab(frame["user"])
-        item_ids, item_index = _sorted_vocab(frame["item"])
         return cls(
             user_index=user_index,
             item_index=item_index,
-            rating=frame["rating"].to_numpy(np.float32),
+            rating=rating,
             user_ids=user_ids,
             item_ids=item_ids,
             items=_align_item_meta(item_ids, item_meta),
@@ -224,9 +258,9 @@ class Ratings:
     def subset(self, rows: np.ndarray, name: str | None = None) -> Ratings:
         """A new Ratings with only the given rows (bool mask or row indices), re-indexed densely."""
         rows = np.asarray(rows)
-        frame = pd.DataFrame({
-            "user": self.user_ids[self.user_index[rows]],
-            "item": self.item_ids[self.item_index[rows]],
+        frame = pd.DataFrame({  # categoricals: from_frame re-codes them without touching 25M strings
+            "user": pd.Categorical.from_codes(self.user_index[rows], categories=self.user_ids),
+            "item": pd.Categorical.from_codes(self.item_index[rows], categories=self.item_ids),
             "rating": self.rating[rows],
         })
         item_meta = self.items.assign(item=self.item_ids)
