@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from .conftest import PAGES, job_of, no_exceptions, open_app, shown, wait_until
+from tests.waiting import wait_until
+
+from .conftest import PAGES, job_of, no_exceptions, open_app, shown
 
 NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
 

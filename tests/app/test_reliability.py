@@ -6,8 +6,9 @@ import json
 import pytest
 
 from collab_app import cached
+from tests.waiting import wait_until
 
-from .conftest import job_of, no_exceptions, open_app, shown, wait_until
+from .conftest import job_of, no_exceptions, open_app, shown
 
 GOOD = "user,item,rating\n" + "".join(f"u{u},m{i},{(u * i) % 5 + 1}\n" for u in range(8) for i in range(6))
 

@@ -9,8 +9,7 @@ from collab_core.config import TrainConfig
 from collab_core.errors import CollabError, DeviceError, TrainingCancelled
 from collab_server.jobs import TrainingService
 from collab_server.workers import ThreadWorker, WorkerDied, YieldToPages
-
-from .conftest import wait_until
+from tests.waiting import wait_until
 
 
 class Gate:

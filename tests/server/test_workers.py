@@ -15,8 +15,7 @@ from collab_core.ratings import random_split
 from collab_core.runs import RunStore
 from collab_server import workers
 from collab_server.jobs import TrainingService
-
-from .conftest import wait_until
+from tests.waiting import wait_until
 
 
 @pytest.fixture()
