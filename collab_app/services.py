@@ -1,4 +1,4 @@
-"""Process-wide services shared by every session: the training service and the UMAP computations.
+"""Process-wide services shared by every session: the training service, dataset downloads and UMAP.
 
 They are `st.cache_resource` singletons on purpose: a training started in one tab must be visible (and keep
 running) when that tab goes to another page, and a UMAP layout computed for one session serves all. The
@@ -17,6 +17,7 @@ from collab_core import settings
 from collab_core.errors import CollabError
 from collab_core.training import warm_up
 from collab_server import workers
+from collab_server.fetches import FetchService
 from collab_server.jobs import Computation, ComputeCache, TrainingService
 
 from . import cached
@@ -37,6 +38,11 @@ def training_service() -> TrainingService:
     torch.set_num_threads(workers.torch_threads())
     warm_up()
     return TrainingService([workers.ThreadWorker() for _ in range(workers.max_trainings())])
+
+
+@st.cache_resource
+def fetch_service() -> FetchService:
+    return FetchService()
 
 
 @st.cache_resource

@@ -2,7 +2,7 @@
 uploaded table), filter them for density, and look at them before training."""
 import streamlit as st
 
-from collab_app import cached, charts, navigation, state
+from collab_app import cached, charts, fetch_panel, navigation, state
 from collab_app.text import md
 from collab_app.uploads import SessionUploads
 from collab_core import data_roots
@@ -18,6 +18,14 @@ st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet"}
 NONE = "(none)"
 st.session_state.setdefault("p_data_source", active.kind)
+
+
+def use_fetched(folder: str) -> None:
+    """Button callback: preview a fetched dataset (the source and folder widgets are drawn above the panel)."""
+    st.session_state["p_data_source"] = "folder"
+    st.session_state["p_data_folder"] = folder
+
+
 source = st.segmented_control("Source", list(SOURCES), key="p_data_source", format_func=SOURCES.get, required=True)
 
 
@@ -84,6 +92,7 @@ def folder_spec():
 
 
 spec = {"builtin": lambda: cached.DatasetSpec(), "folder": folder_spec, "upload": upload_spec}[source]()
+fetch_panel.panel(use_fetched)
 
 st.subheader("Density filter")
 st.caption("Structure only appears where the data is dense enough: drop users and items with few ratings "

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.harness import start_server, stop_server, wait_for_app
 from tests.hostile import EVIL, save_hostile_run
+from tests.movielens_server import Server
 
 pytestmark = pytest.mark.e2e
 NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}  # these tests never open a UMAP view
@@ -38,9 +39,15 @@ def server(tmp_path_factory):
     for run_id, day in (("movie-run", 3), ("spare-run", 2), ("hostile-run", 1)):  # the history's order, newest first
         meta = json.loads((root / run_id / "run.json").read_text())
         (root / run_id / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
-    process, url = start_server(root, root.parent, NO_UMAP)
+    grouplens = Server()  # a MovieLens download folder on 127.0.0.1 for the Data page's fetch panel
+    grouplens.serve("ml-latest-small")
+    grouplens.serve("ml-1m")
+    data = root.parent / "data"
+    process, url = start_server(root, root.parent, NO_UMAP | {"COLLAB_MOVIELENS_URL": grouplens.url,
+                                                              "COLLAB_DATA_DIR": str(data)})
     yield url, root
     stop_server(process)
+    grouplens.httpd.shutdown()
 
 
 def open_page(page, url: str) -> None:
@@ -213,3 +220,33 @@ def test_hostile_link_values_are_quoted_as_text(server, page, param, value):
     assert value in read(notice)
     assert page.locator(f"a[href^='{EVIL}'], img[src^='{EVIL}']").count() == 0
     assert not any(r.startswith(EVIL) for r in requests)
+
+
+def test_fetching_a_movielens_dataset_cancel_then_download_and_use(server, page):
+    url, root = server
+    open_page(page, f"{url}/data?run=movie-run")
+    page.get_by_text("Get a MovieLens dataset").click()
+    page.get_by_label("Dataset").click()
+    page.get_by_role("option", name=re.compile(r"^ml-1m:")).click()
+    wait_for_app(page)
+    page.get_by_text("I accept these terms").click()
+    wait_for_app(page)
+    # the test server is fast: a cancel can only be seen on a download still under way, so it may finish
+    page.get_by_role("button", name="Download", exact=True).click()
+    cancel = page.get_by_role("button", name="Cancel")
+    try:
+        cancel.click(timeout=5_000)
+        page.get_by_text(re.compile(r"Download cancelled|ml-1m is in the data folder")).wait_for(timeout=30_000)
+    except Exception:  # finished before Cancel could be clicked: it must then be there
+        page.get_by_text("ml-1m is in the data folder").wait_for(timeout=30_000)
+    page.get_by_label("Dataset").click()
+    page.get_by_role("option", name=re.compile(r"^ml-latest-small:")).click()
+    wait_for_app(page)
+    page.get_by_text("I accept these terms").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Download", exact=True).click()
+    page.get_by_text("ml-latest-small is in the data folder").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Use ml-latest-small").click()
+    page.get_by_role("button", name="Use this dataset").click()
+    page.get_by_text("Training now uses MovieLens ml-latest-small").wait_for(timeout=30_000)
+    assert (root.parent / "data" / "ml-latest-small" / "ratings.csv").is_file()
