@@ -38,6 +38,7 @@ from .datasets import GENRE_COLUMNS, ITEM_COLUMNS, TITLE_COLUMNS, USER_COLUMNS, 
 from .errors import DataError
 from .export import unescape_cell
 from .models import VectorsOnly
+from .run_schema import MAX_IMPORT_DIM
 from .tables import check_file, decode_text, file_error, first_line, read_csv, sniff_separator
 from .trained import ImportInfo, TrainedModel
 
@@ -217,6 +218,8 @@ def _check_shape(shape: tuple[int, int], name: str) -> None:
         raise DataError(f"{name}: no vectors (0 rows)")
     if shape[1] == 0:
         raise DataError(f"{name}: the vectors have dimension 0; each needs at least one value")
+    if shape[1] > MAX_IMPORT_DIM:
+        raise DataError(f"{name}: the vectors have dimension {shape[1]:,}; at most {MAX_IMPORT_DIM:,} is supported")
 
 
 # ---------------------------------------------------------------------- headerless text
