@@ -4,7 +4,8 @@ Each server process keeps its uploads in one folder of its own (mode 0700, under
 folder, removed when the process exits; folders left by a process that was killed are removed by the next
 one). Each session gets a subfolder of it (mode 0700) and its files are mode 0600, so neither another
 session nor another user of the machine can read them. A session keeps at most the file it previews and
-the file of the dataset it trains on: saving a new upload deletes the others, and the whole subfolder is
+the file of the dataset it trains on (or the files of one embeddings import): saving a new upload deletes the
+others not kept, and the whole subfolder is
 deleted when Streamlit drops the session's state (a finalizer on the object kept in it).
 
 The user's file name never chooses where bytes land: files are named by a hash of their content and take
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from collab_core.errors import DataError
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".npy")  # .npy: imported embeddings (never unpickled)
 _PREFIX = "collab-uploads-"
 _root: Path | None = None
 _root_lock = threading.Lock()
