@@ -52,6 +52,7 @@ OPTIONAL_COLUMNS = {  # role -> column names it is guessed from
 }
 _VECTOR_COLUMN = re.compile(r"^f(\d+)$")  # collab_core.export.embeddings_csv's f0, f1, ...
 _NPY_MAGIC, _PARQUET_MAGIC = b"\x93NUMPY", b"PAR1"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 SINGLE_COLUMN = "(the only column)"  # how a Projector metadata file's single unnamed column is named here
 
 
@@ -112,6 +113,8 @@ def import_embeddings(vectors, metadata=None, *, id_column: str | None = None, t
     `names` maps a file role ('vectors', 'metadata', 'user_vectors', 'user_metadata') to the name messages and
     the run use (the app stores uploads under hashed names); `max_bytes` limits each file (default
     COLLAB_UPLOAD_LIMIT_MB), and `limit_hint` says in the message how to raise it."""
+    if user_metadata is not None and user_vectors is None:
+        raise DataError("user metadata was given without user vectors")
     names = dict(names or {})
     limit = _limit(max_bytes, limit_hint)
     items = _read_side(vectors, metadata, vector_column, limit, names, "")
@@ -126,8 +129,6 @@ def import_embeddings(vectors, metadata=None, *, id_column: str | None = None, t
         files |= {"user_vectors": side.name} | ({"user_metadata": side.metadata_name} if user_metadata is not None
                                                  else {})
         notes = notes + side.notes
-    elif user_metadata is not None:
-        raise DataError("user metadata was given without user vectors")
     return _assemble(items, catalog, bias, users, ImportInfo(items.vectors.shape[1], files, columns)), notes
 
 
@@ -144,7 +145,8 @@ def _read_side(vectors, metadata, vector_column, limit: tuple[int, str], names: 
                             f"only with a .npy or headerless vectors file")
         meta_path = Path(metadata)
         meta_name = names.get(f"{role}metadata") or meta_path.name
-        read.metadata, read.headerless = _read_metadata(_read_bytes(meta_path, meta_name, limit), meta_name)
+        read.metadata, read.headerless, notes = _read_metadata(_read_bytes(meta_path, meta_name, limit), meta_name)
+        read.notes += notes
         read.metadata_name = meta_name
         _check_rows_match(read)
     if len(read.vectors) < 2:
@@ -173,11 +175,11 @@ def _read_vectors(data: bytes, name: str, vector_column: str | None) -> _Read:
         return _Read(name, _npy_vectors(data, name), None, name)
     if data.startswith(_PARQUET_MAGIC) or name.lower().endswith((".parquet", ".pq")):
         return _table_vectors(_parquet_frame(data, name), name, vector_column)
-    text = _text(data, name)
+    text, _ = _text(data, name)
     lines = text.splitlines()
     if not "".join(lines).strip():
         raise DataError(f"{name}: no vectors (the file holds only blank lines)")
-    if _is_number_row(lines[0]):
+    if not lines[0].strip() or _is_number_row(lines[0]):
         return _Read(name, _number_rows(text, lines, name), None, name)
     sep = sniff_separator(text[:8192])
     frame = read_csv(io.StringIO(text), Path(name), sep=sep, dtype=str, keep_default_na=False)
@@ -188,10 +190,11 @@ def _read_vectors(data: bytes, name: str, vector_column: str | None) -> _Read:
     return _table_vectors(frame, name, vector_column)
 
 
-def _text(data: bytes, name: str) -> str:
+def _text(data: bytes, name: str) -> tuple[str, list[str]]:
+    """The file's text (UTF-8, stray bytes as latin-1: see tables.decode_text) and notes on how it was decoded."""
     if b"\x00" in data[:8192]:
         raise DataError(f"{name}: looks like a binary file, neither text, .npy nor Parquet (it contains NUL bytes)")
-    return decode_text(data, name)[0]
+    return decode_text(data, name)
 
 
 # ---------------------------------------------------------------------- .npy
@@ -255,14 +258,16 @@ def _number_rows(text: str, lines: list[str], name: str) -> np.ndarray:
             return _finite_float32(fast, name, lambda r, c: f"row {r + 1}, column {c + 1}")
     except (ValueError, pd.errors.ParserError):
         pass
+    blank = next((r for r, line in enumerate(lines) if not line.strip()), None)
+    if blank is not None:
+        raise DataError(f"{name}: row {blank + 1} is blank; every row must hold one vector")
     rows = [_split(line) for line in lines]
     widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     ragged = np.flatnonzero(widths != widths[0])
     if len(ragged):
         r = ragged[0]
-        blank = " (it is blank)" if not lines[r].strip() else ""
-        raise DataError(f"{name}: row {r + 1} has {widths[r]} value(s){blank} but row 1 has {widths[0]}; every vector "
-                        f"must have the same length")
+        raise DataError(f"{name}: row {r + 1} has {widths[r]} value(s) but row 1 has {widths[0]}; every vector must "
+                        f"have the same length")
     cells = np.array(rows, dtype=str)  # (n, dim)
     return _finite_float32(_to_numbers(cells, name, lambda r, c: f"row {r + 1}, column {c + 1}"), name,
                            lambda r, c: f"row {r + 1}, column {c + 1}", cells)
@@ -282,10 +287,9 @@ def _to_numbers(cells: np.ndarray, name: str, where) -> np.ndarray:
 
 def _finite_float32(values: np.ndarray, name: str, where, cells: np.ndarray | None = None) -> np.ndarray:
     """float64 (n, dim) -> float32, or DataError naming the first value that is NaN, infinite, or too large."""
-    as32 = values.astype(np.float32) if np.isfinite(values).all() and np.abs(values).max() < 3.4e38 else None
-    if as32 is not None:
-        return as32
-    bad = ~np.isfinite(values) | (np.abs(np.nan_to_num(values)) >= 3.4e38)
+    if np.isfinite(values).all() and np.abs(values).max() <= _FLOAT32_MAX:
+        return values.astype(np.float32)
+    bad = ~np.isfinite(values) | (np.abs(np.nan_to_num(values)) > _FLOAT32_MAX)
     r, c = np.argwhere(bad)[0]
     shown = str(cells[r, c]) if cells is not None else repr(float(values[r, c]))
     problem = "is not finite" if not np.isfinite(values[r, c]) else "is too large for 32-bit floats"
@@ -385,22 +389,22 @@ def _as_text(column: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------- a separate metadata file
-def _read_metadata(data: bytes, name: str) -> tuple[pd.DataFrame, bool]:
-    """(text cells, headerless): Parquet, or CSV/TSV with a header; a single column without a header is the
-    Projector's labels-only format."""
+def _read_metadata(data: bytes, name: str) -> tuple[pd.DataFrame, bool, list[str]]:
+    """(text cells, headerless, notes): Parquet, or CSV/TSV with a header; a single column without a header is
+    the Projector's labels-only format."""
     if data.startswith(_PARQUET_MAGIC):
         frame = _parquet_frame(data, name)
         frame.columns = [str(c) for c in frame.columns]
-        return pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns}), False
-    text = _text(data, name)
+        return pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns}), False, []
+    text, notes = _text(data, name)
     if not text.strip():
         raise DataError(f"{name}: the file is empty")
     lines = text.splitlines()
     sep = "\t" if name.lower().endswith(".tsv") or "\t" in lines[0] else sniff_separator(text[:8192])
     if sep not in lines[0]:  # one column: no header row (the Projector's rule), one label per line
-        return pd.DataFrame({SINGLE_COLUMN: lines}, dtype=object), True
+        return pd.DataFrame({SINGLE_COLUMN: lines}, dtype=object), True, notes
     frame = read_csv(io.StringIO(text), Path(name), sep=sep, dtype=str, keep_default_na=False)
-    return frame.rename(columns=str), False
+    return frame.rename(columns=str), False, notes
 
 
 def _check_rows_match(read: _Read) -> None:

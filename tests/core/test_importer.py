@@ -176,7 +176,9 @@ def _pickle_npy(path, marker):
 
 BAD = [  # (files {name: text, or a callable writing it}, extra args, message parts)
     ({"v.tsv": "1\t2\t3\n4\t5\t6\n7\t8\n"}, [], ["v.tsv: row 3 has 2 value(s) but row 1 has 3"]),
-    ({"v.tsv": "1\t2\n\n3\t4\n"}, [], ["v.tsv: row 2 has", "(it is blank)"]),
+    ({"v.tsv": "1\t2\n\n3\t4\n"}, [], ["v.tsv: row 2 is blank; every row must hold one vector"]),
+    ({"v.tsv": "\n1\t2\n3\t4\n"}, [], ["v.tsv: row 1 is blank"]),
+    ({"v.tsv": "1\t2\n3\t3.5e38\n"}, [], ["v.tsv: row 2, column 2: '3.5e38' is too large for 32-bit floats"]),
     ({"v.tsv": "1\t2\n3\tabc\n"}, [], ["v.tsv: row 2, column 2: 'abc' is not a number"]),
     ({"v.tsv": "1\t2\nnan\t4\n"}, [], ["v.tsv: row 2, column 1: 'nan' is not finite"]),
     ({"v.tsv": "1\t2\n3\t1e39\n"}, [], ["v.tsv: row 2, column 2: '1e39' is too large for 32-bit floats"]),
@@ -266,6 +268,16 @@ def test_files_over_the_upload_limit_are_refused_unless_the_cli_is_told_more(tmp
     assert summary["dim"] == 2000 and run.n_items == 140
     code, _, err = run_cli(capsys, "import-embeddings", "--vectors", tmp_path / "big.npy", "--max-mb", "0")
     assert code == 2 and "--max-mb must be a whole number >= 1" in err
+
+
+def test_latin1_titles_are_read_with_a_note(tmp_path, capsys):
+    (tmp_path / "v.tsv").write_text("1\t2\n3\t4\n")
+    (tmp_path / "m.tsv").write_bytes("item\ttitle\na\tAm\u00e9lie\nb\tNa\u00efve\n".encode("latin-1"))
+    code, out, err = run_cli(capsys, "import-embeddings", "--vectors", tmp_path / "v.tsv", "--metadata",
+                             tmp_path / "m.tsv", "--runs-dir", tmp_path / "runs")
+    run = RunStore(tmp_path / "runs").load(json.loads(out.splitlines()[-1])["run_id"])
+    assert list(run.catalog.titles) == ["Am\u00e9lie", "Na\u00efve"]
+    assert "note: m.tsv: 2 line(s) are not valid UTF-8" in err
 
 
 def test_a_missing_file_is_named(tmp_path, capsys):
