@@ -35,14 +35,14 @@ from safetensors.torch import load_file, save_file
 from .catalog import ItemCatalog, Vocab
 from .errors import RunStoreError
 from .run_schema import (
-                         FORMAT_VERSION,
-                         RunMeta,
-                         build_network,
-                         check_headers,
-                         check_meta,
-                         check_name,
-                         check_values,
-                         check_vocab,
+    FORMAT_VERSION,
+    RunMeta,
+    build_network,
+    check_headers,
+    check_meta,
+    check_name,
+    check_values,
+    check_vocab,
 )
 from .trained import TrainedModel
 
