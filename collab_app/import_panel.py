@@ -74,13 +74,10 @@ def _save(uploads: dict) -> dict[str, Path]:
     import and the ratings file the session trains on."""
     folder = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
     dataset = state.dataset(cached.DatasetSpec())
-    kept = [Path(dataset.path)] if dataset.kind == "upload" else []
-    paths = {}
-    for role, upload in uploads.items():
-        if upload is not None:
-            paths[role] = folder.save(upload.name, upload.getvalue(), keep=tuple(kept))
-            kept.append(paths[role])
-    return paths
+    files = {role: (upload.name, upload.getvalue()) for role, upload in uploads.items() if upload is not None}
+    paths = {role: folder.path_for(name, data) for role, (name, data) in files.items()}
+    kept = (*paths.values(), *([Path(dataset.path)] if dataset.kind == "upload" else []))
+    return {role: folder.save(name, data, keep=kept) for role, (name, data) in files.items()}
 
 
 def _column_choices(found) -> tuple[str | None, str | None]:

@@ -72,8 +72,7 @@ class SessionUploads:
         if len(data) > self.limit_bytes:
             raise DataError(f"{len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
                             f"(COLLAB_UPLOAD_LIMIT_MB)")
-        suffix = Path(name).suffix.lower()
-        path = self.folder / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in SUFFIXES else ".csv"))
+        path = self.path_for(name, data)
         if not path.exists():
             partial = path.with_name(path.name + ".part")
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -85,6 +84,12 @@ class SessionUploads:
             if other not in kept:
                 other.unlink(missing_ok=True)
         return path
+
+    def path_for(self, name: str, data: bytes) -> Path:
+        """Where `save` stores `data`: named by its hash, with `name`'s suffix when it is a known one. Several
+        uploads kept together (an embeddings import) pass each other's paths as `keep`."""
+        suffix = Path(name).suffix.lower()
+        return self.folder / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in SUFFIXES else ".csv"))
 
     def owns(self, path: str | Path) -> bool:
         return Path(path).parent == self.folder

@@ -140,3 +140,17 @@ def test_bad_user_vectors_are_named_when_importing_and_nothing_is_saved(empty_ru
     assert no_exceptions(at)
     assert "Nothing was imported: u.tsv: the user vectors have 3 dimension(s)" in shown(at.error)
     assert not empty_runs.exists() or not [p for p in empty_runs.iterdir() if not p.name.startswith(".")]
+
+
+def test_the_import_files_stay_private_and_are_not_rewritten_on_every_rerun(empty_runs):
+    from collab_app import state
+
+    at = import_page()
+    at.file_uploader(key="imp_vectors").set_value(("v.npy", b"1\t2\n3\t4\n", "application/octet-stream")).run()
+    at.file_uploader(key="imp_metadata").set_value(("m.tsv", b"a\nb\n", "text/plain")).run()
+    folder = at.session_state[state._UPLOADS].folder
+    files = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert len(files) == 2 and {p.suffix for p in folder.iterdir()} == {".npy", ".tsv"}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in folder.iterdir())  # private to this server user
+    at.text_input(key="imp_name").input("again").run()
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == files
