@@ -10,6 +10,7 @@
   progress    this session's training on screen, and the one-click default run
   train_form  the Train page's form, drawn from TrainConfig's Bounds
   uploads     private, self-deleting upload folders per session
+  import_panel  the Data page's "Import embeddings": vectors trained elsewhere become a run
   charts      Plotly figure builders (no Streamlit calls)
 collab_core never imports from here; collab_server holds the runtime without Streamlit calls.
 """

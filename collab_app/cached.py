@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_core import export, interpret, settings
+from collab_core import export, importer, interpret, settings
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.errors import RunStoreError
 from collab_core.ratings import DensityReport, Ratings, Split, random_split
@@ -179,3 +179,12 @@ def embeddings_csv(run_id: str) -> bytes:
 @st.cache_data(max_entries=8, show_spinner=False)
 def projector_files(run_id: str) -> tuple[bytes, bytes]:
     return export.projector_files(load_run(run_id))
+
+
+# ---------------------------------------------------------------------- importing embeddings
+@st.cache_data(max_entries=4, show_spinner="Reading the vectors ...")
+def import_preview(vectors_path: str, metadata_path: str, vectors_name: str, metadata_name: str
+                   ) -> importer.Preview:
+    """The import panel's preview; uploads are stored under their content's hash, so a path names one content."""
+    return importer.preview(vectors_path, metadata_path or None, max_bytes=upload_limit_bytes(),
+                            names={"vectors": vectors_name, "metadata": metadata_name})

@@ -76,7 +76,9 @@ def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
     """Learned bias against mean rating, sized by count: points off the trend are where the model
     disagrees with the average (e.g. a film liked only by people who like everything)."""
     table = table.assign(title=labels(table["title"]), genres=labels(table["genres"]))
-    fig = px.scatter(table, x="mean_rating", y="bias", size="count", size_max=18, hover_name="title",
+    sized = table["count"].gt(0).any()  # an imported run may have no counts: all-zero sizes would draw nothing
+    fig = px.scatter(table, x="mean_rating", y="bias", size="count" if sized else None, size_max=18,
+                     hover_name="title",
                      hover_data={"count": True, "genres": True, "mean_rating": ":.2f", "bias": ":.3f"},
                      labels={"mean_rating": "mean rating", "bias": "learned item bias"}, opacity=0.6)
     return fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), title="Learned bias vs mean rating")

@@ -66,7 +66,10 @@ def _load_active(run_id: str) -> state.ActiveRun | None:
 def _describe(info: RunInfo) -> None:
     if info.name:
         st.markdown(f"**{md(info.name)}**")
-    st.caption(f"Trained on: {md(info.dataset or 'unknown data')}")
+    if info.model == "imported":
+        st.caption(f"Imported from: {md(info.dataset)}")
+    else:
+        st.caption(f"Trained on: {md(info.dataset or 'unknown data')}")
 
 
 def _training_status() -> None:

@@ -4,7 +4,8 @@ Each server process keeps its uploads in one folder of its own (mode 0700, under
 folder, removed when the process exits; folders left by a process that was killed are removed by the next
 one). Each session gets a subfolder of it (mode 0700) and its files are mode 0600, so neither another
 session nor another user of the machine can read them. A session keeps at most the file it previews and
-the file of the dataset it trains on: saving a new upload deletes the others, and the whole subfolder is
+the file of the dataset it trains on (or the files of one embeddings import): saving a new upload deletes the
+others not kept, and the whole subfolder is
 deleted when Streamlit drops the session's state (a finalizer on the object kept in it).
 
 The user's file name never chooses where bytes land: files are named by a hash of their content and take
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from collab_core.errors import DataError
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".npy")  # .npy: imported embeddings (never unpickled)
 _PREFIX = "collab-uploads-"
 _root: Path | None = None
 _root_lock = threading.Lock()
@@ -71,8 +72,7 @@ class SessionUploads:
         if len(data) > self.limit_bytes:
             raise DataError(f"{len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
                             f"(COLLAB_UPLOAD_LIMIT_MB)")
-        suffix = Path(name).suffix.lower()
-        path = self.folder / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in SUFFIXES else ".csv"))
+        path = self.path_for(name, data)
         if not path.exists():
             partial = path.with_name(path.name + ".part")
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -84,6 +84,12 @@ class SessionUploads:
             if other not in kept:
                 other.unlink(missing_ok=True)
         return path
+
+    def path_for(self, name: str, data: bytes) -> Path:
+        """Where `save` stores `data`: named by its hash, with `name`'s suffix when it is a known one. Several
+        uploads kept together (an embeddings import) pass each other's paths as `keep`."""
+        suffix = Path(name).suffix.lower()
+        return self.folder / (hashlib.sha256(data).hexdigest()[:32] + (suffix if suffix in SUFFIXES else ".csv"))
 
     def owns(self, path: str | Path) -> bool:
         return Path(path).parent == self.folder

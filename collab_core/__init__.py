@@ -9,9 +9,10 @@ Modules, each with one job:
   interpret  bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
   foldin     a new user from their ratings against a run's frozen items: recommendations, "because"
   compare    two runs over their shared items: bias ranks, neighbour stability, Procrustes-aligned maps
+  importer   embeddings trained elsewhere (Projector TSV, .npy, CSV/Parquet tables) made into a run
   diagnostics  one prediction's parts, embedding norm vs popularity, validation error by count
   presets    named training presets as data (fast.ai lesson 5)
-  cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare`
+  cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare|import-embeddings`
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.
 """

@@ -1,7 +1,9 @@
-"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare`.
+"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare |
+import-embeddings`.
 
 Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback, and
-writes no run. Progress goes to stderr; `train` prints one JSON object as the LAST line of stdout.
+writes no run. Progress goes to stderr; `train` and `import-embeddings` print one JSON object as the LAST line
+of stdout.
 """
 from __future__ import annotations
 
@@ -59,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     neighbours.add_argument("--item", required=True, help="raw item id, exact title, or an unambiguous part of one")
     neighbours.add_argument("-k", type=int, default=10)
     neighbours.add_argument("--metric", default="euclidean", help="euclidean | cosine")
-    neighbours.add_argument("--min-ratings", type=int, default=20,
-                            help="answer among items with at least this many ratings (default 20; 0 for all)")
+    neighbours.add_argument("--min-ratings", type=int,
+                            help="answer among items with at least this many ratings (default 20, or 0 for an "
+                                 "imported run without counts; 0 for all)")
     neighbours.add_argument("--json", action="store_true")
     neighbours.add_argument("--runs-dir")
 
@@ -105,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_data import add_data_parser  # `data fetch | list`: collab_core/cli_data.py
     add_data_parser(commands)
+    _add_import_parser(commands)
     return parser
 
 
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             from .cli_data import cmd_data
             return cmd_data(args)
         return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench,
-                "recommend": cmd_recommend, "compare": cmd_compare}[args.command](args)
+                "recommend": cmd_recommend, "compare": cmd_compare,
+                "import-embeddings": cmd_import_embeddings}[args.command](args)
     except CollabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -229,6 +234,7 @@ def cmd_neighbours(args) -> int:
     from .runs import RunStore
 
     trained = RunStore(args.runs_dir).load(args.run)
+    args.min_ratings = _min_ratings(trained, args.min_ratings)
     query = trained.catalog.find_item(args.item)
     candidates = np.flatnonzero(trained.catalog.counts >= args.min_ratings)
     index = NeighbourIndex(trained.item_factors(), args.metric, candidates)
@@ -340,8 +346,8 @@ def cmd_recommend(args) -> int:
                                  "because": r.because} for r in found.itertuples()],
             "fitted": [{"item": str(f.item), "title": str(f.title), "rating": float(f.rating),
                         "prediction": float(f.prediction)} for f in fitted.itertuples()],
-            "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}
-                              for u in nearest_users(trained, fold, 5).itertuples()]}))
+            "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}  # none: imported, no users
+                              for u in nearest_users(trained, fold, 5).itertuples()] if trained.n_users else []}))
         return 0
     print(f"folded in from {fold.n_rated} rating(s) ({fold.method}, {fold.seconds * 1000:.1f} ms); fitted:")
     for f in fitted.itertuples():
@@ -380,6 +386,70 @@ def _bench_foldin(args) -> int:
 
     result = run_foldin_benchmark(device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(json.dumps(result) if args.json else format_foldin_report(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- import-embeddings (issue 14)
+def _add_import_parser(commands) -> None:
+    imp = commands.add_parser("import-embeddings", help="make item vectors trained elsewhere (and their metadata) "
+                                                        "a run")
+    imp.add_argument("--vectors", required=True, help="vectors.tsv (numbers only, no header), a .npy array, or a "
+                                                     "CSV/Parquet table with one list column or columns f0, f1, ...")
+    imp.add_argument("--metadata", help="CSV/TSV (or Parquet), one row per vector: id, title, and optionally genres, "
+                                        "year, count, mean_rating, bias")
+    imp.add_argument("--name", default="", help="a name for the run")
+    imp.add_argument("--id-column", help="the metadata column of item ids (guessed when obvious)")
+    imp.add_argument("--title-column", help="the metadata column of titles (guessed when obvious; may be the id)")
+    imp.add_argument("--vector-column", help="the list column of vectors in a table (found when there is one)")
+    imp.add_argument("--user-vectors", nargs="+", metavar="FILE",
+                     help="user vectors (same formats), optionally followed by their metadata file: a user id "
+                          "column and optionally a bias")
+    imp.add_argument("--user-id-column", help="the user metadata column of user ids (guessed when obvious)")
+    imp.add_argument("--max-mb", type=int, help="largest file accepted, in MB (default COLLAB_UPLOAD_LIMIT_MB); "
+                                                "local files may be allowed to be larger than the server's uploads")
+    imp.add_argument("--runs-dir", help="where runs are saved (default $COLLAB_RUNS_DIR or ./runs)")
+    imp.add_argument("--quiet", action="store_true", help="no notes on stderr")
+
+
+def cmd_import_embeddings(args) -> int:
+    from .importer import import_embeddings
+    from .run_schema import check_name
+    from .runs import RunStore
+
+    name = check_name(args.name)  # a bad name fails before any file is read
+    user_files = list(args.user_vectors or [])
+    if len(user_files) > 2:
+        raise CollabError(f"--user-vectors takes a vectors file and optionally its metadata file; got "
+                          f"{len(user_files)} files")
+    if args.max_mb is not None and args.max_mb < 1:
+        raise CollabError(f"--max-mb must be a whole number >= 1, got {args.max_mb}")
+    store = RunStore(args.runs_dir)
+    store.check_writable()
+    trained, notes = import_embeddings(
+        args.vectors, args.metadata, id_column=args.id_column, title_column=args.title_column,
+        vector_column=args.vector_column, user_vectors=user_files[0] if user_files else None,
+        user_metadata=user_files[1] if len(user_files) > 1 else None, user_id_column=args.user_id_column,
+        max_bytes=None if args.max_mb is None else args.max_mb * 1024 * 1024,
+        limit_hint="COLLAB_UPLOAD_LIMIT_MB, or --max-mb")
+    for note in notes:
+        _log(args, f"note: {note}")
+    run_id = store.save(trained, name=name)
+    dim = trained.source.dim
+    _log(args, f"saved imported run {run_id} in {store.root}: {trained.n_items:,} items x {dim} dimensions"
+               + (f", {trained.n_users:,} users" if trained.n_users else "")
+               + (", item biases" if trained.has_bias else "") + (", counts" if trained.has_counts else ""))
+    print(json.dumps({"run_id": run_id, "n_items": trained.n_items, "dim": dim, "n_users": trained.n_users,
+                      "has_bias": trained.has_bias, "has_counts": trained.has_counts, "runs_dir": str(store.root)}))
+    return 0
+
+
+def _min_ratings(trained, asked: int | None) -> int:
+    """--min-ratings as given, else 20; an imported run without rating counts can only answer among all items."""
+    if trained.has_counts:
+        return 20 if asked is None else asked
+    if asked:
+        raise CollabError(f"this imported run has no rating counts (its metadata had no count column), so "
+                          f"--min-ratings {asked} would leave no items; use 0 or leave it out")
     return 0
 
 

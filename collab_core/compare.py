@@ -61,9 +61,10 @@ def match_items(a: TrainedModel, b: TrainedModel) -> ItemMatch:
 
 # ---------------------------------------------------------------------- settings, accuracy, curves
 def settings_diff(a: TrainedModel, b: TrainedModel) -> pd.DataFrame:
-    """The settings (config fields and the dataset) whose values differ: columns setting, a, b."""
-    left = {**a.config.to_dict(), "dataset": a.dataset}
-    right = {**b.config.to_dict(), "dataset": b.dataset}
+    """The settings (config fields, or an imported run's kind and width, and the dataset) whose values differ:
+    columns setting, a, b."""
+    left = {**a.settings(), "dataset": a.dataset}
+    right = {**b.settings(), "dataset": b.dataset}
     rows = [(key, left.get(key), right.get(key)) for key in sorted(set(left) | set(right))
             if left.get(key) != right.get(key)]
     return pd.DataFrame(rows, columns=["setting", "a", "b"])

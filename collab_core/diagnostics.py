@@ -68,6 +68,7 @@ def explain_prediction(trained: TrainedModel, user_id, item_id, ratings: Ratings
                        ) -> PredictionExplanation:
     """Take the prediction for (raw user id, raw item id) apart; `ratings` (optional) supplies the actual
     rating. Unknown ids raise UnknownIdError naming them."""
+    trained.require_network("taking a prediction apart")
     user = int(trained.users.to_index(str(user_id)))
     item = int(trained.catalog.vocab.to_index(str(item_id)))
     kind = trained.config.model
@@ -143,6 +144,9 @@ def norms_vs_popularity(trained: TrainedModel, pca_min_ratings: int = 20) -> Nor
     """Embedding norm, log10 rating count, bias and PC1 coordinate per item. PC1 comes from a PCA fitted on
     the items with at least `pca_min_ratings` ratings (all items when fewer than 2 qualify) and is applied to
     every item. Counts are those of the dataset the run was trained from."""
+    if not trained.has_counts:
+        raise CollabError("norm against popularity needs rating counts; this imported run's metadata had no "
+                          "count column")
     catalog = trained.catalog
     factors = trained.item_factors().astype(np.float64)  # (n_items, width)
     counts = catalog.counts.astype(np.int64)
@@ -228,6 +232,7 @@ def where_wrong(trained: TrainedModel, ratings: Ratings, split: Split, n_worst: 
     """The validation error of each rating (error = prediction - rating), aggregated against the item's and
     the user's number of TRAINING ratings (bins 0, 1, 2-4, 5-9, 10-19, ...), and the worst predictions.
     `ratings` and `split` must be the ones the run was trained with."""
+    trained.require_network("scoring the validation ratings")
     check_trained_on(trained, ratings)
     rows = np.asarray(split.valid)
     if len(rows) == 0:

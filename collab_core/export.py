@@ -30,16 +30,16 @@ def unescape_cell(text: str) -> str:
 
 
 def item_metadata(trained: TrainedModel) -> pd.DataFrame:
-    """item (raw id), title, genres ('|'-joined), count, mean_rating and bias (when the model has one); text
-    cells escaped with csv_cell."""
+    """item (raw id), title, genres ('|'-joined), count and mean_rating (unless an imported run does not know
+    them) and bias (when the model has one); text cells escaped with csv_cell."""
     catalog = trained.catalog
     frame = pd.DataFrame({
         "item": [csv_cell(i) for i in catalog.vocab.ids],
         "title": [csv_cell(t) for t in catalog.titles],
         "genres": [csv_cell("|".join(g)) for g in catalog.items["genres"]],
-        "count": catalog.counts,
-        "mean_rating": catalog.means,
     })
+    if trained.has_counts:  # an imported run without a count column would otherwise export zeros as counts
+        frame["count"], frame["mean_rating"] = catalog.counts, catalog.means
     biases = trained.item_biases()
     if biases is not None:
         frame["bias"] = biases
@@ -57,8 +57,10 @@ def projector_files(trained: TrainedModel) -> tuple[bytes, bytes]:
     """(vectors.tsv, metadata.tsv): vectors without a header, one row per item; metadata with a header row
     (the Projector's rule when there is more than one column)."""
     vectors = io.StringIO()
-    np.savetxt(vectors, trained.item_factors(), fmt="%.6g", delimiter="\t")
-    meta = item_metadata(trained)[["title", "item", "genres", "count", "mean_rating"]]
+    # 9 significant digits write every float32 exactly, so importing the files gives the same vectors back
+    np.savetxt(vectors, trained.item_factors(), fmt="%.9g", delimiter="\t")
+    meta = item_metadata(trained).drop(columns=["bias"], errors="ignore")
+    meta = meta[["title", "item", *meta.columns.drop(["title", "item"])]]  # title first: the Projector's label
     for column in ("title", "item", "genres"):  # the Projector splits on tabs and lines, and knows no quoting
         meta[column] = meta[column].str.replace(r"[\t\r\n]", " ", regex=True)
     return vectors.getvalue().encode(), meta.to_csv(sep="\t", index=False).encode()

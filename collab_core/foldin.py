@@ -65,6 +65,16 @@ The user bias is split among the rated items like the factors (the last row of t
 own bias b_i is reported on its own, and contributions are in the units of the linear score (before the
 sigmoid, which is monotone, so ranking by it ranks by predicted rating). 'nn' has no such decomposition:
 its "because" lists the rated items whose item embeddings are most cosine-similar to the recommendation.
+
+Imported runs
+-------------
+Embeddings imported from elsewhere (collab_core.importer) come without a training rule, scale or weight
+decay, so a user is folded in on the vectors alone, by ridge in closed form: rating ~ q . w ('dot') or, when
+the metadata gave item biases, rating ~ q . w + b_u + b_i ('linear_bias': the same linear model without a
+sigmoid). Any finite rating is accepted. With no weight decay to derive the penalty from, lam is the mean
+square of the item factors' entries: with roughly isotropic factors Q^T Q grows by about that much per
+rated item, so the penalty weighs like one rated item (it keeps the solve well-posed with fewer ratings than
+dimensions and matters little after a handful); lam_b = 1 is the same rule for the bias's column of ones.
 """
 from __future__ import annotations
 
@@ -100,8 +110,8 @@ class RatingError(CollabError):
 
 # ---------------------------------------------------------------------- reading the user's ratings
 def rating_bounds(trained: TrainedModel) -> tuple[float, float] | None:
-    """(low, high) ratings accepted for this run: the model's y_range; None ('dot': any finite rating)."""
-    if trained.config.model == "dot":
+    """(low, high) ratings accepted for this run: the model's y_range; None ('dot', imported: any finite rating)."""
+    if foldin_kind(trained) in ("dot", "linear_bias"):
         return None
     low, high = trained.config.y_range
     return float(low), float(high)
@@ -171,9 +181,19 @@ def _rated_arrays(trained: TrainedModel, ratings: Mapping[int, float]) -> tuple[
 
 
 # ---------------------------------------------------------------------- the ridge penalty
+def foldin_kind(trained: TrainedModel) -> str:
+    """How a user is folded in: the trained model's kind, or for an imported run 'dot' (vectors alone) or
+    'linear_bias' (vectors and item biases, no sigmoid)."""
+    if trained.imported:
+        return "linear_bias" if trained.has_bias else "dot"
+    return trained.config.model
+
+
 def ridge_penalties(trained: TrainedModel, n_rated: int) -> tuple[float, float]:
     """(lam on the factors, lam_b on the user bias) for a user with `n_rated` ratings; see the module
-    docstring for the derivation from the training weight decay."""
+    docstring for the derivation from the training weight decay (and for imported runs)."""
+    if trained.imported:
+        return float(np.mean(np.square(trained.item_factors(), dtype=np.float64))), 1.0
     config = trained.config
     n_train = float(trained.metrics.get("n_train") or trained.catalog.counts.sum())
     if config.optimizer != "adamw":  # L2 in the gradient of the batch-mean loss
@@ -238,13 +258,13 @@ def _nn_predict(model, user_rows: torch.Tensor, item_rows: torch.Tensor) -> torc
 class UserFoldIn:
     """A folded-in user: their vector, how it was found, and what each rated item contributed to it."""
 
-    model_kind: str
+    model_kind: str  # foldin_kind: 'dot', 'dot_bias', 'nn', or for imported vectors 'dot' / 'linear_bias'
     items: np.ndarray  # (n_rated,) int64 item indices the user rated
     ratings: np.ndarray  # (n_rated,) their ratings
     vector: np.ndarray  # (width,) float64 user factors
-    bias: float | None  # user bias ('dot_bias'); None otherwise
+    bias: float | None  # user bias ('dot_bias', 'linear_bias'); None otherwise
     ridge: float  # lam on the factors
-    ridge_bias: float | None  # lam_b on the user bias ('dot_bias')
+    ridge_bias: float | None  # lam_b on the user bias ('dot_bias', 'linear_bias')
     method: str  # 'ridge', 'ridge+newton', 'ridge+lbfgs' or 'lbfgs (nn)'
     iterations: int  # refinement steps taken (0 for ridge alone)
     converged: bool
@@ -280,17 +300,20 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
     chosen = ridge_penalties(trained, len(items)) if penalties is None else tuple(penalties)
     lam, lam_bias = (_non_negative(ridge_scale, "ridge_scale") * _non_negative(p, "a ridge penalty") for p in chosen)
     start = time.perf_counter()
-    kind = trained.config.model
+    kind = foldin_kind(trained)
     with _single_threaded():
         if kind == "dot":
             solved = _solve_dot(trained, items, values, lam)
+        elif kind == "linear_bias":
+            solved = _solve_linear_bias(trained, items, values, lam, lam_bias)
         elif kind == "dot_bias":
             solved = _solve_dot_bias(trained, items, values, lam, lam_bias, refine, max_iter)
         else:
             solved = _solve_nn(trained, items, values, lam, max_iter)
     seconds = time.perf_counter() - start
-    return UserFoldIn(kind, items, values, ridge=lam, ridge_bias=lam_bias if kind == "dot_bias" else None,
-                      seconds=seconds, **solved)
+    has_bias = kind in ("dot_bias", "linear_bias")
+    return UserFoldIn(kind, items, values, ridge=lam, ridge_bias=lam_bias if has_bias else None, seconds=seconds,
+                      **solved)
 
 
 @functools.cache
@@ -321,6 +344,20 @@ def _solve_dot(trained: TrainedModel, items: np.ndarray, values: np.ndarray, lam
     vector = shares.sum(axis=1)  # (k,)
     return {"vector": vector, "bias": None, "method": "ridge", "iterations": 0, "converged": True,
             "fitted": factors @ vector, "shares": shares, "share_residual": 0.0}
+
+
+def _solve_linear_bias(trained: TrainedModel, items: np.ndarray, values: np.ndarray, lam: float,
+                       lam_bias: float) -> dict:
+    """Closed-form ridge with a user bias and no sigmoid: [Q 1] [w; b_u] = r - b_i (imported vectors with item
+    biases); shares_j = A^-1 z_j (r_j - b_i_j), as for 'dot'."""
+    factors = trained.item_factors()[items].astype(np.float64)  # (n_rated, k)
+    design = np.hstack([factors, np.ones((len(items), 1))])  # (n_rated, k + 1): z_j = [q_j, 1]
+    offsets = trained.item_biases()[items].astype(np.float64)  # (n_rated,) b_i
+    penalty = np.append(np.full(factors.shape[1], lam), lam_bias)  # (k + 1,)
+    shares = _weighted_ridge_shares(design, np.ones_like(values), values - offsets, penalty)  # (k + 1, n_rated)
+    solution = shares.sum(axis=1)  # (k + 1,) [w; b_u]
+    return {"vector": solution[:-1], "bias": float(solution[-1]), "method": "ridge", "iterations": 0,
+            "converged": True, "fitted": design @ solution + offsets, "shares": shares, "share_residual": 0.0}
 
 
 def _weighted_ridge_shares(design: np.ndarray, weights: np.ndarray, targets: np.ndarray,
@@ -515,7 +552,7 @@ def predict(trained: TrainedModel, fold: UserFoldIn, items: np.ndarray) -> np.nd
         user = torch.from_numpy(fold.vector).float().expand(len(items), -1)
         return _nn_predict(trained.model, user, torch.from_numpy(trained.item_factors()[items])).double().numpy()
     scores = linear_scores(trained, fold, items)
-    if fold.model_kind == "dot":
+    if fold.model_kind in ("dot", "linear_bias"):  # no sigmoid: the linear score is the prediction
         return scores
     return sigmoid_range(torch.from_numpy(scores), *trained.config.y_range).numpy()
 
@@ -612,6 +649,9 @@ _USER_INDEX: weakref.WeakKeyDictionary[TrainedModel, NeighbourIndex] = weakref.W
 def nearest_users(trained: TrainedModel, fold: UserFoldIn, k: int = 10) -> pd.DataFrame:
     """The k existing users whose factor vectors are closest in cosine to the folded-in one (biases left out).
     Columns: rank, user (raw id), similarity (cosine), count, mean_rating."""
+    if trained.user_factors() is None:
+        raise CollabError("this imported run has no user vectors, so there are no users to compare with; "
+                          "import it again with user vectors")
     if trained not in _USER_INDEX:  # built once per run: a KD-tree over 162K users took ~7 s here
         _USER_INDEX[trained] = NeighbourIndex(trained.user_factors(), "cosine")
     found, distances = _USER_INDEX[trained].query_vector(fold.vector, k)
@@ -648,6 +688,7 @@ def foldin_quality(trained: TrainedModel, ratings, split, *, ridge_scale: float 
     -> (lam, lam_b) replaces `ridge_penalties` (the benchmark compares other mappings with it);
     `max_users` folds in a seeded random sample of the users instead of all.
     """
+    trained.require_network("the fold-in quality check")
     check_trained_on(trained, ratings)
     train_users = ratings.user_index[split.train]
     valid_users = ratings.user_index[split.valid]

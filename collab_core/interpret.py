@@ -38,7 +38,10 @@ def item_table(trained: TrainedModel, indices: np.ndarray | None = None) -> pd.D
 
 def candidate_items(trained: TrainedModel, top_n_most_rated: int | None = 1000, min_ratings: int | None = None) -> np.ndarray:
     """Items eligible for a ranking: the top-N most rated (the lesson uses 1,000), or those with at least
-    `min_ratings` ratings when that is given instead."""
+    `min_ratings` ratings when that is given instead. An imported run without rating counts has no "most
+    rated": all its items are eligible."""
+    if not trained.has_counts:
+        return np.arange(trained.n_items)
     if min_ratings is not None:
         return trained.catalog.with_min_ratings(min_ratings)
     return trained.catalog.top_items(top_n_most_rated)
@@ -52,6 +55,8 @@ def bias_ranking(trained: TrainedModel, n: int = 15, top_n_most_rated: int | Non
     factors predict, i.e. the bias separates "what kind of film" from "how good".
     """
     if not trained.has_bias:
+        if trained.imported:
+            raise CollabError("this imported run has no item biases to rank: its metadata had no bias column")
         raise CollabError(f"a {trained.config.model!r} model has no biases to rank; train 'dot_bias'")
     table = item_table(trained, candidate_items(trained, top_n_most_rated, min_ratings))
     ordered = table.sort_values("bias", ascending=False, kind="stable")

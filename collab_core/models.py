@@ -7,11 +7,15 @@ index": `weight[idx]` equals `one_hot(idx) @ weight` without building the one-ho
 - EmbeddingDot:     user_factors . item_factors                         (no bias, no range)
 - EmbeddingDotBias: sigmoid_range(user . item + user_bias + item_bias)  (fastai's model)
 - EmbeddingNN:      sigmoid_range(MLP([user_emb, item_emb]))            (widths may differ)
+- VectorsOnly:      no network: embeddings trained elsewhere and imported (collab_core.importer); it
+                    predicts nothing, but holds its tables under the same names as the three above
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .errors import CollabError
 
 MODEL_KINDS = ("dot", "dot_bias", "nn")
 
@@ -105,14 +109,37 @@ def build_model_for(config, n_users: int, n_items: int) -> nn.Module:
                        config.nn_dropout, config.nn_item_factors)
 
 
+class VectorsOnly(nn.Module):
+    """Imported embeddings standing in for a network. Its tables have the trained models' names
+    (item_factors, item_bias, user_factors, user_bias), so the accessors below, the run store's safetensors
+    layout and its shape checks treat an imported run like a trained one. Tables the import did not provide
+    are absent (a run without user vectors has no user_factors). It has no rule to combine them into a
+    rating, so calling it raises."""
+
+    def __init__(self, n_items: int, dim: int, n_users: int = 0, item_bias: bool = False, user_bias: bool = False):
+        super().__init__()
+        self.item_factors = nn.Embedding(n_items, dim)  # (n_items, dim)
+        if item_bias:
+            self.item_bias = nn.Embedding(n_items, 1)  # (n_items, 1)
+        if n_users:
+            self.user_factors = nn.Embedding(n_users, dim)  # (n_users, dim): a user's score is a dot product
+            if user_bias:
+                self.user_bias = nn.Embedding(n_users, 1)  # (n_users, 1)
+        self.requires_grad_(False)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        raise CollabError("an imported run holds vectors only: it has no model to predict ratings with")
+
+
 def item_factors(model: nn.Module) -> torch.Tensor:
     """(n_items, width) item embedding matrix, detached, on the CPU."""
     return model.item_factors.weight.detach().cpu()
 
 
-def user_factors(model: nn.Module) -> torch.Tensor:
-    """(n_users, width) user embedding matrix, detached, on the CPU."""
-    return model.user_factors.weight.detach().cpu()
+def user_factors(model: nn.Module) -> torch.Tensor | None:
+    """(n_users, width) user embedding matrix, detached, on the CPU; None for imported vectors without users."""
+    table = getattr(model, "user_factors", None)
+    return None if table is None else table.weight.detach().cpu()
 
 
 def item_bias(model: nn.Module) -> torch.Tensor | None:

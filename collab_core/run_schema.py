@@ -7,6 +7,12 @@ every tensor of the safetensors files for its name, dtype and shape against the 
 being finite. Listing a run checks the cheap part (run.json and the safetensors headers, no tensor data);
 loading checks the rest. Each failure raises RunStoreError naming the run, the file, the field and what
 was expected.
+
+An imported run (collab_core.importer) has the same four files. Its run.json says `"imported": {dim, files,
+columns}` and `"config": null`, has no loss history and no validation score; its weights are the tables of a
+`models.VectorsOnly` (item_factors, and item_bias, user_factors, user_bias when imported), checked against
+the shapes `dim`, `columns` and the vocabulary imply, exactly as a trained run's are against its config. Its
+counts are zero where the metadata had none, and its means may be NaN (unknown), never infinite.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import CollabError, RunStoreError
+from .trained import ImportInfo
 
 FORMAT_VERSION = 1
 MAX_NAME_LENGTH = 80
@@ -31,6 +38,10 @@ NUMERIC_METRICS = ("rmse", "mse", "fit_seconds", "baseline_bias_rmse", "baseline
 _HISTORY_NUMBERS = ("train_loss", "valid_mse", "valid_rmse", "elapsed")
 _STATS = {"user_counts": ("I64", "n_users"), "user_means": ("F64", "n_users"),
           "item_counts": ("I64", "n_items"), "item_means": ("F64", "n_items")}
+IMPORT_FILE_ROLES = ("vectors", "metadata", "user_vectors", "user_metadata")
+IMPORT_COLUMN_ROLES = ("id", "title", "vectors", "genres", "year", "count", "mean_rating", "bias", "user_id",
+                       "user_vectors", "user_bias")
+MAX_IMPORT_DIM = 65_536
 _TORCH_DTYPE_NAMES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.float16: "F16",
                       torch.bfloat16: "BF16"}
 
@@ -43,16 +54,25 @@ class RunMeta:
     created: str
     dataset: str
     name: str  # the person's name for the run; "" when none was given
-    config: TrainConfig
+    config: TrainConfig | None  # None for an imported run
     metrics: dict  # str -> number, text or None; NUMERIC_METRICS are numbers or None
     history: list[dict]  # one record per epoch: epoch (int) and _HISTORY_NUMBERS (number or None)
     n_users: int
     n_items: int
+    imported: ImportInfo | None = None  # set for an imported run only
 
     def to_json(self) -> dict:
-        return {"format_version": FORMAT_VERSION, "run_id": self.run_id, "created": self.created,
-                "dataset": self.dataset, "name": self.name, "config": self.config.to_dict(),
-                "metrics": self.metrics, "history": self.history, "n_users": self.n_users, "n_items": self.n_items}
+        values = {"format_version": FORMAT_VERSION, "run_id": self.run_id, "created": self.created,
+                  "dataset": self.dataset, "name": self.name,
+                  "config": None if self.config is None else self.config.to_dict(),
+                  "metrics": self.metrics, "history": self.history, "n_users": self.n_users, "n_items": self.n_items}
+        if self.imported is not None:  # trained runs' run.json stays exactly as it was
+            values["imported"] = self.imported.to_json()
+        return values
+
+    @property
+    def model(self) -> str:
+        return "imported" if self.config is None else self.config.model
 
 
 def check_name(name) -> str:
@@ -101,11 +121,18 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
     if version != FORMAT_VERSION:
         raise RunStoreError(f"run {run_id!r} has format version {version!r}; this version reads {FORMAT_VERSION}. "
                             f"Retrain it")
-    config_values = check.field(meta, "config", dict, "an object of training settings")
-    try:
-        config = TrainConfig.from_dict(config_values).validate()
-    except (CollabError, TypeError) as exc:
-        check.fail(f"config: {exc}")
+    imported = check.field(meta, "imported", dict, "an object describing the imported files", optional=True)
+    if imported is not None:
+        imported = check_import_info(imported, check)
+        if meta.get("config") is not None:
+            check.fail("an imported run has no training settings: 'config' must be null")
+        config = None
+    else:
+        config_values = check.field(meta, "config", dict, "an object of training settings")
+        try:
+            config = TrainConfig.from_dict(config_values).validate()
+        except (CollabError, TypeError) as exc:
+            check.fail(f"config: {exc}")
     metrics = check.field(meta, "metrics", dict, "an object", optional=True) or {}
     for key, value in metrics.items():
         if not isinstance(value, _METRIC_TYPES) or isinstance(value, bool):
@@ -126,11 +153,51 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
         check.fail(str(exc))
     n_users = check.field(meta, "n_users", int, "a whole number")
     n_items = check.field(meta, "n_items", int, "a whole number")
-    if n_users < 2 or n_items < 2:
+    if imported is not None:
+        _check_imported_meta(check, imported, metrics, history, n_users, n_items)
+    elif n_users < 2 or n_items < 2:
         check.fail(f"a run needs at least 2 users and 2 items, got {n_users} and {n_items}")
     return RunMeta(run_id=run_id, created=check.field(meta, "created", str, "an ISO date-time text"),
                    dataset=check.field(meta, "dataset", str, "text"), name=name, config=config,
-                   metrics=metrics, history=history, n_users=n_users, n_items=n_items)
+                   metrics=metrics, history=history, n_users=n_users, n_items=n_items, imported=imported)
+
+
+def check_import_info(values: dict, check: _Checker) -> ImportInfo:
+    """run.json's "imported" object: a width, and text names for known file and column roles."""
+    dim = check.field(values, "dim", int, "a whole number")
+    if not 1 <= dim <= MAX_IMPORT_DIM:
+        check.fail(f"imported 'dim' must be from 1 to {MAX_IMPORT_DIM:,}, got {dim}")
+    named = {}
+    for key, roles in (("files", IMPORT_FILE_ROLES), ("columns", IMPORT_COLUMN_ROLES)):
+        entries = check.field(values, key, dict, "an object of role -> name")
+        unknown = sorted(set(entries) - set(roles))
+        if unknown:
+            check.fail(f"imported {key!r} has unknown role(s) {', '.join(map(repr, unknown))}; "
+                       f"known: {', '.join(roles)}")
+        for role, text in entries.items():
+            if not isinstance(text, str) or len(text) > 1000:
+                check.fail(f"imported {key}[{role!r}] must be text of at most 1,000 characters, got {_short(text)}")
+        named[key] = dict(entries)
+    if "vectors" not in named["files"]:
+        check.fail("imported 'files' must name the 'vectors' file")
+    return ImportInfo(dim, named["files"], named["columns"])
+
+
+def _check_imported_meta(check: _Checker, imported: ImportInfo, metrics: dict, history: list, n_users: int,
+                         n_items: int) -> None:
+    """What an imported run must not have (a score, a history), and sizes that agree with its files."""
+    if history:
+        check.fail("an imported run has no training history: 'history' must be empty")
+    for key in ("rmse", "mse"):
+        if metrics.get(key) is not None:
+            check.fail(f"an imported run has no validation score: metrics {key!r} must be absent")
+    if n_items < 2:
+        check.fail(f"an imported run needs at least 2 items, got {n_items}")
+    if imported.has_users != (n_users > 0) or n_users == 1:
+        check.fail(f"n_users is {n_users}, but the imported files "
+                   f"{'include' if imported.has_users else 'do not include'} user vectors (0, or at least 2, users)")
+    if imported.has_user_bias and not imported.has_users:
+        check.fail("imported 'columns' names a user bias without user vectors")
 
 
 def read_safetensors_header(path: Path, run_id: str) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -164,19 +231,28 @@ def read_safetensors_header(path: Path, run_id: str) -> dict[str, tuple[str, tup
     return tensors
 
 
-def expected_weights(config: TrainConfig, n_users: int, n_items: int) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """{parameter name: (dtype, shape)} of the network a config builds, computed on the meta device (no memory)."""
-    from .models import build_model_for
+def build_network(meta: RunMeta):
+    """The module a run's weights load into: the network its config builds, or an imported run's VectorsOnly
+    with the tables its files provided. The one rule both the header check and the loader use."""
+    from .models import VectorsOnly, build_model_for
 
-    with torch.device("meta"):
-        model = build_model_for(config, n_users, n_items)
+    if meta.imported is None:
+        return build_model_for(meta.config, meta.n_users, meta.n_items)
+    info = meta.imported
+    return VectorsOnly(meta.n_items, info.dim, meta.n_users, info.has_item_bias, info.has_user_bias)
+
+
+def _shapes(model) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{parameter name: (dtype, shape)}; built on the meta device, this costs no memory."""
     return {name: (_TORCH_DTYPE_NAMES.get(t.dtype, str(t.dtype)), tuple(t.shape))
             for name, t in model.state_dict().items()}
 
 
 def check_headers(folder: Path, meta: RunMeta) -> None:
-    """The weights and stats files hold exactly the tensors the run's config and vocabulary sizes imply."""
-    expected = expected_weights(meta.config, meta.n_users, meta.n_items)
+    """The weights and stats files hold exactly the tensors the run's config (or imported files) and vocabulary
+    sizes imply."""
+    with torch.device("meta"):
+        expected = _shapes(build_network(meta))
     _compare(read_safetensors_header(folder / "weights.safetensors", meta.run_id), expected,
              meta.run_id, "weights.safetensors")
     sizes = {"n_users": meta.n_users, "n_items": meta.n_items}
@@ -220,19 +296,24 @@ def check_vocab(vocab: dict, meta: RunMeta) -> dict:
     return vocab
 
 
-def check_values(weights: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], run_id: str) -> None:
-    """Finite weights; non-negative counts; finite means wherever there are ratings."""
+def check_values(weights: dict[str, torch.Tensor], stats: dict[str, torch.Tensor], run_id: str,
+                 imported: bool = False) -> None:
+    """Finite weights; non-negative counts; finite means wherever there are ratings (an imported run's means
+    may be unknown, NaN, but never infinite)."""
     for name, tensor in weights.items():
         bad = ~torch.isfinite(tensor)
         if bad.any():
             _Checker(run_id, "weights.safetensors").fail(
-                f"tensor {name!r} holds {int(bad.sum()):,} non-finite value(s) (NaN or infinity); retrain the run")
+                f"tensor {name!r} holds {int(bad.sum()):,} non-finite value(s) (NaN or infinity); "
+                + ("import it again" if imported else "retrain the run"))
     check = _Checker(run_id, "stats.safetensors")
     for kind in ("user", "item"):
         counts, means = stats[f"{kind}_counts"].numpy(), stats[f"{kind}_means"].numpy()
         if (counts < 0).any():
             check.fail(f"'{kind}_counts' holds negative counts")
-        if (~np.isfinite(means[counts > 0])).any():
+        if imported and np.isinf(means).any():
+            check.fail(f"'{kind}_means' holds an infinite mean")
+        if not imported and (~np.isfinite(means[counts > 0])).any():
             check.fail(f"'{kind}_means' is not finite for a {kind} with ratings")
 
 

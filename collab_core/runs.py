@@ -1,9 +1,10 @@
-"""RunStore: trained runs on disk, one folder each, in a runs directory ($COLLAB_RUNS_DIR, default ./runs).
+"""RunStore: trained (and imported) runs on disk, one folder each, in a runs directory ($COLLAB_RUNS_DIR,
+default ./runs).
 
 A run folder holds
   run.json              format version, config, metrics, loss history, dataset name, creation time
   vocab.json            raw user/item ids, item titles, years and genres
-  weights.safetensors   the network's state_dict
+  weights.safetensors   the network's state_dict (an imported run: its VectorsOnly tables)
   stats.safetensors     per-user/per-item rating counts and means
 Nothing is ever pickled or unpickled: tensors go through safetensors, everything else through JSON, so a
 planted file cannot run code when a run is loaded.
@@ -33,8 +34,16 @@ from safetensors.torch import load_file, save_file
 
 from .catalog import ItemCatalog, Vocab
 from .errors import RunStoreError
-from .models import build_model_for
-from .run_schema import FORMAT_VERSION, RunMeta, check_headers, check_meta, check_name, check_values, check_vocab
+from .run_schema import (
+    FORMAT_VERSION,
+    RunMeta,
+    build_network,
+    check_headers,
+    check_meta,
+    check_name,
+    check_values,
+    check_vocab,
+)
 from .trained import TrainedModel
 
 __all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "choose_default", "default_runs_dir", "valid_run_id"]
@@ -64,7 +73,7 @@ class RunInfo:
     ok: bool
     reason: str = ""  # why the run cannot be read, when not ok
     created: str = ""
-    model: str = ""
+    model: str = ""  # 'dot', 'dot_bias', 'nn', or 'imported' (then config is None)
     dataset: str = ""
     config: dict | None = None
     metrics: dict | None = None
@@ -98,7 +107,7 @@ class RunStore:
 
         The runs folder is checked first (`check_writable`); any OS error while writing (disk full,
         permissions) becomes a RunStoreError saying why, and leaves no half run behind."""
-        run_id = run_id or self.new_run_id(trained.config.model)
+        run_id = run_id or self.new_run_id(trained.model_kind)
         final = self.path(run_id)
         if final.exists():
             raise RunStoreError(f"run {run_id!r} already exists in {self.root}")
@@ -124,7 +133,7 @@ class RunStore:
     def _write(folder: Path, trained: TrainedModel, run_id: str, name: str) -> None:
         meta = RunMeta(run_id=run_id, created=trained.created, dataset=trained.dataset, name=name,
                        config=trained.config, metrics=trained.metrics, history=trained.history,
-                       n_users=trained.n_users, n_items=trained.n_items)
+                       n_users=trained.n_users, n_items=trained.n_items, imported=trained.source)
         _write_json(folder / "run.json", meta.to_json())
         items = trained.catalog.items
         _write_json(folder / "vocab.json", {
@@ -212,8 +221,9 @@ class RunStore:
             check_headers(folder, meta)
         except RunStoreError as exc:
             return RunInfo(folder.name, ok=False, reason=str(exc), created=_mtime_text(folder))
-        return RunInfo(folder.name, True, created=meta.created, model=meta.config.model, dataset=meta.dataset,
-                       config=meta.config.to_dict(), metrics=meta.metrics, name=meta.name)
+        return RunInfo(folder.name, True, created=meta.created, model=meta.model, dataset=meta.dataset,
+                       config=None if meta.config is None else meta.config.to_dict(), metrics=meta.metrics,
+                       name=meta.name)
 
     def _checked_meta(self, folder: Path) -> RunMeta:
         missing = [name for name in RUN_FILES if not (folder / name).is_file()]
@@ -240,16 +250,16 @@ class RunStore:
             state = load_file(str(folder / "weights.safetensors"))
         except Exception as exc:  # safetensors' own error type for a damaged body
             raise RunStoreError(f"run {run_id!r} is unreadable: {type(exc).__name__}: {str(exc)[:300]}") from None
-        check_values(state, stats, run_id)
-        model = build_model_for(meta.config, meta.n_users, meta.n_items)
-        model.load_state_dict(state, strict=True)  # names and shapes were checked against the same config
+        check_values(state, stats, run_id, imported=meta.imported is not None)
+        model = build_network(meta)
+        model.load_state_dict(state, strict=True)  # names and shapes were checked against the same rule
         items = pd.DataFrame({"title": vocab["titles"], "year": pd.array(vocab["years"], dtype="Int64"),
                               "genres": vocab["genres"]})
         item_ids = np.array(vocab["item_ids"], dtype=object)
         catalog = ItemCatalog(Vocab(item_ids, "item"), items, stats["item_counts"].numpy(), stats["item_means"].numpy())
         return TrainedModel(model.eval(), meta.config, Vocab(np.array(vocab["user_ids"], dtype=object), "user"),
                             stats["user_counts"].numpy(), stats["user_means"].numpy(), catalog, meta.metrics,
-                            meta.history, meta.dataset, meta.created, name=meta.name)
+                            meta.history, meta.dataset, meta.created, name=meta.name, source=meta.imported)
 
     # ------------------------------------------------------------------ the default run
     def pinned(self) -> str | None:

@@ -3,6 +3,12 @@
 As in fastai's collab learner, the raw-id vocabulary travels with the model, so `item_bias(["50"])` and
 `item_weight(["50"])` take raw ids, and an unknown id gets an error naming it. Item titles, counts and
 mean ratings come along too, so a run loaded from disk can be interpreted without its rating data.
+
+An imported run (embeddings trained elsewhere, collab_core.importer) is a TrainedModel too, with the same
+whole-matrix API: its `model` is a `models.VectorsOnly` holding the imported tables, `config` is None, and
+`source` says which files and columns it came from. What it lacks reads as absent: `item_biases()` and
+`user_biases()` are None without a bias column, `user_factors()` is None (and `n_users` 0) without user
+vectors, and its counts are zero unless the metadata had a count column (`has_counts`).
 """
 from __future__ import annotations
 
@@ -20,12 +26,36 @@ from .errors import CollabError
 from .ratings import Ratings
 
 
+@dataclass(frozen=True)
+class ImportInfo:
+    """Where an imported run's vectors came from: the files by role, and the column that played each role."""
+
+    dim: int  # width of the item vectors (and of the user vectors, which must match)
+    files: dict  # role ('vectors', 'metadata', 'user_vectors', 'user_metadata') -> the file's name
+    columns: dict  # role ('id', 'title', 'genres', 'year', 'count', 'mean_rating', 'bias', 'user_id', ...) -> column
+
+    def to_json(self) -> dict:
+        return {"dim": self.dim, "files": dict(self.files), "columns": dict(self.columns)}
+
+    @property
+    def has_users(self) -> bool:
+        return "user_vectors" in self.files
+
+    @property
+    def has_item_bias(self) -> bool:
+        return "bias" in self.columns
+
+    @property
+    def has_user_bias(self) -> bool:
+        return "user_bias" in self.columns
+
+
 @dataclass(eq=False)
 class TrainedModel:
-    """A trained network plus everything needed to read it by raw id."""
+    """A trained network (or imported vectors) plus everything needed to read it by raw id."""
 
-    model: nn.Module  # on the CPU, in eval mode
-    config: TrainConfig
+    model: nn.Module  # on the CPU, in eval mode; models.VectorsOnly for an imported run
+    config: TrainConfig | None  # None for an imported run: it has no training settings
     users: Vocab
     user_counts: np.ndarray  # (n_users,) ratings per user in the training data
     user_means: np.ndarray  # (n_users,) mean rating per user
@@ -35,12 +65,46 @@ class TrainedModel:
     dataset: str  # where the ratings came from
     created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     name: str = ""  # the person's name for the run ("" when none was given)
+    source: ImportInfo | None = None  # for an imported run only: its files and columns
+
+    def __post_init__(self):
+        if (self.config is None) == (self.source is None):
+            raise CollabError("a run has either training settings (trained) or an import source (imported), "
+                              "exactly one of them")
 
     @classmethod
     def from_training(cls, model: nn.Module, ratings: Ratings, config: TrainConfig, metrics: dict,
                       history: list[dict]) -> TrainedModel:
         return cls(model, config, ratings.user_vocab, ratings.user_counts, ratings.user_means, ratings.catalog,
                    metrics, history, ratings.name)
+
+    # ------------------------------------------------------------------ what kind of run
+    @property
+    def imported(self) -> bool:
+        """True for embeddings imported from files: no training settings, no validation score, no network."""
+        return self.source is not None
+
+    @property
+    def model_kind(self) -> str:
+        """'dot', 'dot_bias', 'nn' or 'imported'."""
+        return "imported" if self.config is None else self.config.model
+
+    @property
+    def has_counts(self) -> bool:
+        """Whether the catalog's rating counts are known (an imported run knows them from a count column)."""
+        return self.source is None or "count" in self.source.columns
+
+    def settings(self) -> dict:
+        """The training settings, or for an imported run what stands in for them (its kind and width)."""
+        if self.config is None:
+            return {"model": "imported", "dim": self.source.dim}
+        return self.config.to_dict()
+
+    def require_network(self, what: str) -> None:
+        """CollabError unless the run has a network that predicts ratings (imported runs have vectors only)."""
+        if self.imported:
+            raise CollabError(f"{what} needs a trained model; this run is imported vectors only "
+                              f"(from {self.dataset})")
 
     # ------------------------------------------------------------------ whole matrices (numpy, CPU)
     @property
@@ -59,9 +123,10 @@ class TrainedModel:
         """(n_items, width) float32 item embedding matrix."""
         return models.item_factors(self.model).numpy()
 
-    def user_factors(self) -> np.ndarray:
-        """(n_users, width) float32 user embedding matrix."""
-        return models.user_factors(self.model).numpy()
+    def user_factors(self) -> np.ndarray | None:
+        """(n_users, width) float32 user embedding matrix; None for an imported run without user vectors."""
+        factors = models.user_factors(self.model)
+        return None if factors is None else factors.numpy()
 
     def item_biases(self) -> np.ndarray | None:
         """(n_items,) learned item biases, or None when the model has none."""
@@ -77,7 +142,7 @@ class TrainedModel:
         """Learned bias of each raw item id, (n,)."""
         biases = self.item_biases()
         if biases is None:
-            raise CollabError(f"a {self.config.model!r} model has no biases")
+            raise CollabError(self._no_biases())
         return biases[self.catalog.vocab.to_index(list(raw_ids))]
 
     def item_weight(self, raw_ids) -> np.ndarray:
@@ -87,15 +152,21 @@ class TrainedModel:
     def user_bias(self, raw_ids) -> np.ndarray:
         biases = self.user_biases()
         if biases is None:
-            raise CollabError(f"a {self.config.model!r} model has no biases")
+            raise CollabError(self._no_biases())
         return biases[self.users.to_index(list(raw_ids))]
 
     def user_weight(self, raw_ids) -> np.ndarray:
-        return self.user_factors()[self.users.to_index(list(raw_ids))]
+        return self.user_factors()[self.users.to_index(list(raw_ids))]  # no users: to_index names the unknown id
+
+    def _no_biases(self) -> str:
+        if self.imported:
+            return "this imported run has no biases (its metadata had no bias column)"
+        return f"a {self.config.model!r} model has no biases"
 
     @torch.no_grad()
     def predict(self, user_ids, item_ids) -> np.ndarray:
         """Predicted ratings for parallel sequences of raw user and item ids, (n,)."""
+        self.require_network("predicting ratings")
         users = torch.from_numpy(self.users.to_index(list(user_ids)))
         items = torch.from_numpy(self.catalog.vocab.to_index(list(item_ids)))
         if len(users) != len(items):

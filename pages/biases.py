@@ -6,6 +6,10 @@ from collab_app import cached, charts, options, progress, state
 active = progress.page_run()
 trained = active.trained
 st.title("Biases")
+if not trained.has_bias and trained.imported:
+    st.warning("This imported run has no item biases: import its vectors with a metadata file that has a 'bias' "
+               "column to rank items by bias.")
+    st.stop()
 if not trained.has_bias:
     st.warning(f"This run is a {trained.config.model!r} model, which has no biases. Train a 'dot_bias' model to "
                f"rank items by learned bias.")
@@ -19,8 +23,12 @@ ROWS = options.Number("p_bias_n", "n", 15, low=1, high=100)
 options.apply(MODE, TOP, MIN, ROWS)
 
 left, middle, right = st.columns([1.2, 2, 1])
-mode = options.segmented(left, "Rank among", MODE)
-if mode == "most rated":
+mode = options.segmented(left, "Rank among", MODE) if trained.has_counts else None
+if mode is None:  # an imported run without a count column: "most rated" has no meaning
+    middle.caption("This imported run has no rating counts (no count column), so items are ranked among all "
+                   f"{n_items:,}.")
+    top_n, min_ratings = None, None
+elif mode == "most rated":
     top_n = options.slider(middle, "Top-N most rated items", TOP,
                            help="The lesson ranks the 1,000 most-rated movies: rarely-rated items have noisy biases.")
     min_ratings = None
@@ -47,5 +55,12 @@ col_bottom.dataframe(bottom[order], hide_index=True, column_config=columns, key=
 
 table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]
-st.plotly_chart(charts.bias_vs_mean(eligible), key="bias_scatter")
-st.plotly_chart(charts.user_bias_histogram(cached.user_biases(active.run_id)["bias"].to_numpy()), key="user_bias_hist")
+if eligible["mean_rating"].notna().any():
+    st.plotly_chart(charts.bias_vs_mean(eligible), key="bias_scatter")
+else:
+    st.caption("This imported run has no mean ratings (no mean_rating column), so bias is not plotted against them.")
+if trained.user_biases() is not None:
+    st.plotly_chart(charts.user_bias_histogram(cached.user_biases(active.run_id)["bias"].to_numpy()),
+                    key="user_bias_hist")
+elif trained.imported:
+    st.caption("This imported run has no user biases.")

@@ -1,8 +1,9 @@
 """Data: choose the ratings (built-in MovieLens 100K, a MovieLens folder under the server's data folders, or an
-uploaded table), filter them for density, and look at them before training."""
+uploaded table), filter them for density, and look at them before training; or import embeddings trained
+elsewhere as a run (collab_app.import_panel)."""
 import streamlit as st
 
-from collab_app import cached, charts, fetch_panel, navigation, state
+from collab_app import cached, charts, fetch_panel, import_panel, navigation, state
 from collab_app.text import md
 from collab_app.uploads import SessionUploads
 from collab_core import data_roots
@@ -15,7 +16,8 @@ state.to_url()  # this page owns no URL options; keep only the run
 st.title("Data")
 active = state.dataset(cached.DatasetSpec())
 st.caption(f"Training uses: **{md(active.label)}**")
-SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet"}
+SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet",
+           "import": "Import embeddings"}
 NONE = "(none)"
 st.session_state.setdefault("p_data_source", active.kind)
 
@@ -27,6 +29,9 @@ def use_fetched(folder: str) -> None:
 
 
 source = st.segmented_control("Source", list(SOURCES), key="p_data_source", format_func=SOURCES.get, required=True)
+if source == "import":  # not ratings to train on: vectors trained elsewhere, saved as a run
+    import_panel.draw()
+    st.stop()
 
 
 def column_mapping(header: list[str]) -> ColumnMap:

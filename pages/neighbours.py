@@ -18,7 +18,9 @@ star_wars = catalog.vocab.knows("50") and "Star Wars" in catalog.titles[catalog.
 MOVIE = options.Choice("p_nb_movie", "movie", "50" if star_wars else by_popularity[0], allowed=catalog.vocab.knows)
 K = options.Number("p_nb_k", "k", min(10, active.trained.n_items - 1), low=1, high=min(100, active.trained.n_items - 1))
 METRIC = options.Choice("p_nb_metric", "metric", "cosine", choices=("cosine", "euclidean"))
-MIN = options.Number("p_nb_min", "min", 20, low=0, high=100_000)
+# an imported run without a count column has no rating counts to filter by: all of its items are candidates
+MIN = options.Number("p_nb_min", "min", 20 if active.trained.has_counts else 0, low=0,
+                     high=100_000 if active.trained.has_counts else 0)
 options.apply(MOVIE, K, METRIC, MIN)
 
 
@@ -34,9 +36,11 @@ movie = options.selectbox(left, "Movie (type to search)", MOVIE, by_popularity, 
                           help="Sorted by number of ratings; type part of a title to filter.")
 k = options.number_input(k_col, "k", K)
 metric = options.segmented(metric_col, "Metric", METRIC)
-min_ratings = options.number_input(min_col, "Min ratings", MIN,
+min_ratings = options.number_input(min_col, "Min ratings", MIN, disabled=not active.trained.has_counts,
                                    help="Answer among items with at least this many ratings. Weight decay pulls "
-                                        "rarely-rated items towards the origin, where they crowd every neighbourhood.")
+                                        "rarely-rated items towards the origin, where they crowd every neighbourhood."
+                                        if active.trained.has_counts else
+                                        "This imported run has no rating counts: every item is a candidate.")
 state.to_url(movie=movie, k=k, metric=metric, min=min_ratings)
 
 query = int(catalog.vocab.to_index(movie))

@@ -36,8 +36,10 @@ def highlight_clicked_point():
 c1, c2, c3, c4 = st.columns([1, 0.8, 1.6, 1.4])
 method = options.segmented(c1, "Method", METHOD)
 dims = options.segmented(c2, "Dimensions", DIMS, format_func=lambda d: f"{d}D")
-top_n = options.slider(c3, "Items: top-N most rated", TOP, step=50 if n_items > 500 else 1,
-                       help="Structure only shows where the data is dense: the lesson plots the 1,000 most-rated.")
+top_n = options.slider(c3, "Items: top-N most rated" if active.trained.has_counts else "Items: the first N in the file",
+                       TOP, step=50 if n_items > 500 else 1,
+                       help="Structure only shows where the data is dense: the lesson plots the 1,000 most-rated."
+                       if active.trained.has_counts else "This imported run has no rating counts (no count column).")
 colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
 c5, c6, c7 = st.columns([1, 2.4, 1])
 n_labels = options.number_input(c5, "Label the K most rated", LABELS)

@@ -173,6 +173,9 @@ if single is not None:
                 state.notice(f"Could not rename the run: {md(exc)}", "error")
             st.rerun()
 active = state.active_run()
-if active is not None:
+if active is not None and active.trained.imported:
+    st.caption(f"Active run {md(active.run_id)} is imported (from {md(active.trained.dataset)}): it has no training "
+               f"settings, no loss history and no validation score.")
+elif active is not None:
     st.caption(f"Active run {md(active.run_id)}: train vs validation loss per epoch")
     st.plotly_chart(charts.loss_curves([], active.trained.history), key="active_history")

@@ -1,0 +1,116 @@
+"""The Data page's "Import embeddings" panel: item vectors trained elsewhere (with their metadata, and optionally
+user vectors) uploaded into this session's private folder, checked and previewed, then saved as a run that
+becomes the active run. The reading and checking is collab_core.importer's, the same as the CLI's
+`import-embeddings`; this module only draws the widgets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from collab_core.errors import CollabError
+from collab_core.importer import import_embeddings
+
+from . import cached, state
+from .text import md
+from .uploads import SessionUploads
+
+VECTOR_TYPES = ["tsv", "txt", "csv", "npy", "parquet"]
+METADATA_TYPES = ["tsv", "txt", "csv", "parquet"]
+ROLES = {  # role -> (widget key, label)
+    "vectors": ("imp_vectors", "Item vectors: vectors.tsv (no header), .npy, or a CSV/Parquet table"),
+    "metadata": ("imp_metadata", "Item metadata (optional): metadata.tsv or CSV, one row per vector"),
+    "user_vectors": ("imp_user_vectors", "User vectors (same formats)"),
+    "user_metadata": ("imp_user_metadata", "User metadata (optional): a user id column, optionally a bias"),
+}
+
+
+def draw() -> None:
+    """The whole panel: uploads, preview, column choice, name, and the Import button."""
+    st.caption("Explore embeddings trained elsewhere (implicit's ALS, LightFM, a two-tower model, word2vec ...): "
+               "they become a run like any other. The metadata names each item's id and title, and may add "
+               "genres, year, count (for the \"most rated\" orderings) and bias (for the Biases page). "
+               "This app's own downloads (sidebar) import back exactly.")
+    uploads = _uploads()
+    if uploads.get("vectors") is None:
+        st.info("Upload the item vectors to preview them.", icon=":material/upload_file:")
+        return
+    try:
+        paths = _save(uploads)
+        names = {role: upload.name for role, upload in uploads.items() if upload is not None}
+        found = cached.import_preview(str(paths["vectors"]), str(paths.get("metadata", "")),
+                                      names["vectors"], names.get("metadata", ""))
+    except CollabError as exc:
+        st.error(md(exc), icon=":material/error:")
+        return
+    st.caption(f"{found.n_rows:,} item vectors of dimension {found.dim}.")
+    for note in found.notes:
+        st.caption(f"Note: {md(note)}")
+    id_column, title_column = _column_choices(found)
+    name = st.text_input("Run name (optional)", max_chars=80, key="imp_name")
+    ready = not found.columns or (id_column is not None and title_column is not None)
+    if st.button("Import as a run", type="primary", key="imp_go", disabled=not ready):
+        _import(paths, names, id_column, title_column, name)
+
+
+def _uploads() -> dict:
+    limit = cached.upload_limit_mb()
+    left, right = st.columns(2)
+    found = {"vectors": left.file_uploader(ROLES["vectors"][1], type=VECTOR_TYPES, key=ROLES["vectors"][0],
+                                           max_upload_size=limit),
+             "metadata": right.file_uploader(ROLES["metadata"][1], type=METADATA_TYPES, key=ROLES["metadata"][0],
+                                             max_upload_size=limit)}
+    with st.expander("User vectors (optional): a folded-in user can then find their nearest users"):
+        left, right = st.columns(2)
+        found["user_vectors"] = left.file_uploader(ROLES["user_vectors"][1], type=VECTOR_TYPES,
+                                                   key=ROLES["user_vectors"][0], max_upload_size=limit)
+        found["user_metadata"] = right.file_uploader(ROLES["user_metadata"][1], type=METADATA_TYPES,
+                                                     key=ROLES["user_metadata"][0], max_upload_size=limit)
+    return found
+
+
+def _save(uploads: dict) -> dict[str, Path]:
+    """Each upload stored in this session's private folder (collab_app.uploads), keeping the others of this
+    import and the ratings file the session trains on."""
+    folder = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+    dataset = state.dataset(cached.DatasetSpec())
+    files = {role: (upload.name, upload.getvalue()) for role, upload in uploads.items() if upload is not None}
+    paths = {role: folder.path_for(name, data) for role, (name, data) in files.items()}
+    kept = (*paths.values(), *([Path(dataset.path)] if dataset.kind == "upload" else []))
+    return {role: folder.save(name, data, keep=kept) for role, (name, data) in files.items()}
+
+
+def _column_choices(found) -> tuple[str | None, str | None]:
+    """The id and title columns: selectboxes preset to the guessed columns, empty (asked) when not obvious."""
+    if not found.columns:
+        return None, None
+    left, right = st.columns(2)
+    chosen = []
+    for where, key, label, guessed in ((left, "imp_id_col", "Id column", found.id_column),
+                                       (right, "imp_title_col", "Title column", found.title_column)):
+        if st.session_state.get(key) not in found.columns:  # another file's column: start from the guess again
+            st.session_state.pop(key, None)
+        index = found.columns.index(guessed) if guessed is not None else None
+        chosen.append(where.selectbox(label, found.columns, index=index, key=key,
+                                      placeholder="not obvious: choose the column"))
+    return chosen[0], chosen[1]
+
+
+def _import(paths: dict, names: dict, id_column, title_column, name: str) -> None:
+    try:
+        with st.spinner("Importing ..."):
+            trained, notes = import_embeddings(
+                paths["vectors"], paths.get("metadata"), id_column=id_column, title_column=title_column,
+                user_vectors=paths.get("user_vectors"), user_metadata=paths.get("user_metadata"),
+                max_bytes=cached.upload_limit_bytes(), names=names)
+            run_id = cached.store().save(trained, name=name)
+    except CollabError as exc:
+        st.error(f"Nothing was imported: {md(exc)}", icon=":material/error:")
+        return
+    for note in notes:
+        state.notice(f"Note: {md(note)}", "info")
+    users = f" and {trained.n_users:,} users" if trained.n_users else ""
+    state.notice_success(f"Imported {trained.n_items:,} items{users} ({trained.source.dim} dimensions) as run "
+                         f"{md(run_id)}. It is now the active run.")
+    state.request_active_run(run_id)
+    st.rerun()

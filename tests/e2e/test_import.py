@@ -1,0 +1,81 @@
+"""Importing embeddings in a real browser (issue 14): a small pair of Projector TSV files uploaded on the Data
+page becomes the active run, and Projections and Neighbours show its items."""
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks.harness import start_server, stop_server, wait_for_app
+
+pytestmark = pytest.mark.e2e
+N_ITEMS = 24
+TITLES = [f"Song {i:02d}" for i in range(N_ITEMS)]
+CUSTOMDATA = """(name) => Array.from(document.querySelector('.js-plotly-plot')._fullData
+  .find(t => t.name === name).customdata)"""
+# every point of the first chart's item traces (coloured by genre: one trace per genre, '(none)' here)
+POINTS = """() => document.querySelector('.js-plotly-plot')._fullData
+  .filter(t => !['labels', 'selected', 'neighbours'].includes(t.name)).flatMap(t => Array.from(t.customdata))"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("import") / "runs"
+    root.mkdir()
+    process, url = start_server(root, root.parent, {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"})
+    yield url, root
+    stop_server(process)
+
+
+def tsv_pair() -> tuple[bytes, bytes]:
+    """Two clusters of songs: 0-11 near (1, 0, 0), 12-23 near (0, 1, 0)."""
+    rng = np.random.default_rng(3)
+    centres = np.repeat(np.eye(3)[:2], N_ITEMS // 2, axis=0)  # (N_ITEMS, 3)
+    vectors = centres + rng.normal(0, 0.05, (N_ITEMS, 3))
+    vectors_tsv = "".join("\t".join(f"{v:.6f}" for v in row) + "\n" for row in vectors)
+    metadata_tsv = "title\tid\n" + "".join(f"{t}\ts{i}\n" for i, t in enumerate(TITLES))
+    return vectors_tsv.encode(), metadata_tsv.encode()
+
+
+def upload(page, label: str, name: str, data: bytes) -> None:
+    box = page.get_by_test_id("stFileUploader").filter(has_text=label)
+    box.locator("input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": "text/tab-separated-values", "buffer": data}])
+    wait_for_app(page)
+
+
+def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
+    url, root = server
+    page.goto(f"{url}/data")
+    wait_for_app(page)
+    page.get_by_text("Import embeddings").click()
+    wait_for_app(page)
+    vectors, metadata = tsv_pair()
+    upload(page, "Item vectors", "vectors.tsv", vectors)
+    upload(page, "Item metadata", "metadata.tsv", metadata)
+    page.get_by_text(f"{N_ITEMS} item vectors of dimension 3").wait_for(timeout=30_000)
+    page.get_by_label("Run name (optional)").fill("songs")
+    page.get_by_label("Run name (optional)").press("Tab")
+    wait_for_app(page)
+    page.get_by_role("button", name="Import as a run").click()
+    page.get_by_text(re.compile(r"Imported 24 items \(3 dimensions\) as run")).wait_for(timeout=30_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    assert sidebar.get_by_text("songs").is_visible() and sidebar.get_by_text("Imported from").is_visible()
+    assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 1
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Projections").click()  # same session
+    wait_for_app(page)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert sorted(page.evaluate(POINTS)) == list(range(N_ITEMS))  # every imported item is a point
+    assert page.get_by_text("Items: the first N in the file").is_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Neighbours").click()
+    wait_for_app(page)
+    page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
+    query = page.get_by_role("combobox", name="Movie (type to search)")
+    assert query.input_value() == "Song 00"  # the first item is the query
+    assert re.search(r"movie=s0\b", page.url)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    neighbours = page.evaluate(CUSTOMDATA, "neighbours")
+    assert len(neighbours) == 10 and all(1 <= i < N_ITEMS // 2 for i in neighbours)  # its own cluster
+    assert page.locator("[data-testid='stException']").count() == 0
