@@ -64,13 +64,18 @@ def movie_run(tmp_path_factory):
 @pytest.fixture()
 def with_run(movie_run, monkeypatch, tmp_path):
     """A fresh copy of the runs directory per test, so deleting runs cannot leak between tests."""
+    root, run_id = movie_run
+    return use_copy_of(root, tmp_path, monkeypatch), run_id
+
+
+def use_copy_of(runs: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A private copy of the runs folder `runs`, made the app's runs folder (COLLAB_RUNS_DIR)."""
     import shutil
 
-    root, run_id = movie_run
     copy = tmp_path / "runs"
-    shutil.copytree(root, copy)
+    shutil.copytree(runs, copy)
     monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
-    return copy, run_id
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.hostile import HOSTILE, save_hostile_run
 
-from .conftest import no_exceptions, open_app
+from .conftest import no_exceptions, open_app, use_copy_of
 
 PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/train.py", "pages/data.py"]
 MARKDOWN_KINDS = ["markdown", "caption", "warning", "error", "info", "success", "title", "header", "subheader"]
@@ -26,12 +26,7 @@ def hostile_run(tmp_path_factory):
 
 @pytest.fixture()
 def with_hostile_run(hostile_run, tmp_path, monkeypatch):
-    import shutil
-
-    copy = tmp_path / "runs"
-    shutil.copytree(hostile_run, copy)
-    monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
-    return copy
+    return use_copy_of(hostile_run, tmp_path, monkeypatch)
 
 
 def markdown_bodies(at) -> list[str]:

@@ -9,7 +9,7 @@ from collab_core.importer import import_embeddings
 from collab_core.runs import RunStore
 from tests.hostile import HOSTILE
 
-from .conftest import PAGES, no_exceptions, open_app, shown
+from .conftest import PAGES, no_exceptions, open_app, shown, use_copy_of
 from .test_escaping import assert_nothing_hostile_is_markup
 
 
@@ -39,12 +39,7 @@ def imported_runs(movie_run, tmp_path_factory):
 
 @pytest.fixture()
 def runs_with_imports(imported_runs, tmp_path, monkeypatch):
-    import shutil
-
-    copy = tmp_path / "runs"
-    shutil.copytree(imported_runs, copy)
-    monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
-    return copy
+    return use_copy_of(imported_runs, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("variant", ["bare", "full"])

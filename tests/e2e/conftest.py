@@ -5,6 +5,7 @@ Without /usr/bin/chromium the e2e tests skip with a message, except in CI (CI=tr
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,26 @@ from benchmarks.harness import CHROMIUM, launch_chromium, start_server, stop_ser
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# no UMAP worker: these tests look at PCA views only, and numba's warm-up would take a core
+NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}
+
+
+@contextmanager
+def serving(runs_dir: Path, extra_env: dict | None = None):
+    """The app served on `runs_dir` (created if missing) for the length of the block: yields its base URL."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    process, url = start_server(runs_dir, runs_dir.parent, NO_UMAP | (extra_env or {}))
+    try:
+        yield url
+    finally:
+        stop_server(process)
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("e2e") / "runs"
-    runs_dir.mkdir()
-    # no UMAP worker: the browser test looks at PCA views only, and numba's warm-up would take a core
-    process, url = start_server(runs_dir, runs_dir.parent, {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"})
-    yield url, runs_dir
-    stop_server(process)
+    with serving(runs_dir) as url:
+        yield url, runs_dir
 
 
 @pytest.fixture(scope="module")

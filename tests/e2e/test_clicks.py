@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import start_server, stop_server, wait_for_app
+from benchmarks.harness import wait_for_app
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
+from .conftest import serving
+
 pytestmark = pytest.mark.e2e
-NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}  # these tests never open a UMAP view
 # the page position of the first point of the trace named `name` in the page's first Plotly chart
 POINT = """(name) => { const gd = document.querySelector('.js-plotly-plot'); const L = gd._fullLayout;
   const d = gd._fullData.find(t => t.name === name); const r = gd.getBoundingClientRect();
@@ -23,7 +24,7 @@ CUSTOMDATA = """(name) => { const d = document.querySelector('.js-plotly-plot').
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, grouplens):
     from collab_core.config import default_config
     from collab_core.datasets import load_builtin
     from collab_core.ratings import random_split
@@ -39,15 +40,18 @@ def server(tmp_path_factory):
     for run_id, day in (("movie-run", 3), ("spare-run", 2), ("hostile-run", 1)):  # the history's order, newest first
         meta = json.loads((root / run_id / "run.json").read_text())
         (root / run_id / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
-    grouplens = Server()  # a MovieLens download folder on 127.0.0.1 for the Data page's fetch panel
-    grouplens.serve("ml-latest-small")
-    grouplens.serve("ml-1m")
-    data = root.parent / "data"
-    process, url = start_server(root, root.parent, NO_UMAP | {"COLLAB_MOVIELENS_URL": grouplens.url,
-                                                              "COLLAB_DATA_DIR": str(data)})
-    yield url, root
-    stop_server(process)
-    grouplens.httpd.shutdown()
+    with serving(root, {"COLLAB_MOVIELENS_URL": grouplens.url, "COLLAB_DATA_DIR": str(root.parent / "data")}) as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def grouplens():
+    """A MovieLens download folder on 127.0.0.1 for the Data page's fetch panel."""
+    server = Server()
+    server.serve("ml-latest-small")
+    server.serve("ml-1m")
+    yield server
+    server.httpd.shutdown()
 
 
 def open_page(page, url: str) -> None:
@@ -222,28 +226,28 @@ def test_hostile_link_values_are_quoted_as_text(server, page, param, value):
     assert not any(r.startswith(EVIL) for r in requests)
 
 
-def test_fetching_a_movielens_dataset_cancel_then_download_and_use(server, page):
+def choose_and_accept(page, name: str) -> None:
+    page.get_by_label("Dataset").click()
+    page.get_by_role("option", name=re.compile(rf"^{name}:")).click()
+    wait_for_app(page)
+    page.get_by_text("I accept these terms").click()
+    wait_for_app(page)
+
+
+def test_fetching_a_movielens_dataset_cancel_then_download_and_use(server, grouplens, page):
     url, root = server
     open_page(page, f"{url}/data?run=movie-run")
     page.get_by_text("Get a MovieLens dataset").click()
-    page.get_by_label("Dataset").click()
-    page.get_by_role("option", name=re.compile(r"^ml-1m:")).click()
-    wait_for_app(page)
-    page.get_by_text("I accept these terms").click()
-    wait_for_app(page)
-    # the test server is fast: a cancel can only be seen on a download still under way, so it may finish
-    page.get_by_role("button", name="Download", exact=True).click()
-    cancel = page.get_by_role("button", name="Cancel")
+    choose_and_accept(page, "ml-1m")
+    grouplens.delay = 4.0  # the body arrives late: time to click Cancel while the download is under way
     try:
-        cancel.click(timeout=5_000)
-        page.get_by_text(re.compile(r"Download cancelled|ml-1m is in the data folder")).wait_for(timeout=30_000)
-    except Exception:  # finished before Cancel could be clicked: it must then be there
-        page.get_by_text("ml-1m is in the data folder").wait_for(timeout=30_000)
-    page.get_by_label("Dataset").click()
-    page.get_by_role("option", name=re.compile(r"^ml-latest-small:")).click()
-    wait_for_app(page)
-    page.get_by_text("I accept these terms").click()
-    wait_for_app(page)
+        page.get_by_role("button", name="Download", exact=True).click()
+        page.get_by_role("button", name="Cancel").click(timeout=10_000)
+        page.get_by_text("Download cancelled").wait_for(timeout=30_000)
+    finally:
+        grouplens.delay = 0.0
+    assert not (root.parent / "data" / "ml-1m").exists()
+    choose_and_accept(page, "ml-latest-small")
     page.get_by_role("button", name="Download", exact=True).click()
     page.get_by_text("ml-latest-small is in the data folder").wait_for(timeout=60_000)
     page.get_by_role("button", name="Use ml-latest-small").click()

@@ -5,7 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.harness import start_server, stop_server, wait_for_app
+from benchmarks.harness import wait_for_app
+
+from .conftest import serving
 
 pytestmark = pytest.mark.e2e
 N_ITEMS = 24
@@ -20,10 +22,8 @@ POINTS = """() => document.querySelector('.js-plotly-plot')._fullData
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("import") / "runs"
-    root.mkdir()
-    process, url = start_server(root, root.parent, {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"})
-    yield url, root
-    stop_server(process)
+    with serving(root) as url:
+        yield url, root
 
 
 def tsv_pair() -> tuple[bytes, bytes]:

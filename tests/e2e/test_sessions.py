@@ -6,9 +6,10 @@ import pytest
 
 from benchmarks.harness import set_epochs, start_server, stop_server, wait_for_app
 
+from .conftest import NO_UMAP
+
 pytestmark = pytest.mark.e2e
 N_SESSIONS = 8
-NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}  # these tests never open a UMAP view
 
 
 @pytest.fixture(scope="module")
