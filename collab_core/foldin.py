@@ -716,22 +716,24 @@ class RatingScale:
 def rating_scale(trained: TrainedModel) -> RatingScale:
     """The scale the run's data was rated on, read from what a run stores (it does not store the scale):
     the step is 1 when every item's rating sum (mean x count) is a whole number, 0.5 when every one is a
-    multiple of a half (MovieLens 10M and later have half stars), else a tenth of the range; the ends are the
-    lowest and highest item means rounded out to the step (MovieLens 100K: items rated once by 1 and by 5 give
-    1 to 5), kept inside the model's y_range."""
+    multiple of a half (MovieLens 10M and later have half stars), else a round tenth of the range; the ends are the
+    lowest and highest item or user means rounded out to the step (MovieLens 100K: items rated once by 1 and by
+    5 give 1 to 5), kept inside the model's y_range. Data where no item or user is rated at an end of the scale
+    gets a narrower scale than it had."""
     catalog = trained.catalog
     rated = catalog.counts > 0
     means = catalog.means[rated].astype(np.float64)
+    user_means = np.asarray(trained.user_means, dtype=np.float64)[np.asarray(trained.user_counts) > 0]
     if len(means) == 0 or not np.isfinite(means).all():
         bounds = rating_bounds(trained) or (1.0, 5.0)
         return RatingScale(float(bounds[0]), float(bounds[1]), (bounds[1] - bounds[0]) / 10)
     sums = means * catalog.counts[rated]
     step = next((s for s in (1.0, 0.5) if np.allclose(sums / s, np.round(sums / s), atol=1e-6)), None)
-    low, high = float(means.min()), float(means.max())
-    if step is None:
-        step = (high - low) / 10 if high > low else 1.0
-    else:
-        low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    every_mean = np.concatenate([means, user_means[np.isfinite(user_means)]])  # each lies inside the scale
+    low, high = float(every_mean.min()), float(every_mean.max())
+    if step is None:  # ratings on a continuous scale: about ten round steps across it
+        step = _round_step((high - low) / 10) if high > low else 1.0
+    low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
     bounds = rating_bounds(trained)
     if bounds is not None:  # only ratings inside the model's y_range are accepted (check_rating)
         low, high = max(low, bounds[0]), min(high, bounds[1])
@@ -739,6 +741,12 @@ def rating_scale(trained: TrainedModel) -> RatingScale:
     if high <= low:
         high = low + step
     return RatingScale(float(low), float(high), float(step))
+
+
+def _round_step(size: float) -> float:
+    """The 1, 2 or 5 times a power of ten nearest above `size` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(size))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= size * (1 - 1e-9))
 
 
 def demo_ratings(trained: TrainedModel, n: int = 5, pool: int = 40,
