@@ -7,7 +7,8 @@ import pytest
 
 from .conftest import PAGES, job_of, no_exceptions, open_app, shown, wait_until
 
-NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
+NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py", "pages/compare.py",
+             "pages/diagnostics.py"]
 
 
 def plotly_specs(at) -> list[dict]:
