@@ -209,7 +209,7 @@ def fold_in(run_id: str, ratings: YourRatings) -> foldin.UserFoldIn:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def recommendations(run_id: str, ratings: YourRatings, n: int, min_ratings: int) -> pd.DataFrame:
-    return foldin.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings)
+    return foldin.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings, n_because=2)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -7,6 +7,7 @@ through `label()`, which escapes it as HTML; Plotly turns the entities back into
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -115,15 +116,27 @@ def explained_variance(ratios: np.ndarray) -> go.Figure:
                    "yaxis": {"tickformat": ".0%", "title": {"text": "explained variance ratio"}}}}))
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A group of items drawn over a projection: big markers of one colour, labelled by title."""
+
+    frame: pd.DataFrame | None  # rows as `projection`'s points
+    colour: str
+    name: str  # the legend entry
+    size: int
+    symbol: str = "circle"
+    labelled: bool = True
+
+
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
-               marks: list[tuple] | None = None, colour_title: str | None = None) -> go.Figure:
+               marks: list[Mark] | None = None, colour_title: str | None = None) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
-    `marks`: more labelled groups drawn on top, as (frame, colour, name, size[, symbol]) (`neighbours` and
-    `highlight` are two of them). Labels: a marked point is labelled once, by its mark; in 2D, labels that would
-    cover a more-rated one's are left out, and labels near the right edge go to the left of their point.
+    `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
+    labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
+    one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost ~140 ms for 1,000 items, more than the rest of the page."""
@@ -162,32 +175,51 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         traces.append(trace(points, name=color, showlegend=False,
                             marker=dict(size=size, opacity=0.8, color=values, coloraxis="coloraxis")))
         layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": colour_bar}
-    groups = [(neighbours, NEIGHBOUR, "neighbours", 11), (highlight, HIGHLIGHT, "selected", 15)] + list(marks or [])
-    marked = set()
-    for frame, colour, name, marker_size, *symbol in groups:
-        if frame is not None and not frame.empty:
-            marked.update(int(i) for i in frame["index"])
-            traces.append(trace(frame, name=name, mode="markers+text", text=labels(frame["title"]),
-                                textposition=_text_positions(frame, points) if dims == 2 else "top center",
-                                textfont={"size": LABEL_SIZE},
-                                marker=dict(size=marker_size if dims == 2 else marker_size / 2, color=colour,
-                                            symbol=symbol[0] if symbol else "circle",
-                                            line=dict(width=1, color=OUTLINE))))
-    if label_rows is not None and not label_rows.empty:
-        label_rows = label_rows[~label_rows["index"].isin(marked)]  # a marked point already has its label
-        if dims == 2:
-            label_rows = label_rows.iloc[_spaced_labels(label_rows, points, height)]
-        # scattergl, as the markers: Plotly draws WebGL traces above SVG ones, so SVG text sat under the markers
-        traces.append({"type": "scatter3d" if dims == 3 else "scattergl", "mode": "text", "name": "labels",
-                       **{a: label_rows[a].to_numpy() for a in axes}, "text": labels(label_rows["title"]),
-                       "textposition": _text_positions(label_rows, points) if dims == 2 else "top center",
-                       "textfont": {"size": LABEL_SIZE}, "hoverinfo": "skip", "showlegend": False})
+    # drawn in this order (the last on top); labelled in the reverse order, so the query's label wins a tie
+    drawn = [m for m in [Mark(neighbours, NEIGHBOUR, "neighbours", 11), *(marks or []),
+                         Mark(highlight, HIGHLIGHT, "selected", 15)] if m.frame is not None and not m.frame.empty]
+    marked = {int(i) for m in drawn for i in m.frame["index"]}
+    wanted = [m.frame.assign(_mark=i) for i, m in reversed(list(enumerate(drawn))) if m.labelled]
+    if label_rows is not None and not label_rows.empty:  # a marked point is labelled by its mark only
+        wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
+    candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
+    if dims == 2 and len(candidates):
+        candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+    for i, mark in enumerate(drawn):
+        marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
+                      line=dict(width=1, color=OUTLINE))
+        if dims == 2:  # labelled by annotations, below
+            traces.append(trace(mark.frame, name=mark.name, marker=marker))
+        else:
+            keep = set(candidates.loc[candidates["_mark"] == i, "index"].astype(int))
+            text = np.where(mark.frame["index"].isin(keep), labels(mark.frame["title"]), "")
+            traces.append(trace(mark.frame, name=mark.name, mode="markers+text", text=text,
+                                textposition="top center", textfont={"size": LABEL_SIZE}, marker=marker))
+    if dims == 2:
+        layout["annotations"] = label_annotations(candidates, points)
+    else:
+        label_rows = candidates[candidates["_mark"] == -1]
+        if len(label_rows):
+            traces.append({"type": "scatter3d", "mode": "text", "name": "labels",
+                           **{a: label_rows[a].to_numpy() for a in axes}, "text": labels(label_rows["title"]),
+                           "textposition": "top center", "textfont": {"size": LABEL_SIZE}, "hoverinfo": "skip",
+                           "showlegend": False})
     titles = {f"{a}axis": {"title": {"text": label(name)}} for a, name in zip(axes, axis_names)}
     if dims == 3:
         layout["scene"] = titles
     else:
         layout.update(titles)
     return readable(go.Figure({"data": traces, "layout": layout}))
+
+
+def label_annotations(rows: pd.DataFrame, points: pd.DataFrame, shift: int = 7) -> list[dict]:
+    """Point labels of a 2D chart (rows: x, y, title) as annotations: Plotly draws them above every trace, WebGL
+    ones included (text traces drew under the markers or among them), and `shadow: auto` rings each letter in
+    the background's colour, so a label stays readable over a crowd of points in light and dark mode alike."""
+    anchors = {"top center": "center", "top left": "right", "top right": "left"}
+    return [{"x": float(x), "y": float(y), "text": text, "showarrow": False, "yanchor": "bottom", "yshift": shift,
+             "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}
+            for x, y, text, where in zip(rows["x"], rows["y"], labels(rows["title"]), _text_positions(rows, points))]
 
 
 def _by_quantile(values: np.ndarray, colour_bar: dict) -> tuple[np.ndarray, dict]:
@@ -266,12 +298,14 @@ def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame,
     column `predicted`."""
     fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
                      colour_title="your predicted rating",
-                     marks=[(recommended, HIGHLIGHT, "recommended", 12, "diamond"),
-                            (rated, NEIGHBOUR, "rated by you", 12), (explained, YOU, "explained", 22, "circle-open")])
-    fig.add_trace(go.Scattergl(x=[you[0]], y=[you[1]], mode="markers+text", name="you", text=["you"],
-                             textposition="bottom center", textfont={"size": FONT_SIZE},
+                     marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
+                            Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
+                                                                             "circle-open")])
+    fig.add_trace(go.Scattergl(x=[you[0]], y=[you[1]], mode="markers", name="you",
                              marker=dict(size=24, symbol="star", color=YOU, line=dict(width=1, color=OUTLINE)),
                              hovertemplate="you: your vector on the map's axes<extra></extra>"))
+    fig.add_annotation(x=you[0], y=you[1], text="<b>you</b>", showarrow=False, yanchor="top", yshift=-12,
+                       font={"size": FONT_SIZE, "shadow": "auto"})
     fig.add_annotation(x=you[0], y=you[1], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
                        arrowhead=3, arrowsize=1.5, arrowwidth=2, arrowcolor=YOU, text="")
     return fig
@@ -325,23 +359,28 @@ def aligned_maps(map_a: np.ndarray, map_b: np.ndarray, titles: np.ndarray, moved
         traces.append({"type": "scattergl", "mode": "lines", "x": xs, "y": ys, "name": "moved most: A → B",
                        "line": dict(color=HIGHLIGHT, width=2), "hoverinfo": "skip"})
         frame = pd.DataFrame({"x": map_b[moved, 0], "y": map_b[moved, 1], "title": titles[moved]})
-        traces.append({"type": "scattergl", "mode": "markers+text", "x": frame["x"].to_numpy(),
-                       "y": frame["y"].to_numpy(), "text": labels(frame["title"]),
-                       "textposition": _text_positions(frame, pd.DataFrame({"x": np.r_[map_a[:, 0], map_b[:, 0]]})),
-                       "textfont": {"size": LABEL_SIZE}, "name": "moved most", "showlegend": False,
+        traces.append({"type": "scattergl", "mode": "markers", "x": frame["x"].to_numpy(),
+                       "y": frame["y"].to_numpy(), "name": "moved most", "showlegend": False,
                        "customdata": [int(i) for i in moved], "hovertext": hover[moved], "hoverinfo": "text",
                        "marker": dict(size=10, color=HIGHLIGHT, line=dict(width=1, color=OUTLINE))})
+    everything = pd.DataFrame({"x": np.r_[map_a[:, 0], map_b[:, 0]], "y": np.r_[map_a[:, 1], map_b[:, 1]]})
+    wanted = pd.DataFrame({"x": map_b[moved, 0], "y": map_b[moved, 1], "title": titles[moved]})
+    if selected is not None:
+        wanted = pd.concat([pd.DataFrame({"x": [map_a[selected, 0], map_b[selected, 0]],
+                                          "y": [map_a[selected, 1], map_b[selected, 1]],
+                                          "title": [f"{titles[selected]} in A", "in B"]}), wanted], ignore_index=True)
+    wanted = wanted.iloc[_spaced_labels(wanted, everything, height)]
     if selected is not None:
         both = np.array([map_a[selected], map_b[selected]])
-        traces.append({"type": "scattergl", "mode": "markers+lines+text", "x": both[:, 0], "y": both[:, 1],
-                       "text": [label(f"{titles[selected]} in A"), "in B"], "textposition": "top center",
-                       "textfont": {"size": LABEL_SIZE}, "name": "selected", "customdata": [selected, selected],
+        traces.append({"type": "scattergl", "mode": "markers+lines", "x": both[:, 0], "y": both[:, 1],
+                       "name": "selected", "customdata": [selected, selected],
                        "hoverinfo": "text", "hovertext": [hover[selected]] * 2,
                        "marker": dict(size=16, color=YOU, symbol=["circle", "diamond"],
                                       line=dict(width=1, color=OUTLINE)),
                        "line": dict(color=YOU, width=3)})
     layout = {"height": height, "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h"),
-              "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}}}
+              "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}},
+              "annotations": label_annotations(wanted, everything)}
     return readable(go.Figure({"data": traces, "layout": layout}))
 
 
@@ -364,12 +403,17 @@ def prediction_parts(factors: pd.DataFrame | None, user_bias: float | None, item
             values.append(value)
     fig = go.Figure(go.Waterfall(orientation="h", y=names + ["score before the sigmoid"], x=values + [raw_score],
                                  measure=["relative"] * len(values) + ["total"], texttemplate="%{x:+.3f}",
-                                 textposition="outside", hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
+                                 textposition="outside", cliponaxis=False,
+                                 hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
                                  increasing=dict(marker=dict(color="#2ca02c")),
                                  decreasing=dict(marker=dict(color=HIGHLIGHT)),
                                  totals=dict(marker=dict(color="#1f77b4"))))
+    ends = np.cumsum([0.0, *values, 0.0])  # where each bar starts and stops, and the total's bar from 0
+    low, high = min(ends.min(), raw_score, 0.0), max(ends.max(), raw_score, 0.0)
+    pad = 0.2 * ((high - low) or 1.0)  # room for the numbers outside the bars, inside the plot
+    fig.update_xaxes(range=[low - pad, high + pad])
     return readable(fig.update_layout(height=max(260, 36 * (len(names) + 1) + 60),
-                                      margin=dict(l=10, r=40, t=10, b=10),
+                                      margin=dict(l=10, r=10, t=10, b=10),
                                       yaxis=dict(autorange="reversed"), xaxis_title="contribution to the score",
                                       showlegend=False))
 
@@ -384,7 +428,8 @@ def norms_vs_count(items: pd.DataFrame, y: str, y_title: str, colour: str | None
               "xaxis": {"title": {"text": "log10 rating count"}}, "yaxis": {"title": {"text": label(y_title)}}}
     if colour is not None and frame[colour].notna().any():
         marker.update(color=frame[colour].to_numpy(dtype=float), coloraxis="coloraxis")
-        layout["coloraxis"] = {"colorscale": "RdBu", "cmid": 0.0, "colorbar": {"title": {"text": label(colour)}}}
+        # sequential, not a diverging scale: a white middle vanishes on a light background, as near-zero biases did
+        layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": {"title": {"text": label(colour)}}}
     trace = {"type": "scattergl", "mode": "markers", "x": frame["log10_count"].to_numpy(), "y": frame[y].to_numpy(),
              "hovertext": hover, "hoverinfo": "text", "marker": marker, "name": "items"}
     return readable(go.Figure({"data": [trace], "layout": layout}))

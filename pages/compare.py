@@ -91,7 +91,7 @@ scores = [("A: validation RMSE", summary["rmse_a"], None),
           ("B: validation RMSE", summary["rmse_b"], summary["rmse_a"]),
           ("A: validation MSE", summary["mse_a"], None), ("B: validation MSE", summary["mse_b"], summary["mse_a"])]
 for column, (name, value, base) in zip(m, scores):
-    delta = f"{value - base:+.4f}" if value is not None and base is not None else None
+    delta = f"{value - base:+.4f} vs A" if value is not None and base is not None and round(value - base, 4) else None
     column.metric(name, f"{value:.4f}" if value is not None else "–", delta=delta, delta_color="inverse")
 if a.dataset != b.dataset:
     st.caption("The runs were scored on different data, so their scores are not directly comparable.")
@@ -123,8 +123,9 @@ else:
     st.caption(f"The {ROWS} highest learned biases among the compared items in each run, and where each stands in "
                "the other (its rank there, and the change in places: + is lower down).")
     st.dataframe(side_by_side, hide_index=True, key="cmp_bias_ranks", column_config={
-        "#": st.column_config.NumberColumn(width=40), "top in A": st.column_config.TextColumn(width=270),
-        "top in B": st.column_config.TextColumn(width=270)})
+        "#": st.column_config.NumberColumn(width=40), "top in A": st.column_config.TextColumn(width=320),
+        "A's rank in B": st.column_config.TextColumn(width=110), "top in B": st.column_config.TextColumn(width=320),
+        "B's rank in A": st.column_config.TextColumn(width=110)})
 
 st.subheader("Neighbour stability")
 st.caption(f"For each compared item, the overlap (Jaccard) of its {result.k} nearest neighbours in A and in B. "
@@ -152,8 +153,9 @@ selected_row = int(pd.Index(compared_ids).get_indexer([selected_id])[0]) if sele
 ratios = alignment.explained_variance_ratio
 st.caption(f"B's factors rotated (and scaled) onto A's by orthogonal Procrustes, then both drawn on the first two "
            f"principal components of A. Disparity {alignment.disparity:.3f}. Red: the {len(moved)} items that moved "
-           f"most, joined from their place in A to their place in B. **Click an item** to see its neighbours in "
-           f"both runs." + (f" Note: {md(alignment.padding)}." if alignment.padding else ""))
+           f"most, joined from their place in A to their place in B (moved in all factors: the map shows two, so a "
+           f"big move can look short here). **Click an item** to see its neighbours in both runs."
+           + (f" Note: {md(alignment.padding)}." if alignment.padding else ""))
 st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.titles, moved_rows,
                                     tuple(f"PC{c + 1} of A ({r:.0%})" for c, r in enumerate(ratios[:2])),
                                     selected=selected_row if selected_row >= 0 else None),

@@ -36,7 +36,7 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
         f"{LESSON.config.batch_size}, {LESSON.valid_frac:.0%} held out. The lesson "
         f"reported a validation MSE of {LESSON.reported_valid_mse}; a run trained with exactly these settings on "
         f"{md(LESSON.dataset)} shows it beside its own.")
-    lesson_button.button("Fill the form with the lesson's settings", key="lesson_preset", icon=":material/school:",
+    lesson_button.button("Use the lesson's settings", key="lesson_preset", icon=":material/school:",
                          on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
     if ratings.name != LESSON.dataset:
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")

@@ -133,25 +133,25 @@ except CollabError as exc:
 
 
 def because_text(parts: list[dict]) -> str:
-    """'Fargo (1996) (4 ★, +0.09); ...' ('nn': the most similar rated movies, no amounts)."""
-    return "; ".join(f"{p['title']} ({p['rating']:g} ★" + (f", {p['contribution']:+.2f})" if p["contribution"] is not
-                                                            None else ")") for p in parts)
+    """'Fargo (1996) +0.09 · Contact (1997) +0.08' ('nn': the most similar rated movies, no amounts)."""
+    return " · ".join(p["title"] + (f" {p['contribution']:+.2f}" if p["contribution"] is not None else "")
+                      for p in parts)
 
 
 if found is not None:
     shown = found.assign(because=found["because"].map(because_text))
-    because_help = ("The rated movies that add most to this movie's score (before the sigmoid): your vector is a "
-                    "sum of one share per rated movie, so each score splits exactly into their parts."
+    because_help = ("The two rated movies that add most to this movie's score (before the sigmoid): your vector "
+                    "is a sum of one share per rated movie, so each score splits exactly into their parts (all of "
+                    "them under 'Why this rating?')."
                     if fold.shares is not None else "An 'nn' model's score does not split per rated movie: these "
                     "are the rated movies whose embeddings are most similar to this one.")
-    st.dataframe(shown[["rank", "title", "score", "because", "count", "item_bias"]], hide_index=True,
-                 key="you_recs", column_config={
+    st.dataframe(shown[["rank", "title", "score", "because", "count"]], hide_index=True, key="you_recs",
+                 column_config={
                      "rank": st.column_config.NumberColumn("#", width=40),
-                     "title": st.column_config.TextColumn("movie", width=280),
+                     "title": st.column_config.TextColumn("movie", width=330),
                      "score": st.column_config.NumberColumn("predicted", format="%.2f", width=80),
-                     "because": st.column_config.TextColumn("because you rated ...", width=420, help=because_help),
-                     "count": st.column_config.NumberColumn("ratings", width=70),
-                     "item_bias": st.column_config.NumberColumn("bias", format="%.2f", width=60)})
+                     "because": st.column_config.TextColumn("because you rated ...", width=390, help=because_help),
+                     "count": st.column_config.NumberColumn("ratings", width=65)})
 
 st.subheader("Your ratings, as the model sees them")
 fit = cached.fitted(run_id, yours)

@@ -84,7 +84,10 @@ def test_five_popular_movies_in_one_click_give_recommendations_a_fit_a_map_and_n
     assert len(rated) == 5
     recs = frame(at, *RECS)
     assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
-    assert all(isinstance(b, str) and "★" in b for b in recs["because"])  # "because you rated ..."
+    rated_titles = set(frame(at, *FITTED)["title"])
+    for because in recs["because"]:  # "because you rated ...": two of your movies, with what each adds
+        parts = because.split(" · ")
+        assert len(parts) == 2 and all(p.rsplit(" ", 1)[0] in rated_titles for p in parts), because
     assert not set(recs["title"]) & set(frame(at, *FITTED)["title"])  # rated movies are never recommended
     fitted = frame(at, *FITTED)
     assert len(fitted) == 5 and set(fitted["rating"]) == {2.0, 5.0}  # the demo's taste: loved 3, disliked 2
