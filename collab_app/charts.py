@@ -79,6 +79,8 @@ def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
                         mode="lines+markers", name="train loss (MSE)")
         fig.add_scatter(x=[h["epoch"] for h in history], y=[h["valid_mse"] for h in history],
                         mode="lines+markers", name="validation MSE")
+        if len(history) <= 20:
+            fig.update_xaxes(dtick=1)  # whole epochs: no 1.5, 2.5 between them
     return readable(fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
                                       yaxis_title="MSE", title="Train vs validation loss",
                                       legend=dict(orientation="h")))
@@ -325,6 +327,8 @@ def loss_overlay(histories: pd.DataFrame, names: dict[str, str]) -> go.Figure:
         fig.add_scatter(x=frame["epoch"], y=frame["valid_mse"], mode="lines+markers", name=f"{name}: validation MSE",
                         line=dict(color=colour), customdata=frame["valid_rmse"],
                         hovertemplate="epoch %{x}<br>valid MSE %{y:.4f}<br>valid RMSE %{customdata:.4f}")
+    if len(histories) and histories["epoch"].max() <= 20:
+        fig.update_xaxes(dtick=1)  # whole epochs
     return readable(fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch",
                                       yaxis_title="MSE", legend=dict(orientation="h", y=-0.2)))
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, navigation, progress, services, state, train_form
-from collab_app.sidebar import preset_note, run_label
+from collab_app.sidebar import preset_note, reported_by_preset, run_label
 from collab_app.text import md
 from collab_core.config import default_config
 from collab_core.errors import CollabError
@@ -130,15 +130,22 @@ if not infos:
         st.rerun()
     st.stop()
 pinned = cached.store().pinned()
+
+
+def reported_mse(info) -> str | None:
+    """'0.813 (lesson)' for a run trained with a preset that reported a validation MSE."""
+    reported = reported_by_preset(info)
+    return f"{reported[1]} ({reported[0]})" if reported else None
+
+
 rows = []
 for info in infos:
     cfg, m = info.config or {}, info.metrics or {}
     rows.append({"run": info.run_id, "name": info.name, "model": info.model if info.ok else "unreadable",
                  "factors": cfg.get("n_factors"), "epochs": cfg.get("epochs"), "lr": cfg.get("lr"),
                  "wd": cfg.get("weight_decay"), "batch": cfg.get("batch_size"), "RMSE": m.get("rmse"),
-                 "MSE": m.get("mse"), "bias baseline": m.get("baseline_bias_rmse"),
-                 "mean baseline": m.get("baseline_global_mean_rmse"), "reported": preset_note(info).strip(" ()"),
-                 "fit s": m.get("fit_seconds"),
+                 "MSE": m.get("mse"), "reported MSE": reported_mse(info), "bias baseline": m.get("baseline_bias_rmse"),
+                 "mean baseline": m.get("baseline_global_mean_rmse"), "fit s": m.get("fit_seconds"),
                  "device": m.get("device"), "dataset": info.dataset, "created": info.created,
                  "default": "📌" if info.run_id == pinned else "", "problem": info.reason or None})
 history = pd.DataFrame(rows)

@@ -52,6 +52,7 @@ def add_rating() -> None:
         state.set_your_rating(item, value)
         st.session_state[row_key(item)] = value
         st.session_state["you_pick"] = None
+        st.session_state["you_stars"] = None
 
 
 def change_rating(item: str) -> None:

@@ -110,6 +110,7 @@ def test_rating_changing_and_removing_one_movie(runs):
     assert no_exceptions(at), [e.value for e in at.exception]
     assert at.segmented_control(key="you_r_50").value == 5.0
     assert at.selectbox(key="you_pick").value is None  # the search box is cleared for the next one
+    assert at.segmented_control(key="you_stars").value is None
     assert "50" not in at.selectbox(key="you_pick").options  # a rated movie is not offered again
     assert list(frame(at, *FITTED)["rating"]) == [5.0]
     assert "With 1 rating(s)" in shown(at.info)  # fewer than 5: said so
@@ -343,8 +344,8 @@ def test_a_lesson_run_shows_the_lessons_mse_beside_its_own(lesson_run, tmp_path,
     metrics = {m.label: m for m in at.metric}
     assert metrics["The lesson reported"].value == "0.813"
     assert "vs the lesson" in metrics["Validation MSE"].delta
-    history = frame(at, "run", "reported")
-    assert list(history["reported"]) == ["the lesson reported 0.813"]
+    history = frame(at, "run", "reported MSE")
+    assert list(history["reported MSE"]) == ["0.813 (lesson)"]
     assert {"RMSE", "MSE"} <= set(history.columns)
 
 
