@@ -31,7 +31,8 @@ def instrument_runs(tmp_path_factory, movie_run):
     store = RunStore(copy)
     store.save(fit(ratings, split, default_config(epochs=1, n_factors=8, seed=7)), "other-seed-run")
     store.save(fit(ratings, split, default_config("nn", epochs=1, n_factors=8, nn_layers=(16,))), "nn-run")
-    for day, name in ((3, run_id), (2, "other-seed-run"), (1, "nn-run")):  # newest first, in this order
+    store.save(fit(ratings, split, default_config("dot", epochs=1, n_factors=8)), "dot-run")
+    for day, name in ((4, run_id), (3, "other-seed-run"), (2, "nn-run"), (1, "dot-run")):  # newest first
         meta = json.loads((copy / name / "run.json").read_text())
         (copy / name / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
     return copy, run_id
@@ -165,6 +166,18 @@ def test_a_half_star_run_offers_half_stars(tmp_path, monkeypatch):
     at = open_app("pages/you.py")
     assert no_exceptions(at), [e.value for e in at.exception]
     assert at.segmented_control(key="you_stars").options[:3] == ["0.5 ★", "1 ★", "1.5 ★"]
+
+
+def test_a_dot_run_without_biases_or_sigmoid_folds_you_in_on_every_section(runs):
+    at = open_app("pages/you.py", {"run": "dot-run"})
+    at.button(key="you_demo").click().run()
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert len(frame(at, *RECS)) == 10 and len(frame(at, *FITTED)) == 5
+    assert "you" in trace_names(at, "you")
+    assert "item bias" not in set(frame(at, *EXPLAINED)["title"])  # no biases: the parts are the ratings alone
+    diagnostics = open_app("pages/diagnostics.py", {"run": "dot-run"})
+    assert no_exceptions(diagnostics), [e.value for e in diagnostics.exception]
+    assert "Biases: does not apply" in shown(diagnostics.caption) and "no sigmoid" in shown(diagnostics.markdown)
 
 
 def test_an_nn_run_folds_you_in_and_says_the_map_does_not_apply(runs):

@@ -30,6 +30,8 @@ CUSTOMDATA = """(name) => { for (const gd of document.querySelectorAll('.js-plot
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Two default dot_bias runs on MovieLens 100K that differ only in the seed of their initial weights."""
+    import torch
+
     from collab_core.config import default_config
     from collab_core.datasets import load_builtin
     from collab_core.ratings import random_split
@@ -40,8 +42,13 @@ def server(tmp_path_factory):
     ratings = load_builtin()
     split = random_split(ratings, 0.1, 42)
     store = RunStore(root)
-    store.save(fit(ratings, split, default_config()), "movie-run")
-    store.save(fit(ratings, split, default_config(seed=7)), "other-seed-run")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # ~1.5 s a run; with 2 threads on a loaded 2-core machine the two took minutes
+    try:
+        store.save(fit(ratings, split, default_config()), "movie-run")
+        store.save(fit(ratings, split, default_config(seed=7)), "other-seed-run")
+    finally:
+        torch.set_num_threads(threads)
     process, url = start_server(root, root.parent, NO_UMAP)
     yield url, root
     stop_server(process)
