@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_core import export, importer, interpret, settings
+from collab_core import compare, diagnostics, export, foldin, importer, interpret, settings
 from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
-from collab_core.errors import RunStoreError
+from collab_core.errors import CollabError, RunStoreError
 from collab_core.ratings import DensityReport, Ratings, Split, random_split
 from collab_core.runs import RunInfo, RunStore
 from collab_core.trained import TrainedModel
@@ -188,3 +188,124 @@ def import_preview(vectors_path: str, metadata_path: str, vectors_name: str, met
     """The import panel's preview; uploads are stored under their content's hash, so a path names one content."""
     return importer.preview(vectors_path, metadata_path or None, max_bytes=upload_limit_bytes(),
                             names={"vectors": vectors_name, "metadata": metadata_name})
+
+
+# ---------------------------------------------------------------------- "You": a new user folded into a run
+# `ratings` is ((raw item id, rating), ...): hashable, and it is the whole person, so it keys each cache. A
+# fold-in takes about a millisecond; these caches spare the reruns of one page (a click on the map) the
+# tables around it, and hold nothing another session could not compute from the same ratings.
+YourRatings = tuple[tuple[str, float], ...]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def rating_scale(run_id: str) -> foldin.RatingScale:
+    return foldin.rating_scale(load_run(run_id))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def demo_ratings(run_id: str, map_min_ratings: int) -> dict[str, float]:
+    trained = load_run(run_id)
+    chosen = foldin.demo_ratings(trained, fitted_on=trained.catalog.with_min_ratings(map_min_ratings))
+    return {str(trained.catalog.vocab.ids[i]): rating for i, rating in chosen.items()}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def fold_in(run_id: str, ratings: YourRatings) -> foldin.UserFoldIn:
+    """Raises RatingError (a rating outside the run's scale) and UnknownIdError."""
+    trained = load_run(run_id)
+    return foldin.fold_in(trained, {int(trained.catalog.vocab.to_index(item)): rating for item, rating in ratings})
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def recommendations(run_id: str, ratings: YourRatings, n: int, min_ratings: int) -> pd.DataFrame:
+    return foldin.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings, n_because=2)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def fitted(run_id: str, ratings: YourRatings) -> pd.DataFrame:
+    return foldin.fitted_table(load_run(run_id), fold_in(run_id, ratings))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def nearest_users(run_id: str, ratings: YourRatings, k: int) -> pd.DataFrame:
+    return foldin.nearest_users(load_run(run_id), fold_in(run_id, ratings), k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def you_on_map(run_id: str, ratings: YourRatings, min_ratings: int) -> tuple[foldin.UserOnMap, np.ndarray, np.ndarray]:
+    """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings)."""
+    trained = load_run(run_id)
+    fold = fold_in(run_id, ratings)
+    shown = trained.catalog.with_min_ratings(min_ratings)
+    return foldin.user_on_map(trained, fold, shown), shown, foldin.predict(trained, fold, shown)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> tuple[float, pd.DataFrame | None]:
+    """(your predicted rating of the item, what each of your ratings adds to its score; None for 'nn')."""
+    trained = load_run(run_id)
+    fold = fold_in(run_id, ratings)
+    score = float(foldin.predict(trained, fold, np.array([item_index]))[0])
+    return score, foldin.explain_item(trained, fold, item_index) if fold.shares is not None else None
+
+
+# ---------------------------------------------------------------------- Compare
+@st.cache_resource(max_entries=4, show_spinner="Comparing the runs ...")
+def compare_runs(run_a: str, run_b: str, k: int, min_ratings: int) -> compare.RunComparison:
+    """A resource, not data: a comparison is never changed once made, and for large runs (its neighbour tables,
+    aligned factors and maps) it is big enough that st.cache_data's copy on every rerun would cost more than
+    the page. Keyed on both run ids, k and the minimum number of ratings."""
+    return compare.compare_runs(load_run(run_a), load_run(run_b), k, min_ratings)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def neighbours_in_both(run_a: str, run_b: str, k: int, min_ratings: int, item_id: str) -> pd.DataFrame:
+    return compare.neighbours_in_both(compare_runs(run_a, run_b, k, min_ratings), load_run(run_a), load_run(run_b),
+                                      item_id)
+
+
+# ---------------------------------------------------------------------- Diagnostics
+@st.cache_data(max_entries=32, show_spinner=False)
+def explain_prediction(run_id: str, user_id: str, item_id: str, data: DatasetSpec | None):
+    """One prediction taken apart; with the run's own ratings (`data`) it carries the actual rating."""
+    ratings = load_dataset(data)[0] if data is not None else None
+    return diagnostics.explain_prediction(load_run(run_id), user_id, item_id, ratings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def norms_vs_popularity(run_id: str, pca_min_ratings: int) -> diagnostics.NormReport:
+    return diagnostics.norms_vs_popularity(load_run(run_id), pca_min_ratings)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Rebuilding the run's validation split ...")
+def run_split(run_id: str, data: DatasetSpec) -> Split:
+    """The run's own split of `data`'s ratings (read-only arrays as large as the ratings: a resource). Raises
+    DataError when `data` is not what the run was trained on."""
+    return diagnostics.reproduce_split(load_run(run_id), load_dataset(data)[0])
+
+
+def run_data(run_id: str, session_data: DatasetSpec) -> tuple[DatasetSpec | None, str]:
+    """Which ratings the run was trained on, if this session can load them: the session's dataset or the
+    built-in data, when its name, users, items and split are the run's. (spec, "") or (None, why not)."""
+    trained = load_run(run_id)
+    reasons = []
+    for spec in dict.fromkeys([session_data, DatasetSpec()]):
+        if spec.kind == BUILTIN and trained.dataset != BUILTIN_LABEL:
+            continue  # no need to read the built-in data to know it is not the run's
+        try:
+            if load_dataset(spec)[0].name != trained.dataset:
+                continue
+            run_split(run_id, spec)
+        except CollabError as exc:
+            reasons.append(f"{spec.label}: {exc}")
+            continue
+        return spec, ""
+    if not reasons:
+        reasons.append(f"this session's dataset is {session_data.label}; load {trained.dataset} on the Data page")
+    return None, "; ".join(reasons)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Scoring every validation rating ...")
+def where_wrong(run_id: str, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:
+    """A resource: its per-rating table is as long as the validation set (millions of rows for MovieLens 25M)."""
+    return diagnostics.where_wrong(load_run(run_id), load_dataset(data)[0], run_split(run_id, data), n_worst)

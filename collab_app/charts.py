@@ -7,6 +7,7 @@ through `label()`, which escapes it as HTML; Plotly turns the entities back into
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,23 @@ import plotly.graph_objects as go
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
-PALETTE = px.colors.qualitative.Dark24  # 24 distinct colours: MovieLens has 19 genres
+YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
+OUTLINE = "rgba(128, 128, 128, 0.9)"  # marker outlines that read on a light and on a dark background
+# Categories: Tableau 10 (designed so its colours can be told apart, on light and dark backgrounds), largest
+# groups first; the rest share one grey "other" entry. Dark24 had two pinks, two greens and two purples for
+# MovieLens' 19 genres, which nobody could match to the legend at a projector.
+PALETTE = px.colors.qualitative.T10[:9]
+OTHER = "#9a9a9a"
+QUANTILE_COLOURS = {"year"}  # colour by rank: MovieLens' years bunch in the 1990s, a linear scale shows one colour
+FONT_SIZE = 15  # readable on a projector from the back of a room
+LABEL_SIZE = 13  # point labels
+PLOT_WIDTH_PX = 820  # what a chart gets in a 1,400 px window beside the sidebar (used to keep labels apart)
+
+
+def readable(fig: go.Figure) -> go.Figure:
+    """Sizes for a projector; colours are left to Streamlit's theme, so charts follow light and dark mode."""
+    return fig.update_layout(font=dict(size=FONT_SIZE), title_font=dict(size=FONT_SIZE + 3),
+                             legend=dict(font=dict(size=FONT_SIZE - 1)), hoverlabel=dict(font=dict(size=FONT_SIZE - 1)))
 
 
 def label(value) -> str:
@@ -30,7 +47,7 @@ def labels(values: pd.Series) -> np.ndarray:
 def rating_histogram(ratings: np.ndarray) -> go.Figure:
     values, counts = np.unique(np.round(ratings, 2), return_counts=True)
     fig = px.bar(x=values, y=counts, labels={"x": "rating", "y": "number of ratings"})
-    return fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title="Rating histogram")
+    return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Rating histogram"))
 
 
 def long_tail(counts: np.ndarray, what: str = "item") -> go.Figure:
@@ -38,7 +55,8 @@ def long_tail(counts: np.ndarray, what: str = "item") -> go.Figure:
     ordered = np.sort(counts)[::-1]
     fig = px.line(x=np.arange(1, len(ordered) + 1), y=ordered, log_y=True,
                   labels={"x": f"{what} rank (most rated first)", "y": f"ratings per {what} (log)"})
-    return fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title=f"Ratings per {what}: the long tail")
+    return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10),
+                                      title=f"Ratings per {what}: the long tail"))
 
 
 def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
@@ -61,15 +79,18 @@ def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
                         mode="lines+markers", name="train loss (MSE)")
         fig.add_scatter(x=[h["epoch"] for h in history], y=[h["valid_mse"] for h in history],
                         mode="lines+markers", name="validation MSE")
-    return fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
-                             yaxis_title="MSE", title="Train vs validation loss", legend=dict(orientation="h"))
+        if len(history) <= 20:
+            fig.update_xaxes(dtick=1)  # whole epochs: no 1.5, 2.5 between them
+    return readable(fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
+                                      yaxis_title="MSE", title="Train vs validation loss",
+                                      legend=dict(orientation="h")))
 
 
 def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Figure:
     fig = px.line(x=lrs, y=losses, log_x=True, labels={"x": "learning rate (log)", "y": "smoothed training loss"})
     fig.add_vline(x=suggested, line_dash="dash", line_color=HIGHLIGHT,
                   annotation_text=f"suggested {suggested:.2g}")
-    return fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title="Learning-rate finder")
+    return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Learning-rate finder"))
 
 
 def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
@@ -81,27 +102,45 @@ def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
                      hover_name="title",
                      hover_data={"count": True, "genres": True, "mean_rating": ":.2f", "bias": ":.3f"},
                      labels={"mean_rating": "mean rating", "bias": "learned item bias"}, opacity=0.6)
-    return fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), title="Learned bias vs mean rating")
+    return readable(fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10),
+                                      title="Learned bias vs mean rating"))
 
 
 def user_bias_histogram(biases: np.ndarray) -> go.Figure:
     fig = px.histogram(x=biases, nbins=50, labels={"x": "learned user bias"})
-    return fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), yaxis_title="users",
-                             title="User bias distribution")
+    return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="users",
+                                      title="User bias distribution"))
 
 
 def explained_variance(ratios: np.ndarray) -> go.Figure:
-    return go.Figure({"data": [{"type": "bar", "x": [f"PC{i + 1}" for i in range(len(ratios))], "y": list(ratios)}],
-                      "layout": {"height": 260, "margin": dict(l=10, r=10, t=30, b=10),
-                                 "title": {"text": "Explained variance per component"},
-                                 "yaxis": {"tickformat": ".0%", "title": {"text": "explained variance ratio"}}}})
+    return readable(go.Figure({
+        "data": [{"type": "bar", "x": [f"PC{i + 1}" for i in range(len(ratios))], "y": list(ratios)}],
+        "layout": {"height": 280, "margin": dict(l=10, r=10, t=40, b=10),
+                   "title": {"text": "Explained variance per component"},
+                   "yaxis": {"tickformat": ".0%", "title": {"text": "explained variance ratio"}}}}))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A group of items drawn over a projection: big markers of one colour, labelled by title."""
+
+    frame: pd.DataFrame | None  # rows as `projection`'s points
+    colour: str
+    name: str  # the legend entry
+    size: int
+    symbol: str = "circle"
+    labelled: bool = True
 
 
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
-               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620) -> go.Figure:
+               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
+               marks: list[Mark] | None = None, colour_title: str | None = None) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
+    `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
+    labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
+    one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost ~140 ms for 1,000 items, more than the rest of the page."""
@@ -114,6 +153,8 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         hover = (pd.Series(labels(frame["title"]), index=frame.index) + "<br>"
                  + pd.Series(labels(frame["genres"]), index=frame.index) + "<br>ratings: "
                  + frame["count"].astype(str) + "<br>bias: " + frame["bias"].map("{:.3f}".format)).to_numpy()
+        if "hover_extra" in frame:
+            hover = hover + frame["hover_extra"].astype(str).to_numpy()
         # customdata: one item index per point, as a flat list of ints. A 2-D numpy array would travel as a
         # typed array and come back from a click as {"0": index}, not [index] (clicked_item reads both).
         return {"type": kind, "mode": "markers", **{a: frame[a].to_numpy() for a in axes},
@@ -123,31 +164,115 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
-        for i, (value, group) in enumerate(sorted(points.groupby(color), key=lambda kv: -len(kv[1]))):
-            traces.append(trace(group, name=label(value), marker=dict(size=size, opacity=0.75,
-                                                                     color=PALETTE[i % len(PALETTE)])))
+        groups = sorted(points.groupby(color), key=lambda kv: -len(kv[1]))
+        for i, (value, group) in enumerate(groups[:len(PALETTE)]):
+            traces.append(trace(group, name=label(value), marker=dict(size=size, opacity=0.8, color=PALETTE[i])))
+        if len(groups) > len(PALETTE):
+            rest = pd.concat([group for _, group in groups[len(PALETTE):]])
+            traces.append(trace(rest, name=f"other ({len(groups) - len(PALETTE)})",
+                                marker=dict(size=size, opacity=0.6, color=OTHER)))
     else:
         values = pd.to_numeric(points[color], errors="coerce").to_numpy(dtype=float)
+        colour_bar = {"title": {"text": label(colour_title or color)}}
+        if color in QUANTILE_COLOURS:
+            values, colour_bar = _by_quantile(values, colour_bar)
         traces.append(trace(points, name=color, showlegend=False,
                             marker=dict(size=size, opacity=0.8, color=values, coloraxis="coloraxis")))
-        layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": {"title": {"text": color}}}
-    for frame, colour, name, marker_size in [(neighbours, NEIGHBOUR, "neighbours", 11), (highlight, HIGHLIGHT, "selected", 15)]:
-        if frame is not None and not frame.empty:
-            traces.append(trace(frame, name=name, mode="markers+text", text=labels(frame["title"]),
-                                textposition="top center",
-                                marker=dict(size=marker_size if dims == 2 else marker_size / 2, color=colour,
-                                            line=dict(width=1, color="black"))))
-    if label_rows is not None and not label_rows.empty:
-        traces.append({"type": "scatter3d" if dims == 3 else "scatter", "mode": "text", "name": "labels",
-                       **{a: label_rows[a].to_numpy() for a in axes}, "text": labels(label_rows["title"]),
-                       "textposition": "top center", "textfont": {"size": 10}, "hoverinfo": "skip",
-                       "showlegend": False})
+        layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": colour_bar}
+    # drawn in this order (the last on top); labelled in the reverse order, so the query's label wins a tie
+    drawn = [m for m in [Mark(neighbours, NEIGHBOUR, "neighbours", 11), *(marks or []),
+                         Mark(highlight, HIGHLIGHT, "selected", 15)] if m.frame is not None and not m.frame.empty]
+    marked = {int(i) for m in drawn for i in m.frame["index"]}
+    wanted = [m.frame.assign(_mark=i) for i, m in reversed(list(enumerate(drawn))) if m.labelled]
+    if label_rows is not None and not label_rows.empty:  # a marked point is labelled by its mark only
+        wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
+    candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
+    if dims == 2 and len(candidates):
+        candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+    for i, mark in enumerate(drawn):
+        marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
+                      line=dict(width=1, color=OUTLINE))
+        if dims == 2:  # labelled by annotations, below
+            traces.append(trace(mark.frame, name=mark.name, marker=marker))
+        else:
+            keep = set(candidates.loc[candidates["_mark"] == i, "index"].astype(int))
+            text = np.where(mark.frame["index"].isin(keep), labels(mark.frame["title"]), "")
+            traces.append(trace(mark.frame, name=mark.name, mode="markers+text", text=text,
+                                textposition="top center", textfont={"size": LABEL_SIZE}, marker=marker))
+    if dims == 2:
+        layout["annotations"] = label_annotations(candidates, points)
+    else:
+        label_rows = candidates[candidates["_mark"] == -1]
+        if len(label_rows):
+            traces.append({"type": "scatter3d", "mode": "text", "name": "labels",
+                           **{a: label_rows[a].to_numpy() for a in axes}, "text": labels(label_rows["title"]),
+                           "textposition": "top center", "textfont": {"size": LABEL_SIZE}, "hoverinfo": "skip",
+                           "showlegend": False})
     titles = {f"{a}axis": {"title": {"text": label(name)}} for a, name in zip(axes, axis_names)}
     if dims == 3:
         layout["scene"] = titles
     else:
         layout.update(titles)
-    return go.Figure({"data": traces, "layout": layout})
+    return readable(go.Figure({"data": traces, "layout": layout}))
+
+
+def label_annotations(rows: pd.DataFrame, points: pd.DataFrame, shift: int = 7) -> list[dict]:
+    """Point labels of a 2D chart (rows: x, y, title) as annotations: Plotly draws them above every trace, WebGL
+    ones included (text traces drew under the markers or among them), and `shadow: auto` rings each letter in
+    the background's colour, so a label stays readable over a crowd of points in light and dark mode alike."""
+    anchors = {"top center": "center", "top left": "right", "top right": "left"}
+    return [{"x": float(x), "y": float(y), "text": text, "showarrow": False, "yanchor": "bottom", "yshift": shift,
+             "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}
+            for x, y, text, where in zip(rows["x"], rows["y"], labels(rows["title"]), _text_positions(rows, points))]
+
+
+def _by_quantile(values: np.ndarray, colour_bar: dict) -> tuple[np.ndarray, dict]:
+    """Colour by quantile (0 to 1) instead of value, with the colour bar's ticks naming the values there."""
+    known = ~np.isnan(values)
+    if known.sum() < 2:
+        return values, colour_bar
+    ranks = np.full(len(values), np.nan)
+    ranks[known] = pd.Series(values[known]).rank(pct=True, method="average").to_numpy()
+    ticks = np.linspace(0, 1, 6)
+    at = np.quantile(values[known], ticks)
+    text = [f"{v:.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:.2g}" for v in at]
+    colour_bar = {**colour_bar, "tickvals": list(ticks), "ticktext": text,
+                  "title": {"text": colour_bar["title"]["text"] + " (by quantile)"}}
+    return ranks, colour_bar
+
+
+def _label_width(titles: pd.Series) -> np.ndarray:
+    return titles.astype(str).str.len().to_numpy() * LABEL_SIZE * 0.55  # px: about half an em per character
+
+
+def _text_positions(frame: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+    """'top center', or 'top left' for a point so near the right edge that a centred label would be cut
+    ('top right' near the left edge)."""
+    low, high = float(points["x"].min()), float(points["x"].max())
+    span = (high - low) or 1.0
+    half = _label_width(frame["title"]) / 2 / PLOT_WIDTH_PX * span * 1.1
+    x = frame["x"].to_numpy()
+    return ["top left" if xi + h > high else "top right" if xi - h < low else "top center" for xi, h in zip(x, half)]
+
+
+def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> list[int]:
+    """Positions (in `rows`' order, most important first) of the labels that do not cover an earlier one: a
+    greedy pass with each label's box estimated from its length and the chart's size in pixels."""
+    x_low, x_high = float(points["x"].min()), float(points["x"].max())
+    y_low, y_high = float(points["y"].min()), float(points["y"].max())
+    px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)  # pixels per data unit
+    px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
+    widths = _label_width(rows["title"])
+    positions = _text_positions(rows, points)
+    boxes, kept = [], []
+    for i, (x, y, width, where) in enumerate(zip(rows["x"].to_numpy() * px_x, rows["y"].to_numpy() * px_y,
+                                                 widths, positions)):
+        left = x - width / 2 if where == "top center" else x - width if where == "top left" else x
+        box = (left, y + 4, left + width, y + 4 + LABEL_SIZE * 1.3)
+        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in boxes):
+            boxes.append(box)
+            kept.append(i)
+    return kept
 
 
 def clicked_item(points: list) -> int | None:
@@ -166,3 +291,164 @@ def clicked_item(points: list) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------------- the "You" page
+def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame, recommended: pd.DataFrame,
+            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620) -> go.Figure:
+    """The item map coloured by the folded-in user's predicted rating, with the movies they rated, the
+    recommendations, the movie being explained, and the user drawn at their vector's place on the map's axes
+    with an arrow from the centre: movies farther along it score higher. `points` as for `projection`, with a
+    column `predicted`."""
+    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
+                     colour_title="your predicted rating",
+                     marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
+                            Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
+                                                                             "circle-open")])
+    fig.add_trace(go.Scattergl(x=[you[0]], y=[you[1]], mode="markers", name="you",
+                             marker=dict(size=24, symbol="star", color=YOU, line=dict(width=1, color=OUTLINE)),
+                             hovertemplate="you: your vector on the map's axes<extra></extra>"))
+    fig.add_annotation(x=you[0], y=you[1], text="<b>you</b>", showarrow=False, yanchor="top", yshift=-12,
+                       font={"size": FONT_SIZE, "shadow": "auto"})
+    fig.add_annotation(x=you[0], y=you[1], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                       arrowhead=3, arrowsize=1.5, arrowwidth=2, arrowcolor=YOU, text="")
+    return fig
+
+
+# ---------------------------------------------------------------------- the Compare page
+RUN_COLOURS = {"a": "#1f77b4", "b": "#ff7f0e"}
+
+
+def loss_overlay(histories: pd.DataFrame, names: dict[str, str]) -> go.Figure:
+    """Train loss (dashed) and validation MSE (solid) per epoch of both runs, on one MSE axis."""
+    fig = go.Figure()
+    for run, frame in histories.groupby("run", sort=True):
+        colour, name = RUN_COLOURS.get(run, OTHER), label(names.get(run, run))
+        fig.add_scatter(x=frame["epoch"], y=frame["train_loss"], mode="lines+markers", name=f"{name}: train loss",
+                        line=dict(color=colour, dash="dash"))
+        fig.add_scatter(x=frame["epoch"], y=frame["valid_mse"], mode="lines+markers", name=f"{name}: validation MSE",
+                        line=dict(color=colour), customdata=frame["valid_rmse"],
+                        hovertemplate="epoch %{x}<br>valid MSE %{y:.4f}<br>valid RMSE %{customdata:.4f}")
+    if len(histories) and histories["epoch"].max() <= 20:
+        fig.update_xaxes(dtick=1)  # whole epochs
+    return readable(fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch",
+                                      yaxis_title="MSE", legend=dict(orientation="h", y=-0.2)))
+
+
+def jaccard_histogram(jaccard: np.ndarray, k: int) -> go.Figure:
+    """How many items keep how much of their k-neighbourhood: one bar per possible overlap value."""
+    shared = np.arange(k + 1)
+    possible = shared / (2 * k - shared)  # Jaccard of two k-sets that share `shared` items
+    counts = [int(np.isclose(jaccard, v).sum()) for v in possible]
+    fig = go.Figure(go.Bar(x=[f"{v:.2f}" for v in possible], y=counts, customdata=shared,
+                           hovertemplate="Jaccard %{x} (%{customdata} of " + str(k)
+                                         + " shared): %{y} items<extra></extra>"))
+    return readable(fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="items",
+                                      xaxis_title=f"Jaccard overlap of the {k} nearest neighbours in A and in B",
+                                      xaxis=dict(type="category")))
+
+
+def aligned_maps(map_a: np.ndarray, map_b: np.ndarray, titles: np.ndarray, moved: np.ndarray,
+                 axis_names: tuple[str, str], selected: int | None = None, height: int = 620) -> go.Figure:
+    """Run A's items and run B's, aligned onto A, on A's PCA axes; the `moved` rows (positions) joined from their
+    place in A to their place in B and labelled at B's. Each marker's customdata is its row, so a click can
+    select the item."""
+    rows = np.arange(len(titles))
+    hover = labels(pd.Series(titles))
+    traces = [{"type": "scattergl", "mode": "markers", "x": m[:, 0], "y": m[:, 1], "name": name,
+               "customdata": [int(i) for i in rows], "hovertext": hover, "hoverinfo": "text",
+               "marker": dict(size=6, opacity=0.55, color=RUN_COLOURS[side])}
+              for side, m, name in (("a", map_a, "A"), ("b", map_b, "B (aligned onto A)"))]
+    if len(moved):
+        xs = np.column_stack([map_a[moved, 0], map_b[moved, 0], np.full(len(moved), np.nan)]).ravel()
+        ys = np.column_stack([map_a[moved, 1], map_b[moved, 1], np.full(len(moved), np.nan)]).ravel()
+        traces.append({"type": "scattergl", "mode": "lines", "x": xs, "y": ys, "name": "moved most: A → B",
+                       "line": dict(color=HIGHLIGHT, width=2), "hoverinfo": "skip"})
+        frame = pd.DataFrame({"x": map_b[moved, 0], "y": map_b[moved, 1], "title": titles[moved]})
+        traces.append({"type": "scattergl", "mode": "markers", "x": frame["x"].to_numpy(),
+                       "y": frame["y"].to_numpy(), "name": "moved most", "showlegend": False,
+                       "customdata": [int(i) for i in moved], "hovertext": hover[moved], "hoverinfo": "text",
+                       "marker": dict(size=10, color=HIGHLIGHT, line=dict(width=1, color=OUTLINE))})
+    everything = pd.DataFrame({"x": np.r_[map_a[:, 0], map_b[:, 0]], "y": np.r_[map_a[:, 1], map_b[:, 1]]})
+    wanted = pd.DataFrame({"x": map_b[moved, 0], "y": map_b[moved, 1], "title": titles[moved]})
+    if selected is not None:
+        wanted = pd.concat([pd.DataFrame({"x": [map_a[selected, 0], map_b[selected, 0]],
+                                          "y": [map_a[selected, 1], map_b[selected, 1]],
+                                          "title": [f"{titles[selected]} in A", "in B"]}), wanted], ignore_index=True)
+    wanted = wanted.iloc[_spaced_labels(wanted, everything, height)]
+    if selected is not None:
+        both = np.array([map_a[selected], map_b[selected]])
+        traces.append({"type": "scattergl", "mode": "markers+lines", "x": both[:, 0], "y": both[:, 1],
+                       "name": "selected", "customdata": [selected, selected],
+                       "hoverinfo": "text", "hovertext": [hover[selected]] * 2,
+                       "marker": dict(size=16, color=YOU, symbol=["circle", "diamond"],
+                                      line=dict(width=1, color=OUTLINE)),
+                       "line": dict(color=YOU, width=3)})
+    layout = {"height": height, "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h"),
+              "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}},
+              "annotations": label_annotations(wanted, everything)}
+    return readable(go.Figure({"data": traces, "layout": layout}))
+
+
+# ---------------------------------------------------------------------- the Diagnostics page
+def prediction_parts(factors: pd.DataFrame | None, user_bias: float | None, item_bias: float | None,
+                     raw_score: float, n_factors: int = 8) -> go.Figure:
+    """The linear score as a sum: the largest per-factor products, the rest of the factors together, then the
+    biases; the last bar is the total that goes into the sigmoid."""
+    names, values = [], []
+    if factors is not None:
+        shown = factors.head(n_factors)
+        names += [f"factor {int(f)}" for f in shown["factor"]]
+        values += list(shown["product"])
+        if len(factors) > n_factors:
+            names.append(f"{len(factors) - n_factors} other factors")
+            values.append(float(factors["product"].iloc[n_factors:].sum()))
+    for name, value in (("user bias", user_bias), ("item bias", item_bias)):
+        if value is not None:
+            names.append(name)
+            values.append(value)
+    fig = go.Figure(go.Waterfall(orientation="h", y=names + ["score before the sigmoid"], x=values + [raw_score],
+                                 measure=["relative"] * len(values) + ["total"], texttemplate="%{x:+.3f}",
+                                 textposition="outside", cliponaxis=False,
+                                 hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
+                                 increasing=dict(marker=dict(color="#2ca02c")),
+                                 decreasing=dict(marker=dict(color=HIGHLIGHT)),
+                                 totals=dict(marker=dict(color="#1f77b4"))))
+    ends = np.cumsum([0.0, *values, 0.0])  # where each bar starts and stops, and the total's bar from 0
+    low, high = min(ends.min(), raw_score, 0.0), max(ends.max(), raw_score, 0.0)
+    pad = 0.2 * ((high - low) or 1.0)  # room for the numbers outside the bars, inside the plot
+    fig.update_xaxes(range=[low - pad, high + pad])
+    return readable(fig.update_layout(height=max(260, 36 * (len(names) + 1) + 60),
+                                      margin=dict(l=10, r=10, t=10, b=10),
+                                      yaxis=dict(autorange="reversed"), xaxis_title="contribution to the score",
+                                      showlegend=False))
+
+
+def norms_vs_count(items: pd.DataFrame, y: str, y_title: str, colour: str | None) -> go.Figure:
+    """Each item's `y` (embedding norm, or PC1) against log10 of its rating count, coloured by `colour`."""
+    frame = items[np.isfinite(items["log10_count"])]
+    hover = (pd.Series(labels(frame["title"]), index=frame.index) + "<br>ratings: " + frame["count"].astype(str)
+             + f"<br>{label(y_title)}: " + frame[y].map("{:.3f}".format)).to_numpy()
+    marker = dict(size=6, opacity=0.7)
+    layout = {"height": 420, "margin": dict(l=10, r=10, t=10, b=10),
+              "xaxis": {"title": {"text": "log10 rating count"}}, "yaxis": {"title": {"text": label(y_title)}}}
+    if colour is not None and frame[colour].notna().any():
+        marker.update(color=frame[colour].to_numpy(dtype=float), coloraxis="coloraxis")
+        # sequential, not a diverging scale: a white middle vanishes on a light background, as near-zero biases did
+        layout["coloraxis"] = {"colorscale": "Viridis", "colorbar": {"title": {"text": label(colour)}}}
+    trace = {"type": "scattergl", "mode": "markers", "x": frame["log10_count"].to_numpy(), "y": frame[y].to_numpy(),
+             "hovertext": hover, "hoverinfo": "text", "marker": marker, "name": "items"}
+    return readable(go.Figure({"data": [trace], "layout": layout}))
+
+
+def error_by_count(by_item: pd.DataFrame, by_user: pd.DataFrame) -> go.Figure:
+    """Validation RMSE per bin of training ratings, for the item's count and for the user's; a bar's hover
+    tells how many validation ratings it holds."""
+    fig = go.Figure()
+    for frame, name, colour in ((by_item, "by the item's training ratings", "#1f77b4"),
+                                (by_user, "by the user's training ratings", "#ff7f0e")):
+        fig.add_bar(x=frame["bin"], y=frame["rmse"], name=name, marker_color=colour, customdata=frame["n_ratings"],
+                    hovertemplate="%{x} training ratings: RMSE %{y:.3f} over %{customdata} ratings<extra></extra>")
+    return readable(fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), barmode="group",
+                                      xaxis=dict(type="category", title={"text": "training ratings (bin)"}),
+                                      yaxis_title="validation RMSE", legend=dict(orientation="h", y=-0.25)))

@@ -17,20 +17,31 @@ import streamlit as st
 
 from . import state
 
-# (file, title, icon, url path); the first is the landing page served at "/"
+# (file, title, icon, url path). The default page, Home, is served at "/": Streamlit ignores a default page's
+# url_path, so it has no other address. Every other page answers at /<url path>, its file's name (Biases, the
+# default page before Home, could only be reached at "/" then; /biases works now).
 PAGES = [
+    ("pages/home.py", "Home", ":material/home:", "home"),
     ("pages/data.py", "Data", ":material/table_view:", "data"),
     ("pages/train.py", "Train", ":material/model_training:", "train"),
     ("pages/biases.py", "Biases", ":material/leaderboard:", "biases"),
     ("pages/projections.py", "Projections", ":material/scatter_plot:", "projections"),
     ("pages/neighbours.py", "Neighbours", ":material/hub:", "neighbours"),
+    ("pages/you.py", "You", ":material/person:", "you"),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:", "compare"),
+    ("pages/diagnostics.py", "Diagnostics", ":material/troubleshoot:", "diagnostics"),
 ]
-DEFAULT_PAGE = "biases"
+DEFAULT_PAGE = "home"
 
 
 def pages() -> list:
     return [st.Page(path, title=title, icon=icon, url_path=url, default=url == DEFAULT_PAGE)
             for path, title, icon, url in PAGES]
+
+
+def page_path(url: str) -> str:
+    """The file of the page at /<url> (for st.page_link and st.switch_page)."""
+    return next(path for path, _, _, page_url in PAGES if page_url == url)
 
 
 def ensure_frame() -> None:

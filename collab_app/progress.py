@@ -11,7 +11,7 @@ from collab_core.ratings import Ratings, Split, random_split
 from collab_core.training import resolve_device
 from collab_server import timing, workers
 
-from . import cached, charts, navigation, services, state
+from . import cached, charts, navigation, services, sidebar, state
 from .text import md
 
 
@@ -68,7 +68,8 @@ def _job_progress() -> None:
     last = job.last
     if job.active:
         text = (f"Training {job.config.model} on {md(job.dataset)}: epoch {last.epoch}/{last.epochs}, "
-                f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f}" if last.valid_rmse else "")
+                f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f} (MSE {last.valid_mse:.4f})"
+                                                       if last.valid_rmse else "")
                 + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
         st.progress(last.fraction if last else 0.0, text=text)
         # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the
@@ -81,9 +82,11 @@ def _job_progress() -> None:
         if job.status == "done":
             state.request_active_run(job.run_id)
             services.prewarm_umap(job.run_id)
-            rmse = job.last.valid_rmse if job.last else None
-            state.notice_success(f"Run {md(job.run_id)} trained" + (f": validation RMSE {rmse:.4f}" if rmse else "")
-                                 + ". It is now the active run.")
+            info = next((i for i in cached.list_runs() if i.run_id == job.run_id), None)
+            metrics = (info.metrics if info is not None else None) or {}
+            score = (f": validation RMSE {metrics['rmse']:.4f}, MSE {metrics['mse']:.4f}{md(sidebar.preset_note(info))}"
+                     if metrics.get("rmse") is not None and metrics.get("mse") is not None else "")
+            state.notice_success(f"Run {md(job.run_id)} trained{score}. It is now the active run.")
         elif job.status == "failed":
             state.notice(f"Training failed: {md(job.error)}")
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collab_core import runs, settings
+from collab_core import presets, runs, settings
 from collab_core.errors import CollabError
 from collab_core.runs import RunInfo
 
@@ -21,8 +21,23 @@ def run_label(info: RunInfo) -> str:
         return f"{info.run_id} (unreadable)"
     metrics = info.metrics or {}
     score = f" · RMSE {metrics['rmse']:.4f}" if metrics.get("rmse") is not None else ""
+    score += f" · MSE {metrics['mse']:.4f}" if metrics.get("mse") is not None else ""
     name = f"{info.name} · " if info.name else ""
     return f"{name}{info.model}{score} · {info.run_id}"
+
+
+def reported_by_preset(info: RunInfo | None) -> tuple[str, float] | None:
+    """(preset name, the validation MSE it reported) when the run was trained with such a preset, else None."""
+    preset = presets.trained_with(info.config, info.metrics, info.dataset) if info is not None and info.ok else None
+    if preset is None or preset.reported_valid_mse is None:
+        return None
+    return preset.name, preset.reported_valid_mse
+
+
+def preset_note(info: RunInfo | None) -> str:
+    """' (the lesson reported 0.813)' after a run's MSE when it was trained with a preset that reported one."""
+    reported = reported_by_preset(info)
+    return f" (the {reported[0]} reported {reported[1]})" if reported else ""
 
 
 def default_run(readable: list[RunInfo]) -> str | None:

@@ -53,6 +53,21 @@ def init(model: str, defaults: TrainConfig) -> None:
         st.session_state.setdefault(key(model, name), default)
 
 
+def fill(config: TrainConfig, valid_frac: float, split_seed: int | None = None) -> None:
+    """Put every setting of `config` (and the split) into its model's widgets, and select that model: an
+    on_click callback, so it runs before the form is drawn (the lesson preset's button)."""
+    model = config.model
+    st.session_state["p_tr_model"] = model
+    for spec in settings_fields(model):
+        st.session_state.pop(key(model, spec.name), None)
+    st.session_state.pop(key(model, "y_low"), None)
+    st.session_state.pop(key(model, "y_high"), None)
+    init(model, config)
+    st.session_state[key(model, "valid_frac")] = float(valid_frac)
+    if split_seed is not None:
+        st.session_state[key(model, "split_seed")] = int(split_seed)
+
+
 def draw(model: str, device_help: str) -> bool:
     """The form; returns True when it was submitted."""
     with st.form("train_form"):

@@ -283,3 +283,31 @@ def compare_runs(a: TrainedModel, b: TrainedModel, k: int = 10, min_ratings: int
     return RunComparison(match, positions, int(min_ratings), int(min(k, len(positions) - 1)), settings_diff(a, b),
                          accuracy(a, b), loss_histories(a, b), biases, spearman, neighbours, alignment,
                          a.catalog.titles[compared], a.catalog.counts[compared])
+
+
+def neighbours_in_both(comparison: RunComparison, a: TrainedModel, b: TrainedModel, item_id, k: int | None = None
+                       ) -> pd.DataFrame:
+    """One compared item's k nearest neighbours (cosine, among the compared items, itself excluded) in run A and
+    in run B, side by side: what its Jaccard overlap counts. Columns: rank, title_a, similarity_a, in_b (the A
+    neighbour is also among B's k), title_b, similarity_b, in_a. `k` defaults to the comparison's k."""
+    k = comparison.k if k is None else int(k)
+    raw_ids = comparison.match.raw_ids[comparison.positions]
+    where = np.flatnonzero(raw_ids == str(item_id))
+    if len(where) == 0:
+        raise CollabError(f"item {item_id!r} is not among the {len(raw_ids):,} compared items (shared by both runs "
+                          f"with at least {comparison.min_ratings} ratings in each)")
+    row = int(where[0])
+    k = max(1, min(k, len(raw_ids) - 1))
+    found = []
+    for run, indices in ((a, comparison.match.index_a), (b, comparison.match.index_b)):
+        factors = run.item_factors()[indices[comparison.positions]].astype(np.float64)  # (n_compared, width)
+        norms = np.linalg.norm(factors, axis=1)
+        unit = factors / np.where(norms == 0, 1.0, norms)[:, None]
+        similarity = unit @ unit[row]  # (n_compared,)
+        similarity[row] = -np.inf
+        order = np.argsort(-similarity, kind="stable")[:k]
+        found.append((order, similarity[order]))
+    (order_a, sim_a), (order_b, sim_b) = found
+    return pd.DataFrame({"rank": np.arange(1, k + 1), "title_a": comparison.titles[order_a], "similarity_a": sim_a,
+                         "in_b": np.isin(order_a, order_b), "title_b": comparison.titles[order_b],
+                         "similarity_b": sim_b, "in_a": np.isin(order_b, order_a)})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch
 
 from .errors import CollabError, DataError
 from .interpret import pca
-from .ratings import Ratings, Split
+from .ratings import Ratings, Split, random_split
 from .trained import TrainedModel
 
 _EVAL_CHUNK = 65_536  # validation rows predicted at once
@@ -263,3 +264,29 @@ def _predict_indices(trained: TrainedModel, users: np.ndarray, items: np.ndarray
            for s in range(0, len(users), _EVAL_CHUNK)]
     return torch.cat(out).double().numpy()
 
+
+
+# ---------------------------------------------------------------------- the run's own split, again
+_RANDOM_SPLIT = re.compile(r"^random (\d+(?:\.\d+)?)% \(seed (\d+)\)$")
+
+
+def reproduce_split(trained: TrainedModel, ratings: Ratings) -> Split:
+    """The validation split `trained` was scored on, rebuilt from what the run stores: the split's description
+    (e.g. 'random 10% (seed 42)') and its n_valid. A seeded random split depends only on the number of
+    ratings, the seed and n_valid, so it comes back exactly (the description's rounded percentage alone would
+    not: 12.5% is written '12%'). DataError when the ratings are not the run's, or the split was an explicit
+    validation file, or the run does not say."""
+    check_trained_on(trained, ratings)
+    description = str(trained.metrics.get("split") or "")
+    n_valid, n_train = trained.metrics.get("n_valid"), trained.metrics.get("n_train")
+    found = _RANDOM_SPLIT.match(description)
+    if not found or not isinstance(n_valid, int) or n_valid < 1:
+        raise DataError(f"the run's validation split ({description or 'not recorded'}) cannot be rebuilt here: only "
+                        f"seeded random splits can")
+    if n_train is not None and n_train + n_valid != ratings.n_ratings:
+        raise DataError(f"the run was trained and scored on {n_train + n_valid:,} ratings, these ratings have "
+                        f"{ratings.n_ratings:,}")
+    split = random_split(ratings, n_valid / ratings.n_ratings, int(found.group(2)))
+    if len(split.valid) != n_valid:  # cannot happen for n_valid <= n_ratings; a guard against a changed rule
+        raise DataError(f"could not rebuild the run's split: {len(split.valid):,} validation ratings, not {n_valid:,}")
+    return Split(split.train, split.valid, description)

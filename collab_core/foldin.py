@@ -96,7 +96,7 @@ from threadpoolctl import ThreadpoolController
 
 from .diagnostics import check_trained_on
 from .errors import AmbiguousTitleError, CollabError, DataError, UnknownIdError
-from .interpret import NeighbourIndex, candidate_items
+from .interpret import NeighbourIndex, candidate_items, pca
 from .models import sigmoid_range
 from .trained import TrainedModel
 
@@ -732,3 +732,110 @@ def _rows_by_user(users: np.ndarray, rows: np.ndarray) -> dict[int, np.ndarray]:
     keys, starts = np.unique(users[order], return_index=True)
     return {int(k): rows[order[s:e]] for k, s, e in zip(keys, starts, list(starts[1:]) + [len(order)])}
 
+
+
+# ---------------------------------------------------------------------- for the "You" page (and any front end)
+@dataclass(frozen=True)
+class RatingScale:
+    """The ratings a person can give in a run: `low` to `high` in steps of `step`."""
+
+    low: float
+    high: float
+    step: float
+
+    def values(self) -> list[float]:
+        """Every allowed rating, lowest first."""
+        count = int(round((self.high - self.low) / self.step))
+        return [round(self.low + i * self.step, 6) for i in range(count + 1)]
+
+    def nearest(self, rating: float) -> float:
+        """The allowed rating closest to `rating` (ties go up)."""
+        values = np.array(self.values())
+        return float(values[np.argmin(np.abs(values - rating + 1e-9))])
+
+
+def rating_scale(trained: TrainedModel) -> RatingScale:
+    """The scale the run's data was rated on, read from what a run stores (it does not store the scale):
+    the step is 1 when every item's rating sum (mean x count) is a whole number, 0.5 when every one is a
+    multiple of a half (MovieLens 10M and later have half stars), else a round tenth of the range; the ends are the
+    lowest and highest item or user means rounded out to the step (MovieLens 100K: items rated once by 1 and by
+    5 give 1 to 5), kept inside the model's y_range. Data where no item or user is rated at an end of the scale
+    gets a narrower scale than it had."""
+    catalog = trained.catalog
+    rated = catalog.counts > 0
+    means = catalog.means[rated].astype(np.float64)
+    user_means = np.asarray(trained.user_means, dtype=np.float64)[np.asarray(trained.user_counts) > 0]
+    if len(means) == 0 or not np.isfinite(means).all():
+        bounds = rating_bounds(trained) or (1.0, 5.0)
+        return RatingScale(float(bounds[0]), float(bounds[1]), (bounds[1] - bounds[0]) / 10)
+    sums = means * catalog.counts[rated]
+    step = next((s for s in (1.0, 0.5) if np.allclose(sums / s, np.round(sums / s), atol=1e-6)), None)
+    every_mean = np.concatenate([means, user_means[np.isfinite(user_means)]])  # each lies inside the scale
+    low, high = float(every_mean.min()), float(every_mean.max())
+    if step is None:  # ratings on a continuous scale: about ten round steps across it
+        step = _round_step((high - low) / 10) if high > low else 1.0
+    low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    bounds = rating_bounds(trained)
+    if bounds is not None:  # only ratings inside the model's y_range are accepted (check_rating)
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+        high = low + math.floor((high - low) / step + 1e-9) * step  # a whole number of steps from low
+    if high <= low:
+        high = low + step
+    return RatingScale(float(low), float(high), float(step))
+
+
+def _round_step(size: float) -> float:
+    """The 1, 2 or 5 times a power of ten nearest above `size` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(size))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= size * (1 - 1e-9))
+
+
+def demo_ratings(trained: TrainedModel, n: int = 5, pool: int = 40,
+                 fitted_on: np.ndarray | None = None) -> dict[int, float]:
+    """{item index: rating} of a made-up person for a demo: `n` movies from the `pool` most rated, those
+    at one end of the item map's first axis rated at the top of the scale and those at the other end one step
+    above its bottom, so the folded-in user has a clear taste to show. The map is the PCA of the items
+    `fitted_on` (default: the pool), as `user_on_map` draws it. Deterministic."""
+    pool_items = trained.catalog.top_items(max(pool, n))
+    scale = rating_scale(trained)
+    if len(pool_items) < 2:
+        return {int(i): scale.values()[-1] for i in pool_items}
+    factors = trained.item_factors().astype(np.float64)
+    fit_rows = pool_items if fitted_on is None or len(fitted_on) < 2 else np.asarray(fitted_on)
+    projection = pca(factors[fit_rows], 1)
+    pc1 = (factors[pool_items] - projection.mean) @ projection.components[0]  # (pool,)
+    order = pool_items[np.argsort(-pc1, kind="stable")]
+    loved = order[: (n + 1) // 2]
+    disliked = order[::-1][: n - len(loved)]
+    top, bottom = scale.values()[-1], scale.values()[min(1, len(scale.values()) - 1)]
+    return {**{int(i): top for i in loved}, **{int(i): bottom for i in disliked}}
+
+
+@dataclass(frozen=True)
+class UserOnMap:
+    """A folded-in user on the item map (the PCA of the items' factors)."""
+
+    x: float  # the user vector's coordinate along the map's first axis (PC1)
+    y: float  # ... and along its second
+    share: float  # |projection|^2 / |vector|^2: how much of the user's vector the map shows (0 to 1)
+    explained: np.ndarray  # (2,) explained variance ratio of the map's axes (of the items' factors)
+
+
+def user_on_map(trained: TrainedModel, fold: UserFoldIn, fitted_on: np.ndarray) -> UserOnMap:
+    """Where a folded-in user sits on the item map that `interpret.pca_map(item_factors, fitted_on)` draws.
+
+    A user vector is a direction, not a place: the score is user . item (+ biases). An item on the map sits
+    at (q - m) V^T (m: the mean item, V: the two components), so the part of the score the map shows is
+    (u V^T) . map position: the user is drawn at u V^T, and items farther from the centre towards that point
+    score higher (the item mean m only adds the same u . m to every item). Not for 'nn' models, whose user and
+    item embeddings only meet inside an MLP, so they share no space."""
+    if fold.model_kind == "nn":
+        raise CollabError("an 'nn' model's user and item embeddings share no space (they are concatenated into "
+                          "an MLP), so a user has no place on the item map")
+    factors = trained.item_factors()
+    projection = pca(factors[fitted_on] if len(fitted_on) >= 2 else factors, 2)
+    point = projection.components @ fold.vector  # (n_components,)
+    norm2 = float(fold.vector @ fold.vector)
+    point = np.pad(point, (0, 2 - len(point)))
+    return UserOnMap(float(point[0]), float(point[1]), float(point @ point / norm2) if norm2 > 0 else 0.0,
+                     np.pad(projection.explained_variance_ratio, (0, 2 - len(projection.explained_variance_ratio))))

@@ -16,7 +16,7 @@ default valid_pct, and the split the project asks for); the notebook cell above 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .config import TrainConfig
 from .errors import ConfigError
@@ -33,6 +33,7 @@ class Preset:
     valid_frac: float  # validation fraction of the random split
     reported_valid_mse: float | None  # what the source reported, to compare against
     source: str  # where it comes from, for display
+    dataset: str | None = None  # the dataset (as runs name it) the reported result is for; None: any
 
 
 LESSON = Preset(
@@ -43,6 +44,7 @@ LESSON = Preset(
     reported_valid_mse=LESSON_VALID_MSE,
     source="fast.ai course v3, lesson 5 (lesson4-collab.ipynb): collab_learner(n_factors=40, y_range=[0, 5.5], "
            "wd=1e-1).fit_one_cycle(5, 5e-3), valid_pct=0.1, bs=64",
+    dataset="MovieLens 100K (built-in)",
 )
 
 PRESETS: dict[str, Preset] = {LESSON.name: LESSON}
@@ -53,3 +55,46 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
     return PRESETS[name]
+
+
+# Settings that do not make a run something else: where it ran, and the seed of its initial weights.
+_IGNORED = ("device", "seed")
+
+
+def trained_with(config, metrics: dict | None, dataset: str | None) -> Preset | None:
+    """The preset a run was trained with, read from what every run stores (its config, split sizes and
+    dataset), or None. Derived rather than recorded: a run counts as the preset's exactly when its settings
+    (those its model uses, but the device and the weight seed), its validation fraction (to within one
+    rating) and, when the preset names one, its dataset are the preset's. A run trained from the filled form
+    and one trained by `train --preset` are recognised alike; one whose form was changed after filling is not."""
+    settings = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
+    metrics = metrics or {}
+    n_train, n_valid = metrics.get("n_train"), metrics.get("n_valid")
+    for preset in PRESETS.values():
+        wanted = preset.config.to_dict()
+        relevant = [key for key in _applies_to(preset.config.model) if key not in _IGNORED]
+        if any(_normal(settings.get(key)) != _normal(wanted[key]) for key in relevant):
+            continue
+        if preset.dataset is not None and dataset != preset.dataset:
+            continue
+        if not (isinstance(n_train, int) and isinstance(n_valid, int) and n_train + n_valid > 0):
+            continue
+        if abs(n_valid - preset.valid_frac * (n_train + n_valid)) > 0.5 + 1e-9:
+            continue
+        return preset
+    return None
+
+
+def _applies_to(model: str) -> list[str]:
+    """The TrainConfig fields that `model` uses (the model kind itself included)."""
+    return ["model"] + [f.name for f in fields(TrainConfig) if f.name != "model"
+                        and model in f.metadata["bounds"].models]
+
+
+def _normal(value):
+    """Stored settings come back from JSON: tuples as lists, whole floats maybe as ints."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    return float(value) if isinstance(value, (int, float)) else value

@@ -39,19 +39,19 @@ n_rows = options.number_input(right, "Rows", ROWS)
 state.to_url(among=mode, top=top_n, min=min_ratings, n=n_rows)
 
 top, bottom = cached.bias_ranking(active.run_id, int(n_rows), top_n, min_ratings)
-columns = {"rank": st.column_config.NumberColumn("#", width="small"),
-           "title": st.column_config.TextColumn("title", width="medium"),
+columns = {"rank": st.column_config.NumberColumn("#", width=40),
+           "title": st.column_config.TextColumn("title", width=380),
            "bias": st.column_config.NumberColumn("bias", format="%.3f"),
            "mean_rating": st.column_config.NumberColumn("mean rating", format="%.2f"),
            "count": st.column_config.NumberColumn("ratings")}
 order = ["rank", "title", "bias", "mean_rating", "count", "genres"]  # genres last: long, least compared
 st.caption("A high bias means people rate the film higher than its factors predict: liked even by those who "
            "do not usually like that kind of film. Compare with the plain mean rating.")
-col_top, col_bottom = st.columns(2)
-col_top.subheader("Highest bias")
-col_top.dataframe(top[order], hide_index=True, column_config=columns, key="bias_top_table")
-col_bottom.subheader("Lowest bias")
-col_bottom.dataframe(bottom[order], hide_index=True, column_config=columns, key="bias_bottom_table")
+# one above the other: side by side, two tables of six columns cut the titles in a 1,400 px window
+st.subheader("Highest bias")
+st.dataframe(top[order], hide_index=True, column_config=columns, key="bias_top_table")
+st.subheader("Lowest bias")
+st.dataframe(bottom[order], hide_index=True, column_config=columns, key="bias_bottom_table")
 
 table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]

@@ -42,7 +42,8 @@ top_n = options.slider(c3, "Items: top-N most rated" if active.trained.has_count
                        if active.trained.has_counts else "This imported run has no rating counts (no count column).")
 colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
 c5, c6, c7 = st.columns([1, 2.4, 1])
-n_labels = options.number_input(c5, "Label the K most rated", LABELS)
+n_labels = options.number_input(c5, "Label the K most rated", LABELS,
+                                help="In 2D, a label that would cover a more-rated movie's is left out.")
 title_of = dict(zip(catalog.vocab.ids, catalog.titles))
 highlight = options.selectbox(c6, "Highlight a movie (type to search)", HIGHLIGHT,
                               [str(i) for i in catalog.vocab.ids[catalog.top_items(None)]], index=None,
@@ -115,12 +116,14 @@ if method == "PCA":
     st.plotly_chart(charts.explained_variance(ratios), key="pj_variance")
     st.subheader("What each component means")
     st.caption("The titles at the top and bottom of a component name it (the lesson's fac0 / fac1 / fac2 tables).")
-    for column, component in zip(st.columns(len(extremes)), extremes):
-        column.markdown(f"**PC{component['component'] + 1}** ({component['explained_variance_ratio']:.1%} of variance)")
-        column.dataframe(pd.DataFrame(component["top"], columns=["top titles", "score"]), hide_index=True,
-                         key=f"pj_top_{component['component']}")
-        column.dataframe(pd.DataFrame(component["bottom"], columns=["bottom titles", "score"]), hide_index=True,
-                         key=f"pj_bottom_{component['component']}")
+    scores = {"score": st.column_config.NumberColumn(format="%.2f", width=60)}  # titles get the rest: they name it
+    for component in extremes:  # one row per component, top and bottom side by side: wide enough for the titles
+        st.markdown(f"**PC{component['component'] + 1}** ({component['explained_variance_ratio']:.1%} of variance)")
+        top_col, bottom_col = st.columns(2)
+        top_col.dataframe(pd.DataFrame(component["top"], columns=["top titles", "score"]), hide_index=True,
+                          key=f"pj_top_{component['component']}", column_config=scores)
+        bottom_col.dataframe(pd.DataFrame(component["bottom"], columns=["bottom titles", "score"]), hide_index=True,
+                             key=f"pj_bottom_{component['component']}", column_config=scores)
     with st.expander("Transposed view: PCA fitted on factors.T (how much each movie weighs in each component)"):
         loading_indices, loadings = cached.transposed_loadings(run_id, top, 3)
         weights = cached.item_table(run_id).loc[loading_indices, ["title", "count"]]

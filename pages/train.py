@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, navigation, progress, services, state, train_form
-from collab_app.sidebar import run_label
+from collab_app.sidebar import preset_note, reported_by_preset, run_label
 from collab_app.text import md
 from collab_core.config import default_config
 from collab_core.errors import CollabError
 from collab_core.models import MODEL_KINDS
+from collab_core.presets import LESSON
 from collab_core.training import cuda_summary
 
 navigation.ensure_frame()
@@ -26,6 +27,19 @@ except CollabError as exc:
 st.caption(f"Training data: **{md(ratings.name)}**: {ratings.n_users:,} users, {ratings.n_items:,} items, "
            f"{ratings.n_ratings:,} ratings (change it on the Data page).")
 
+with st.container(border=True):  # study groups: the fast.ai lesson's run, one click away
+    lesson_text, lesson_button = st.columns([3, 1.2], vertical_alignment="center")
+    lesson_text.markdown(
+        f"**The fast.ai lesson's settings**: {LESSON.config.n_factors} factors, y_range "
+        f"({LESSON.config.y_range[0]:g}, {LESSON.config.y_range[1]:g}), weight decay {LESSON.config.weight_decay:g} "
+        f"on everything, {LESSON.config.epochs} epochs of one-cycle at lr {LESSON.config.lr:g}, batch "
+        f"{LESSON.config.batch_size}, {LESSON.valid_frac:.0%} held out. The lesson "
+        f"reported a validation MSE of {LESSON.reported_valid_mse}; a run trained with exactly these settings on "
+        f"{md(LESSON.dataset)} shows it beside its own.")
+    lesson_button.button("Use the lesson's settings", key="lesson_preset", icon=":material/school:",
+                         on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
+    if ratings.name != LESSON.dataset:
+        st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True, format_func=MODEL_NAMES.get)
 defaults = default_config(model)
@@ -116,13 +130,21 @@ if not infos:
         st.rerun()
     st.stop()
 pinned = cached.store().pinned()
+
+
+def reported_mse(info) -> str | None:
+    """'0.813 (lesson)' for a run trained with a preset that reported a validation MSE."""
+    reported = reported_by_preset(info)
+    return f"{reported[1]} ({reported[0]})" if reported else None
+
+
 rows = []
 for info in infos:
     cfg, m = info.config or {}, info.metrics or {}
     rows.append({"run": info.run_id, "name": info.name, "model": info.model if info.ok else "unreadable",
                  "factors": cfg.get("n_factors"), "epochs": cfg.get("epochs"), "lr": cfg.get("lr"),
                  "wd": cfg.get("weight_decay"), "batch": cfg.get("batch_size"), "RMSE": m.get("rmse"),
-                 "MSE": m.get("mse"), "bias baseline": m.get("baseline_bias_rmse"),
+                 "MSE": m.get("mse"), "reported MSE": reported_mse(info), "bias baseline": m.get("baseline_bias_rmse"),
                  "mean baseline": m.get("baseline_global_mean_rmse"), "fit s": m.get("fit_seconds"),
                  "device": m.get("device"), "dataset": info.dataset, "created": info.created,
                  "default": "📌" if info.run_id == pinned else "", "problem": info.reason or None})
@@ -177,5 +199,14 @@ if active is not None and active.trained.imported:
     st.caption(f"Active run {md(active.run_id)} is imported (from {md(active.trained.dataset)}): it has no training "
                f"settings, no loss history and no validation score.")
 elif active is not None:
+    note = preset_note(next((info for info in infos if info.run_id == active.run_id), None))
+    if note and active.trained.metrics.get("mse") is not None:
+        s1, s2, s3 = st.columns([1, 1, 3])
+        s1.metric("Validation MSE", f"{active.trained.metrics['mse']:.4f}",
+                  delta=f"{active.trained.metrics['mse'] - LESSON.reported_valid_mse:+.4f} vs the lesson",
+                  delta_color="inverse")
+        s2.metric("The lesson reported", f"{LESSON.reported_valid_mse}")
+        s3.caption("The lesson indexes movies by title (1,664 titles for 1,682 ids) and its random split is not "
+                   "this one, so expect a few hundredths either way, not the same figure.")
     st.caption(f"Active run {md(active.run_id)}: train vs validation loss per epoch")
     st.plotly_chart(charts.loss_curves([], active.trained.history), key="active_history")

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
+PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projections.py", "pages/neighbours.py",
+         "pages/home.py", "pages/you.py", "pages/compare.py", "pages/diagnostics.py"]
 
 
 def open_app(page: str | None = None, query: dict | None = None) -> AppTest:

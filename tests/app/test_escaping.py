@@ -13,7 +13,8 @@ from tests.hostile import HOSTILE, save_hostile_run
 
 from .conftest import no_exceptions, open_app, use_copy_of
 
-PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/train.py", "pages/data.py"]
+PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/train.py", "pages/data.py",
+         "pages/home.py", "pages/you.py", "pages/compare.py", "pages/diagnostics.py"]
 MARKDOWN_KINDS = ["markdown", "caption", "warning", "error", "info", "success", "title", "header", "subheader"]
 
 
@@ -76,6 +77,12 @@ def test_hostile_titles_genres_and_names_are_text_on_every_page(with_hostile_run
         at.number_input(key="p_pj_labels").set_value(40).run()  # every title becomes a point label
     if page == "pages/neighbours.py":
         at.number_input(key="p_nb_min").set_value(0).run()
+    if page == "pages/you.py":  # hostile titles in the rated rows, the tables, the map and the explanation
+        at.button(key="you_demo").click().run()
+        at.number_input(key="p_you_min").set_value(0).run()
+    if page == "pages/compare.py":  # the run against a copy of itself: hostile titles in every table and the map
+        at.number_input(key="p_cmp_min").set_value(0).run()
+        at.slider(key="p_cmp_moved").set_value(40).run()
     assert no_exceptions(at), [e.value for e in at.exception]
     assert_nothing_hostile_is_markup(at)
     sidebar = " ".join(markdown_bodies(at))
@@ -84,7 +91,9 @@ def test_hostile_titles_genres_and_names_are_text_on_every_page(with_hostile_run
 
 @pytest.mark.parametrize("page, param", [("pages/neighbours.py", "k"), ("pages/neighbours.py", "movie"),
                                          ("pages/biases.py", "among"), ("pages/projections.py", "color"),
-                                         ("pages/train.py", "run")])
+                                         ("pages/train.py", "run"), ("pages/you.py", "n"), ("pages/compare.py", "b"),
+                                         ("pages/compare.py", "item"), ("pages/diagnostics.py", "user"),
+                                         ("pages/home.py", "run")])
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_link_values_are_quoted_as_text(with_hostile_run, page, param, value):
     at = open_app(page, {param: value})

@@ -12,8 +12,9 @@ from collab_app.charts import clicked_item
 
 from .conftest import no_exceptions, open_app, shown
 
-OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
-ALL_PAGES = OPTION_PAGES + ["pages/data.py", "pages/train.py"]
+OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py", "pages/compare.py",
+                "pages/diagnostics.py"]
+ALL_PAGES = OPTION_PAGES + ["pages/data.py", "pages/train.py", "pages/home.py"]
 
 
 @pytest.fixture()
@@ -34,6 +35,20 @@ def push_options_to_their_ends(at, page: str) -> None:
     elif page == "pages/neighbours.py":
         at.number_input(key="p_nb_k").set_value(100).run()
         at.selectbox(key="p_nb_movie").set_value("1600").run()
+    elif page == "pages/you.py":
+        at.button(key="you_demo").click().run()  # ratings of movies the tiny run does not have
+        at.number_input(key="p_you_n").set_value(50).run()
+        at.selectbox(key="p_you_explain").set_value("1682").run()
+    elif page == "pages/compare.py":
+        at.selectbox(key="p_cmp_b").set_value("tiny-run").run()  # ids "0".."29": 29 shared with MovieLens
+        at.number_input(key="p_cmp_min").set_value(0).run()
+        at.slider(key="p_cmp_moved").set_value(100).run()
+        at.selectbox(key="p_cmp_b").set_value(at.sidebar.selectbox(key="p_run").value).run()
+        at.number_input(key="p_cmp_k").set_value(50).run()
+    elif page == "pages/diagnostics.py":
+        at.selectbox(key="p_dg_movie").set_value("1682").run()
+        at.selectbox(key="p_dg_user").set_value("943").run()
+        at.number_input(key="p_dg_worst").set_value(200).run()
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
@@ -64,6 +79,11 @@ URL_CASES = {
     "pages/neighbours.py": {"k": ["0", "101", "1e3", "[Your session expired, log in](https://evil.example)"],
                             "movie": ["99999", "![x](http://evil.example/p.png)"], "metric": ["manhattan"],
                             "min": ["-5"]},
+    "pages/you.py": {"n": ["0", "51", "ten"], "min": ["-1", "1e309"]},
+    "pages/compare.py": {"a": ["no-such-run", "../etc"], "b": ["<b>run</b>"], "k": ["0", "51", "x"],
+                         "min": ["-2"], "moved": ["101", "-1"], "item": ["99999"]},
+    "pages/diagnostics.py": {"user": ["99999", "[x](https://evil.example)"], "movie": ["0"],
+                             "pcamin": ["-1"], "worst": ["4", "201"]},
 }
 
 

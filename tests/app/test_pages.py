@@ -9,7 +9,8 @@ from tests.waiting import wait_until
 
 from .conftest import PAGES, job_of, no_exceptions, open_app, shown
 
-NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py"]
+NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py", "pages/compare.py",
+             "pages/diagnostics.py"]
 
 
 def plotly_specs(at) -> list[dict]:

@@ -19,7 +19,10 @@ def planted_model(kind: str = "dot_bias", n_users: int = 60, n_items: int = 80, 
         ratings, truth = planted_ratings(n_users, n_items, n_ratings, n_factors=n_factors, seed=seed)
     factors_i = truth.item_factors if item_factors is None else item_factors
     width = factors_i.shape[1]
-    model = build_model(kind, ratings.n_users, ratings.n_items, width, (0.0, 5.5), nn_layers=(16,), nn_dropout=0.0)
+    with torch.random.fork_rng():  # the MLP's initial weights from `seed`, not from whatever ran before
+        torch.manual_seed(seed)
+        model = build_model(kind, ratings.n_users, ratings.n_items, width, (0.0, 5.5), nn_layers=(16,),
+                            nn_dropout=0.0)
     with torch.no_grad():
         model.item_factors.weight.copy_(torch.as_tensor(factors_i, dtype=torch.float32))
         model.user_factors.weight.copy_(torch.as_tensor(truth.user_factors[:, :width], dtype=torch.float32))

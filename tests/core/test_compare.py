@@ -132,3 +132,24 @@ def test_cli_compare_json(run_a, tmp_path, capsys):
     assert answer["n_shared_items"] == 70 and answer["procrustes_disparity"] < 1e-9
     assert main(["compare", "--run", first, "--runs-dir", str(store.root)]) == 2
     assert "exactly two runs" in capsys.readouterr().err
+
+
+def test_an_items_neighbours_in_both_runs_are_what_its_jaccard_counts(run_a):
+    from collab_core.compare import neighbours_in_both
+
+    rotated = with_factors(run_a, run_a.item_factors() @ random_rotation(5, 3), run_a.user_factors())
+    noisy = with_factors(run_a, run_a.item_factors() + np.random.default_rng(1).normal(0, 0.3, (70, 5)),
+                         run_a.user_factors())
+    for other in (rotated, noisy):
+        result = compare_runs(run_a, other, k=6)
+        for item in ("0", "17", "69"):
+            table = neighbours_in_both(result, run_a, other, item)
+            assert len(table) == 6 and (np.diff(table["similarity_a"]) <= 1e-12).all()
+            shared = int(table["in_b"].sum())
+            assert shared == int(table["in_a"].sum())
+            jaccard = result.neighbours.set_index("item").loc[item, "jaccard"]
+            assert jaccard == pytest.approx(shared / (12 - shared))
+        if other is rotated:  # a rotation keeps every neighbourhood
+            assert table["in_b"].all() and list(table["title_a"]) == list(table["title_b"])
+    with pytest.raises(CollabError, match="not among the 70 compared items"):
+        neighbours_in_both(result, run_a, noisy, "no-such-item")

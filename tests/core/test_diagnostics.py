@@ -103,3 +103,30 @@ def test_where_wrong_refuses_other_ratings(skewed, planted):
     _, split, trained = skewed
     with pytest.raises(DataError, match="not the ones the run was trained on"):
         D.where_wrong(trained, planted[0], split)
+
+
+def test_the_runs_own_split_is_rebuilt_from_what_it_stores(skewed):
+    from collab_core.ratings import random_split
+    from collab_core.training import fit
+
+    ratings, split, trained = skewed
+    rebuilt = D.reproduce_split(trained, ratings)
+    assert np.array_equal(rebuilt.valid, split.valid) and np.array_equal(rebuilt.train, split.train)
+    assert D.where_wrong(trained, ratings, rebuilt).rmse == pytest.approx(trained.metrics["rmse"], abs=1e-5)
+    # a fraction whose percentage is rounded in the description ('12%') still comes back exactly
+    odd = random_split(ratings, 0.125, 7)
+    from collab_core.config import default_config
+    other = fit(ratings, odd, default_config(epochs=1, n_factors=2))
+    assert other.metrics["split"] == "random 12% (seed 7)"
+    assert np.array_equal(D.reproduce_split(other, ratings).valid, odd.valid)
+
+
+def test_a_split_that_cannot_be_rebuilt_says_why(skewed, planted):
+    from dataclasses import replace
+
+    ratings, _, trained = skewed
+    explicit = replace(trained, metrics={**trained.metrics, "split": "explicit validation set (12 ratings)"})
+    with pytest.raises(DataError, match=r"explicit validation set \(12 ratings\)\) cannot be rebuilt"):
+        D.reproduce_split(explicit, ratings)
+    with pytest.raises(DataError, match="not the ones the run was trained on"):
+        D.reproduce_split(trained, planted[0])

@@ -32,3 +32,21 @@ def test_without_a_preset_the_defaults_are_unchanged():
     args = build_parser().parse_args(["train"])
     config = _config_from_args(args)
     assert config.model == "dot_bias" and config.n_factors == 50 and _valid_frac(args) == 0.1
+
+
+def test_a_run_is_recognised_as_the_lessons_from_what_it_stores():
+    from dataclasses import replace
+
+    from collab_core.presets import LESSON, trained_with
+
+    stored = replace(LESSON.config, device="cpu", seed=0).to_dict()  # as read back from run.json: lists, not tuples
+    stored["y_range"] = list(stored["y_range"])
+    split = {"n_train": 80_000, "n_valid": 20_000}
+    builtin = "MovieLens 100K (built-in)"
+    assert trained_with(stored, split, builtin) is LESSON
+    assert trained_with(LESSON.config, split, builtin) is LESSON
+    assert trained_with({**stored, "epochs": 6}, split, builtin) is None  # the form was changed after filling
+    assert trained_with(stored, {"n_train": 90_000, "n_valid": 10_000}, builtin) is None  # the notebook's 10%
+    assert trained_with(stored, split, "MovieLens ml-1m") is None  # 0.813 is for MovieLens 100K
+    assert trained_with(stored, {}, builtin) is None
+    assert trained_with({**stored, "nn_layers": [7]}, split, builtin) is LESSON  # a setting dot_bias does not use

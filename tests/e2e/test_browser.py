@@ -34,8 +34,8 @@ def test_train_then_explore_every_page(app_server, page):
     assert page.get_by_text("Run history").is_visible()
     screenshot(page, "train")
 
-    # Biases is the default page, which Streamlit always serves at the root URL
-    for path, heading in [("data", "Data"), ("", "Biases"), ("projections", "Projections")]:
+    # Home is the default page, served at the root URL; Biases has its own address since Home took "/"
+    for path, heading in [("data", "Data"), ("biases", "Biases"), ("projections", "Projections")]:
         page.goto(f"{url}/{path}")
         wait_for_app(page)
         page.get_by_role("heading", name=heading).wait_for()

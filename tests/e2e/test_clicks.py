@@ -177,7 +177,7 @@ def test_uploading_a_table_and_using_it_for_training(server, page):
 
 def test_downloads_give_the_files_their_buttons_name(server, page):
     url, _ = server
-    open_page(page, f"{url}/?run=hostile-run")  # Biases, the default page, lives at /
+    open_page(page, f"{url}/?run=hostile-run")  # the sidebar's downloads, on Home (the default page, at /)
     page.get_by_text("Download embeddings").click()
     for button, name in [("Item embeddings (CSV)", "hostile-run-item-embeddings.csv"),
                          ("vectors.tsv (Embedding Projector)", "vectors.tsv"),
@@ -191,14 +191,15 @@ def test_downloads_give_the_files_their_buttons_name(server, page):
             assert "'=HYPERLINK(" in content and ",=HYPERLINK(" not in content
 
 
-@pytest.mark.parametrize("path", ["", "projections?labels=40&color=genre", "neighbours?min=0", "train"])
+@pytest.mark.parametrize("path", ["biases", "projections?labels=40&color=genre", "neighbours?min=0", "train", "",
+                                  "compare?min=0&moved=40", "diagnostics"])
 def test_hostile_text_from_data_is_never_markup_in_the_dom(server, page, path):
     url, _ = server
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sep = "&" if "?" in path else "?"
     open_page(page, f"{url}/{path}{sep}run=hostile-run")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000) if path != "train" else None
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000) if path not in ("train", "") else None
     page.wait_for_timeout(1500)
     assert page.locator(f"a[href^='{EVIL}']").count() == 0
     assert page.locator(f"img[src^='{EVIL}'], img[src='x']").count() == 0

@@ -110,7 +110,7 @@ def test_a_restarted_server_still_has_every_run(seeded_runs, browser):
         page = browser.new_page()
         try:
             for run in ("run-a", "run-b"):
-                page.goto(f"{url}/?run={run}")
+                page.goto(f"{url}/biases?run={run}")
                 wait_for_app(page)
                 page.get_by_role("heading", name="Highest bias").wait_for()
                 assert f"run={run}" in page.url

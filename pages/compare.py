@@ -1,0 +1,195 @@
+"""Compare: two runs side by side over the items they share (collab_core.compare): settings, scores, loss curves,
+bias rankings, neighbour stability, and B's map aligned onto A's. Clicking an item on the aligned map shows its
+neighbours in both runs."""
+import pandas as pd
+import streamlit as st
+
+from collab_app import cached, charts, options, progress, state
+from collab_app.sidebar import run_label
+from collab_app.text import md
+from collab_core.errors import CollabError
+
+ROWS = 10  # rows of each ranking table
+active = progress.page_run()
+infos = {info.run_id: info for info in cached.list_runs() if info.ok}
+run_ids = list(infos)
+st.title("Compare")
+st.info("A factor space is only defined up to a rotation: two runs, even with the same settings and another seed, "
+        "learn the same structure along arbitrarily turned axes, so factor 3 of run A has nothing to do with factor "
+        "3 of run B. This page never compares raw coordinates. It compares what does not depend on the axes "
+        "(neighbour sets, biases, scores) and draws B only after rotating it onto A (orthogonal Procrustes).",
+        icon=":material/360:")
+
+A = options.Choice("p_cmp_a", "a", active.run_id, choices=run_ids)
+B = options.Choice("p_cmp_b", "b", next((r for r in run_ids if r != active.run_id), active.run_id), choices=run_ids)
+K = options.Number("p_cmp_k", "k", 10, low=1, high=50)
+MIN = options.Number("p_cmp_min", "min", 20, low=0, high=100_000)
+MOVED = options.Number("p_cmp_moved", "moved", 10, low=0, high=100)
+options.apply(A, B, K, MIN, MOVED)
+run_a, run_b = st.session_state[A.key], st.session_state[B.key]
+a, b = cached.load_run(run_a), cached.load_run(run_b)
+ITEM = options.Choice("p_cmp_item", "item", None, allowed=a.catalog.vocab.knows)
+options.apply(ITEM)
+
+
+def select_clicked_item():
+    """on_select callback: the clicked row of the compared items becomes the selected item. It runs before the
+    next script run, in this run's namespace: `compared_ids` is the list the clicked map was drawn from."""
+    row = charts.clicked_item(st.session_state["cmp_map"].selection.points)
+    if row is not None and 0 <= row < len(compared_ids):
+        st.session_state[ITEM.key] = str(compared_ids[row])
+
+
+left, right = st.columns(2)
+options.selectbox(left, "Run A", A, format_func=lambda r: run_label(infos[r]))
+options.selectbox(right, "Run B", B, format_func=lambda r: run_label(infos[r]))
+c1, c2, c3 = st.columns(3)
+k = options.number_input(c1, "Neighbours per item (k)", K, help="The k nearest movies (cosine) whose overlap in A "
+                                                                "and B measures neighbour stability.")
+min_ratings = options.number_input(c2, "Only items with at least this many ratings in both", MIN,
+                                   help="Rarely-rated items sit near the origin, where any neighbourhood is noise.")
+n_moved = options.slider(c3, "Items that moved most, marked on the map", MOVED)
+state.to_url(a=run_a, b=run_b, k=k, min=min_ratings, moved=n_moved, item=st.session_state[ITEM.key])
+if len(run_ids) < 2:
+    st.caption("There is only one run, so A and B are the same: every figure below shows perfect agreement. Train "
+               "another (the same settings with another seed shows how much of a run is chance) to compare.")
+elif run_a == run_b:
+    st.caption("A and B are the same run: every figure below shows perfect agreement. Pick another run for B.")
+
+try:
+    result = cached.compare_runs(run_a, run_b, int(k), int(min_ratings))
+except CollabError as exc:
+    st.error(f"These runs cannot be compared: {md(exc)}", icon=":material/error:")
+    st.stop()
+summary = result.summary()
+compared_ids = result.match.raw_ids[result.positions]
+
+st.subheader("Which items")
+if summary["n_only_a"] or summary["n_only_b"]:
+    st.warning(f"The runs share {summary['n_shared_items']:,} items by id (A: {a.n_items:,} items from "
+               f"{md(a.dataset)}; B: {b.n_items:,} from {md(b.dataset)}); {summary['n_only_a']:,} are only in A and "
+               f"{summary['n_only_b']:,} only in B. Everything below is about the {summary['n_compared_items']:,} "
+               f"shared items with at least {min_ratings} ratings in both.", icon=":material/join_inner:")
+    with st.expander("Items only one run has"):
+        only_a = a.catalog.titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
+        only_b = b.catalog.titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
+        o1, o2 = st.columns(2)
+        o1.dataframe(pd.DataFrame({"only in A": only_a}), hide_index=True, key="cmp_only_a")
+        o2.dataframe(pd.DataFrame({"only in B": only_b}), hide_index=True, key="cmp_only_b")
+else:
+    st.caption(f"Both runs have the same {summary['n_shared_items']:,} items; compared: the "
+               f"{summary['n_compared_items']:,} with at least {min_ratings} ratings in both.")
+
+st.subheader("Settings and scores")
+if result.settings.empty:
+    st.caption("Same settings and dataset.")
+else:
+    st.dataframe(result.settings.astype(str), hide_index=True, key="cmp_settings",
+                 column_config={"setting": st.column_config.TextColumn(width=200), "a": "A", "b": "B"})
+m = st.columns(4)
+scores = [("A: validation RMSE", summary["rmse_a"], None),
+          ("B: validation RMSE", summary["rmse_b"], summary["rmse_a"]),
+          ("A: validation MSE", summary["mse_a"], None), ("B: validation MSE", summary["mse_b"], summary["mse_a"])]
+for column, (name, value, base) in zip(m, scores):
+    delta = f"{value - base:+.4f} vs A" if value is not None and base is not None and round(value - base, 4) else None
+    column.metric(name, f"{value:.4f}" if value is not None else "–", delta=delta, delta_color="inverse")
+if a.dataset != b.dataset:
+    st.caption("The runs were scored on different data, so their scores are not directly comparable.")
+n1, n2, n3 = st.columns(3)
+n1.metric("Neighbour overlap (mean Jaccard)", f"{summary['jaccard_mean']:.2f}",
+          help=f"Of each item's {result.k} nearest neighbours in A and in B: 1 = the same set, 0 = none shared.")
+n2.metric("Procrustes disparity", f"{summary['procrustes_disparity']:.3f}",
+          help="What is left after rotating (and scaling) B's factors onto A's: 0 = the same up to a rotation, 1 = "
+               "nothing in common (scipy.spatial.procrustes' figure).")
+n3.metric("Bias rank correlation (Spearman)",
+          f"{summary['bias_spearman']:.2f}" if summary["bias_spearman"] is not None else "–")
+if not result.histories.empty:
+    st.caption("Loss curves: train loss dashed, validation MSE solid.")
+    st.plotly_chart(charts.loss_overlay(result.histories, {"a": "A", "b": "B"}), key="cmp_loss")
+
+st.subheader("Bias rankings")
+if result.biases is None:
+    lacking = " and ".join(f"{side} ({run.config.model})" for side, run in (("A", a), ("B", b)) if not run.has_bias)
+    st.info(f"Does not apply: run {lacking} has no biases.", icon=":material/info:")
+else:
+    by_b = result.biases.sort_values("rank_b", kind="stable").head(ROWS)
+    by_a = result.biases.head(ROWS)
+    side_by_side = pd.DataFrame({
+        "#": range(1, len(by_a) + 1),
+        "top in A": by_a["title"].to_numpy(), "A's rank in B": [f"{r} ({c:+d})" for r, c in
+                                                                 zip(by_a["rank_b"], -by_a["rank_change"])],
+        "top in B": by_b["title"].to_numpy(), "B's rank in A": [f"{r} ({c:+d})" for r, c in
+                                                                 zip(by_b["rank_a"], by_b["rank_change"])]})
+    st.caption(f"The {ROWS} highest learned biases among the compared items in each run, and where each stands in "
+               "the other (its rank there, and the change in places: + is lower down).")
+    st.dataframe(side_by_side, hide_index=True, key="cmp_bias_ranks", column_config={
+        "#": st.column_config.NumberColumn(width=40), "top in A": st.column_config.TextColumn(width=320),
+        "A's rank in B": st.column_config.TextColumn(width=110), "top in B": st.column_config.TextColumn(width=320),
+        "B's rank in A": st.column_config.TextColumn(width=110)})
+
+st.subheader("Neighbour stability")
+st.caption(f"For each compared item, the overlap (Jaccard) of its {result.k} nearest neighbours in A and in B. "
+           f"Top-k neighbour sets are unstable even between two seeds of one model (Wendlandt et al., 2018), so "
+           f"look at the whole distribution: mean {summary['jaccard_mean']:.2f}, "
+           f"median {summary['jaccard_median']:.2f}.")
+st.plotly_chart(charts.jaccard_histogram(result.neighbours["jaccard"].to_numpy(), result.k), key="cmp_jaccard")
+stability = {"title": st.column_config.TextColumn("movie", width=280),
+             "jaccard": st.column_config.NumberColumn("Jaccard", format="%.2f"),
+             "count_a": st.column_config.NumberColumn("ratings")}
+s1, s2 = st.columns(2)
+s1.markdown("**Least stable**")
+s1.dataframe(result.least_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, key="cmp_least",
+             column_config=stability)
+s2.markdown("**Most stable**")
+s2.dataframe(result.most_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, key="cmp_most",
+             column_config=stability)
+
+st.subheader("Aligned maps")
+alignment = result.alignment
+moved = result.moved_most(int(n_moved))
+moved_rows = pd.Index(compared_ids).get_indexer(moved["item"])
+selected_id = st.session_state[ITEM.key] or (str(moved["item"].iloc[0]) if len(moved) else None)
+selected_row = int(pd.Index(compared_ids).get_indexer([selected_id])[0]) if selected_id is not None else -1
+ratios = alignment.explained_variance_ratio
+st.caption(f"B's factors rotated (and scaled) onto A's by orthogonal Procrustes, then both drawn on the first two "
+           f"principal components of A. Disparity {alignment.disparity:.3f}. Red: the {len(moved)} items that moved "
+           f"most, joined from their place in A to their place in B (moved in all factors: the map shows two, so a "
+           f"big move can look short here). **Click an item** to see its neighbours in both runs."
+           + (f" Note: {md(alignment.padding)}." if alignment.padding else ""))
+st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.titles, moved_rows,
+                                    tuple(f"PC{c + 1} of A ({r:.0%})" for c, r in enumerate(ratios[:2])),
+                                    selected=selected_row if selected_row >= 0 else None),
+                key="cmp_map", on_select=select_clicked_item, selection_mode="points")
+if selected_id is not None and selected_row < 0:
+    st.caption(f"{md(a.catalog.titles[a.catalog.vocab.to_index(selected_id)])} is not among the compared items.")
+elif selected_id is not None:
+    both = cached.neighbours_in_both(run_a, run_b, int(k), int(min_ratings), selected_id)
+    shared = int(both["in_b"].sum())
+    st.markdown(f"**{md(result.titles[selected_row])}**: {shared} of its {len(both)} nearest neighbours are the same "
+                f"in both runs (Jaccard {shared / (2 * len(both) - shared):.2f}).")
+    st.dataframe(both, hide_index=True, key="cmp_item_neighbours", column_config={
+        "rank": st.column_config.NumberColumn("#", width=40),
+        "title_a": st.column_config.TextColumn("in A", width=260),
+        "similarity_a": st.column_config.NumberColumn("cos", format="%.2f", width=55),
+        "in_b": st.column_config.CheckboxColumn("also in B", width=70),
+        "title_b": st.column_config.TextColumn("in B", width=260),
+        "similarity_b": st.column_config.NumberColumn("cos", format="%.2f", width=55),
+        "in_a": st.column_config.CheckboxColumn("also in A", width=70)})
+
+st.subheader("What changed most")
+w1, w2 = st.columns(2)
+w1.markdown("**Position** (distance after alignment, in A's units)")
+w1.dataframe(result.moved_most(ROWS)[["title", "displacement", "count_a"]], hide_index=True, key="cmp_moved",
+             column_config={"title": st.column_config.TextColumn("movie", width=280),
+                            "displacement": st.column_config.NumberColumn("moved", format="%.3f"),
+                            "count_a": st.column_config.NumberColumn("ratings")})
+w2.markdown("**Bias** (each run's biases centred on their median)")
+changed = result.bias_changed_most(ROWS)
+if changed is None:
+    w2.caption("Does not apply: a run without biases.")
+else:
+    w2.dataframe(changed[["title", "bias_a", "bias_b", "bias_change"]], hide_index=True, key="cmp_bias_changed",
+                 column_config={"title": st.column_config.TextColumn("movie", width=240),
+                                "bias_a": st.column_config.NumberColumn("A", format="%.2f", width=55),
+                                "bias_b": st.column_config.NumberColumn("B", format="%.2f", width=55),
+                                "bias_change": st.column_config.NumberColumn("change", format="%+.2f", width=65)})

@@ -1,0 +1,142 @@
+"""Diagnostics: one prediction taken apart, embedding norms against popularity, and where on the validation set
+the model is wrong (collab_core.diagnostics). The last needs the run's own ratings and split, which are rebuilt
+when this session can load the run's dataset."""
+import numpy as np
+import streamlit as st
+
+from collab_app import cached, charts, options, progress, state
+from collab_app.text import md
+
+MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
+MAX_USER_CHOICES = 20_000  # a drop-down of 162K users would be megabytes; a link can still name any user
+active = progress.page_run()
+run_id, trained = active.run_id, active.trained
+catalog, users, kind = trained.catalog, trained.users, trained.model_kind
+st.title("Diagnostics")
+if trained.imported:
+    st.info(f"This run is imported vectors only (from {md(trained.dataset)}): explaining a prediction and finding "
+            f"where the model is wrong need a trained model that predicts ratings. The embedding norms are below.",
+            icon=":material/info:")
+    if not trained.has_counts:
+        st.caption("It has no rating counts either (no count column was imported), so norms cannot be set against "
+                   "popularity.")
+        st.stop()
+    PCA_MIN = options.Number("p_dg_pcamin", "pcamin", 20, low=0, high=100_000)
+    options.apply(PCA_MIN)
+    data = None
+else:
+
+    by_activity = [str(users.ids[i]) for i in np.argsort(-trained.user_counts, kind="stable")]
+    by_popularity = [str(catalog.vocab.ids[i]) for i in catalog.top_items(None)]
+    title_of = dict(zip(catalog.vocab.ids, catalog.titles))
+    star_wars = catalog.vocab.knows("50") and "Star Wars" in title_of.get("50", "")
+    USER = options.Choice("p_dg_user", "user", by_activity[0], allowed=users.knows)
+    MOVIE = options.Choice("p_dg_movie", "movie", "50" if star_wars else by_popularity[0], allowed=catalog.vocab.knows)
+    PCA_MIN = options.Number("p_dg_pcamin", "pcamin", 20, low=0, high=100_000)
+    WORST = options.Number("p_dg_worst", "worst", 20, low=5, high=MOST_WORST)
+    options.apply(USER, MOVIE, PCA_MIN, WORST)
+
+    data, why_not = cached.run_data(run_id, state.dataset(cached.DatasetSpec()))
+    if data is not None:
+        st.caption(f"The run's own ratings are loaded ({md(data.label)}) and its validation split rebuilt "
+                   f"({md(trained.metrics.get('split'))}): actual ratings and errors below are real.")
+    else:
+        st.caption(f"The run's ratings ({md(trained.dataset)}) are not available in this session: {md(why_not)}. "
+                   f"Explaining a prediction works without them; the actual rating and where the model is wrong "
+                   f"need them.")
+
+    # ---------------------------------------------------------------------- one prediction
+    st.subheader("Explain a prediction")
+    u_col, m_col = st.columns([1, 2.5])
+    user_choices = by_activity[:MAX_USER_CHOICES]
+    if st.session_state[USER.key] not in user_choices:
+        user_choices = [*user_choices, st.session_state[USER.key]]
+    user = options.selectbox(u_col, "User id", USER, user_choices,
+                             format_func=lambda u: f"{u} ({trained.user_counts[users.to_index(u)]} ratings)",
+                             help="Most active users first" + (f" (the {MAX_USER_CHOICES:,} most active; a link's "
+                                                               f"user=... can name any)" if len(by_activity) >
+                                                              MAX_USER_CHOICES else "") + ".")
+    movie = options.selectbox(m_col, "Movie (type to search)", MOVIE, by_popularity, format_func=title_of.get)
+    state.to_url(user=user, movie=movie, pcamin=st.session_state[PCA_MIN.key], worst=st.session_state[WORST.key])
+    why = cached.explain_prediction(run_id, user, movie, data)
+    p1, p2, p3 = st.columns(3)
+    p1.metric("Predicted rating", f"{why.prediction:.3f}")
+    if why.actual is not None:
+        p2.metric("Actual rating", f"{why.actual:g}")
+        p3.metric("Error (predicted − actual)", f"{why.error:+.3f}")
+    else:
+        p2.metric("Actual rating", "–", help="This user did not rate this movie" if data is not None
+                  else "The run's ratings are not loaded in this session")
+    if why.factors is not None:
+        sums = [f"{why.dot:+.3f} (sum of {len(why.factors)} factor products)"]
+        if why.user_bias is not None:
+            sums += [f"{why.user_bias:+.3f} (user bias)", f"{why.item_bias:+.3f} (item bias)"]
+        line = " ".join(sums) + f" = **{why.raw_score:+.3f}**"
+    else:
+        line = f"the MLP's output **{why.raw_score:+.3f}**"
+    if why.y_range is not None:
+        low, high = why.y_range
+        line += (f", squashed by the sigmoid into y_range ({low:g}, {high:g}): {low:g} + {high - low:g} × "
+                 f"σ({why.raw_score:.3f}) = **{why.from_parts:.3f}**")
+    else:
+        line += ": the prediction itself (no sigmoid)"
+    st.markdown(f"{md(why.title)}: " + line + f". The model's own prediction: {why.prediction:.3f}.")
+    for part, reason in why.not_applicable.items():
+        st.caption(f"{md(part.capitalize())}: does not apply, {md(reason)}.")
+    if why.factors is not None:
+        parts_col, table_col = st.columns([3, 2])
+        parts_col.plotly_chart(charts.prediction_parts(why.factors, why.user_bias, why.item_bias, why.raw_score),
+                               key="dg_parts")
+        table_col.caption("Per factor: the user's value × the movie's value; largest in size first. Factor numbers are "
+                          "arbitrary (a factor space is only defined up to rotation).")
+        table_col.dataframe(why.factors, hide_index=True, key="dg_factors", height=320, column_config={
+            "factor": st.column_config.NumberColumn("factor", width=60),
+            "user_value": st.column_config.NumberColumn("user", format="%+.3f"),
+            "item_value": st.column_config.NumberColumn("movie", format="%+.3f"),
+            "product": st.column_config.NumberColumn("product", format="%+.3f")})
+
+# ---------------------------------------------------------------------- norms
+st.subheader("Embedding norms and popularity")
+norms = cached.norms_vs_popularity(run_id, int(st.session_state[PCA_MIN.key]))
+st.markdown(md(norms.summary))
+colour = "bias" if trained.has_bias else None
+if colour is None:
+    st.caption(f"A {md(kind)} model has no biases: the points are not coloured by bias.")
+n1, n2 = st.columns(2)
+n1.caption("Each movie's embedding norm against how often it was rated. Weight decay shrinks every vector; only "
+           "ratings push back, so rarely-rated movies stay near the origin, where they crowd every neighbourhood.")
+n1.plotly_chart(charts.norms_vs_count(norms.items, "norm", "embedding norm", colour), key="dg_norms")
+n2.caption("Each movie's place on the first principal component against how often it was rated: a PC1 that follows "
+           "popularity is a popularity axis, not a taste axis.")
+n2.plotly_chart(charts.norms_vs_count(norms.items, "pc1", "PC1", colour), key="dg_pc1")
+options.number_input(n2, "PC1 fitted on movies with at least this many ratings", PCA_MIN)
+r1, r2, r3 = st.columns(3)
+for column, name, value in ((r1, "Spearman: norm vs log count", norms.spearman_norm_log_count),
+                            (r2, "Spearman: PC1 vs log count", norms.spearman_pc1_log_count),
+                            (r3, "Spearman: bias vs log count", norms.spearman_bias_log_count)):
+    column.metric(name, f"{value:+.2f}" if value is not None else "–")
+
+# ---------------------------------------------------------------------- errors
+if trained.imported:
+    st.stop()
+st.subheader("Where the model is wrong")
+if data is None:
+    st.info(f"This needs the ratings and the validation split the run was trained on, and the run's data "
+            f"({md(trained.dataset)}) is not loaded in this session: {md(why_not)}.", icon=":material/info:")
+    st.stop()
+errors = cached.where_wrong(run_id, data, MOST_WORST)
+recorded = trained.metrics.get("rmse")
+agrees = recorded is not None and abs(errors.rmse - recorded) < 1e-4
+st.caption(f"Every one of the {len(errors.errors):,} validation ratings, scored again: RMSE {errors.rmse:.4f}"
+           + (f", as the run recorded ({recorded:.4f})." if agrees else
+              f"; the run recorded {recorded:.4f}: these are not quite its data." if recorded is not None else ".")
+           + " Binned by how many training ratings the movie and the user had: the model is least sure where it "
+             "saw little.")
+st.plotly_chart(charts.error_by_count(errors.by_item_count, errors.by_user_count), key="dg_errors")
+worst = int(options.number_input(st, "Worst predictions shown", WORST))
+st.dataframe(errors.worst.head(worst), hide_index=True, key="dg_worst", column_config={
+    "user": st.column_config.TextColumn("user", width=70), "item": None,
+    "title": st.column_config.TextColumn("movie", width=360),
+    "rating": st.column_config.NumberColumn("actual", format="%g"),
+    "prediction": st.column_config.NumberColumn("predicted", format="%.2f"),
+    "error": st.column_config.NumberColumn("error", format="%+.2f")})

@@ -1,0 +1,232 @@
+"""You: rate a few movies and the run folds you in as a new user, without retraining (collab_core.foldin: a
+ridge regression through the sigmoid against the frozen item factors, in milliseconds). Then: what it
+recommends and why, how well your one vector fits your own ratings, where you sit on the item map, and the
+existing users most like you. Clicking a movie on the map explains its predicted rating."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from collab_app import cached, charts, options, progress, state
+from collab_app.text import md
+from collab_core.errors import CollabError
+
+MAX_RATINGS = 20
+active = progress.page_run()
+run_id, trained = active.run_id, active.trained
+catalog, n_items = trained.catalog, trained.n_items
+ids = catalog.vocab.ids
+title_of = dict(zip(ids, catalog.titles))
+by_popularity = [str(ids[i]) for i in catalog.top_items(None)]
+scale = cached.rating_scale(run_id)
+stars = scale.values()
+st.title("You")
+st.caption("Rate a few movies you know. The model then finds the one user vector (and bias) that best explains "
+           "your ratings against the movie factors it already learned: no retraining, a few milliseconds. That "
+           "is how a recommender handles a new user (the cold start).")
+
+N = options.Number("p_you_n", "n", min(10, n_items - 1), low=1, high=max(1, min(50, n_items - 1)))
+MIN = options.Number("p_you_min", "min", int(min(20, np.median(catalog.counts))), low=0, high=100_000)
+EXPLAIN = options.Choice("p_you_explain", None, None, allowed=catalog.vocab.knows)  # personal: not in the URL
+options.apply(N, MIN, EXPLAIN)
+
+
+def star_label(value: float) -> str:
+    return f"{value:g} ★"
+
+
+def row_key(item: str) -> str:
+    return f"you_r_{item}"
+
+
+def replace_ratings(ratings: dict[str, float]) -> None:
+    """on_click: the whole set at once (the demo, Clear); the row widgets start again from it."""
+    for item in state.your_ratings():
+        st.session_state.pop(row_key(item), None)
+    state.set_your_ratings(ratings)
+    st.session_state[EXPLAIN.key] = None
+
+
+def add_rating() -> None:
+    item, value = st.session_state.get("you_pick"), st.session_state.get("you_stars")
+    if item is not None and value is not None:
+        state.set_your_rating(item, value)
+        st.session_state[row_key(item)] = value
+        st.session_state["you_pick"] = None
+        st.session_state["you_stars"] = None
+
+
+def change_rating(item: str) -> None:
+    state.set_your_rating(item, st.session_state[row_key(item)])
+
+
+def remove_rating(item: str) -> None:
+    state.remove_your_rating(item)
+    st.session_state.pop(row_key(item), None)
+
+
+mine = state.your_ratings()
+usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.vocab.knows(item)}
+full = len(mine) >= MAX_RATINGS
+pick_col, stars_col, add_col = st.columns([3, 2.2, 0.8], vertical_alignment="bottom")
+pick = pick_col.selectbox("Find a movie to rate (type to search)", [i for i in by_popularity if i not in mine],
+                          index=None, key="you_pick", format_func=title_of.get, placeholder="type part of a title",
+                          disabled=full, help="Sorted by number of ratings: the model knows popular movies best.")
+chosen = stars_col.segmented_control("Your rating", stars, key="you_stars", format_func=star_label, disabled=full,
+                                     help=f"This run's data was rated from {scale.low:g} to {scale.high:g} in steps of "
+                                          f"{scale.step:g}.")
+add_col.button("Rate", key="you_add", type="primary", on_click=add_rating, disabled=full or None in (pick, chosen))
+demo_col, clear_col, _ = st.columns([1.6, 1, 2])
+demo_col.button("Start with 5 popular movies", key="you_demo", icon=":material/bolt:",
+                on_click=lambda: replace_ratings(cached.demo_ratings(run_id, int(st.session_state[MIN.key]))),
+                help="A made-up taste for a demo: five of the most-rated movies, those at one end of the map's first "
+                     "axis rated high and those at the other end low. Change the stars to make it yours.")
+clear_col.button("Clear my ratings", key="you_clear", on_click=lambda: replace_ratings({}), disabled=not mine)
+if full:
+    st.caption(f"{MAX_RATINGS} ratings is the most this page takes; remove one to rate another.")
+
+if mine:
+    st.subheader(f"Your ratings ({len(usable)})")
+    for item in mine:
+        title, rating, remove = st.columns([3, 3, 0.6], vertical_alignment="center")
+        if item not in usable:
+            title.markdown(f"~~movie id {md(item)}~~ (this run does not have it: not used)")
+        else:
+            title.markdown(md(title_of[item]))
+            if st.session_state.get(row_key(item)) not in stars:  # e.g. kept from a run rated on another scale
+                st.session_state[row_key(item)] = usable[item]
+            rating.segmented_control("rating", stars, key=row_key(item), format_func=star_label, required=True,
+                                     on_change=change_rating, args=(item,), label_visibility="collapsed")
+        remove.button("", key=f"you_rm_{item}", icon=":material/close:", help="Remove this rating",
+                      on_click=remove_rating, args=(item,))
+state.to_url(n=st.session_state[N.key], min=st.session_state[MIN.key])
+
+if not usable:
+    st.info("Rate at least one movie to see what the model makes of you: pick a title above and give it stars, or "
+            "**start with 5 popular movies**. Five to twenty ratings give recommendations worth reading.",
+            icon=":material/star:")
+    st.stop()
+
+yours = tuple(usable.items())
+try:
+    fold = cached.fold_in(run_id, yours)
+except CollabError as exc:
+    st.error(md(exc), icon=":material/error:")
+    st.stop()
+penalty = f"ridge penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" if fold.ridge_bias else "")
+st.caption(f"Folded in from {fold.n_rated} rating(s) in {fold.seconds * 1000:.1f} ms ({md(fold.method)}, "
+           f"{fold.iterations} refinement steps; {penalty}, derived from the training's weight decay). "
+           f"The run itself is unchanged.")
+if fold.n_rated < 5:
+    st.info(f"With {fold.n_rated} rating(s), your vector is mostly the penalty's pull towards the average user; "
+            f"rate 5 to 20 movies for recommendations that are about you.", icon=":material/info:")
+
+st.subheader("Recommended for you")
+c1, c2 = st.columns(2)
+n = options.number_input(c1, "How many", N)
+min_ratings = options.number_input(c2, "Among movies with at least this many ratings", MIN,
+                                   help="Rarely-rated movies have noisy factors (weight decay pulls them to the "
+                                        "origin); the movies you rated are never recommended.")
+try:
+    found = cached.recommendations(run_id, yours, int(n), int(min_ratings))
+except CollabError as exc:
+    st.warning(md(exc))
+    found = None
+
+
+def because_text(parts: list[dict]) -> str:
+    """'Fargo (1996) +0.09 · Contact (1997) +0.08' ('nn': the most similar rated movies, no amounts)."""
+    return " · ".join(p["title"] + (f" {p['contribution']:+.2f}" if p["contribution"] is not None else "")
+                      for p in parts)
+
+
+if found is not None:
+    shown = found.assign(because=found["because"].map(because_text))
+    because_help = ("The two rated movies that add most to this movie's score (before the sigmoid): your vector "
+                    "is a sum of one share per rated movie, so each score splits exactly into their parts (all of "
+                    "them under 'Why this rating?')."
+                    if fold.shares is not None else "An 'nn' model's score does not split per rated movie: these "
+                    "are the rated movies whose embeddings are most similar to this one.")
+    st.dataframe(shown[["rank", "title", "score", "because", "count"]], hide_index=True, key="you_recs",
+                 column_config={
+                     "rank": st.column_config.NumberColumn("#", width=40),
+                     "title": st.column_config.TextColumn("movie", width=330),
+                     "score": st.column_config.NumberColumn("predicted", format="%.2f", width=80),
+                     "because": st.column_config.TextColumn("because you rated ...", width=390, help=because_help),
+                     "count": st.column_config.NumberColumn("ratings", width=65)})
+
+st.subheader("Your ratings, as the model sees them")
+fit = cached.fitted(run_id, yours)
+st.caption("Your rating next to what your folded-in vector predicts for the same movie. One vector of "
+           f"{fold.vector.shape[0]} factors and a bias cannot say everything you said, and the penalty keeps it "
+           "modest: the gaps are how much of your taste the run's factors cannot express.")
+st.dataframe(fit[["title", "rating", "prediction", "error"]], hide_index=True, key="you_fitted", column_config={
+    "title": st.column_config.TextColumn("movie", width=360),
+    "rating": st.column_config.NumberColumn("your rating", format="%g"),
+    "prediction": st.column_config.NumberColumn("fitted", format="%.2f"),
+    "error": st.column_config.NumberColumn("fitted − yours", format="%+.2f")})
+
+st.subheader("You on the map")
+table = cached.item_table(run_id)
+coords = cached.pca_map_all_items(run_id, int(min_ratings))
+recommended = found["item_index"].to_numpy() if found is not None else np.array([], dtype=np.int64)
+rated_indices = catalog.vocab.to_index(list(usable))
+explain_id = st.session_state[EXPLAIN.key] or (str(ids[recommended[0]]) if len(recommended) else None)
+explain_index = catalog.vocab.to_index(explain_id) if explain_id is not None else None
+
+
+def frame_of(indices, predicted=None) -> pd.DataFrame:
+    frame = table.loc[indices, ["title", "genres", "bias", "count"]].assign(
+        x=coords[indices, 0], y=coords[indices, 1], index=indices)
+    return frame if predicted is None else frame.assign(
+        predicted=predicted, hover_extra=[f"<br>your predicted rating: {p:.2f}" for p in predicted])
+
+
+def explain_clicked_point():
+    """on_select callback: runs before the rerun, so it may set the explained movie."""
+    index = charts.clicked_item(st.session_state["you_map"].selection.points)
+    if index is not None and 0 <= index < n_items:
+        st.session_state[EXPLAIN.key] = str(ids[index])
+
+
+try:
+    where, drawn, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
+except CollabError as exc:  # 'nn': user and item embeddings share no space
+    st.info(f"Not for this model: {md(exc)}.", icon=":material/info:")
+else:
+    st.caption(f"The movies with at least {min_ratings} ratings on the first two principal components of their "
+               f"factors (as on Projections), coloured by your predicted rating. Your star is your vector on the same "
+               f"two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
+               f"direction of the arrow score higher. The map shows {where.share:.0%} of your vector (the axes "
+               f"hold {where.explained.sum():.0%} of the movies' variance): the rest of your taste points along "
+               f"other components. **Click a movie** to see why it gets its rating.")
+    figure = charts.you_map(frame_of(drawn, predicted), (where.x, where.y), frame_of(rated_indices),
+                            frame_of(recommended), frame_of([explain_index]) if explain_index is not None else None,
+                            (f"PC1 ({where.explained[0]:.0%})", f"PC2 ({where.explained[1]:.0%})"))
+    st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
+
+st.subheader("Why this rating?")
+options.selectbox(st, "Explain a movie", EXPLAIN, by_popularity, index=None, format_func=title_of.get,
+                  placeholder="the top recommendation; type to choose another")
+if explain_index is not None:
+    score, parts = cached.explain_for_you(run_id, yours, int(explain_index))
+    st.markdown(f"**{md(title_of[explain_id])}**: your predicted rating **{score:.2f}**"
+                + (f" (you rated it {usable[explain_id]:g})" if explain_id in usable else ""))
+    if parts is None:
+        st.caption("An 'nn' model's prediction goes through an MLP, so it does not split into one part per rated "
+                   "movie.")
+    else:
+        st.caption("What each of your ratings adds to this movie's score before the sigmoid, largest first, then the "
+                   "movie's own bias. They sum to the score exactly.")
+        st.dataframe(parts, hide_index=True, key="you_explain_table", column_config={
+            "item": None, "title": st.column_config.TextColumn("your rated movie", width=360),
+            "rating": st.column_config.NumberColumn("your rating", format="%g"),
+            "contribution": st.column_config.NumberColumn("adds", format="%+.3f")})
+
+st.subheader("Users most like you")
+st.caption("The existing users whose factor vectors point most nearly the way yours does (cosine similarity; "
+           "biases left out): people whose taste the model sees as yours, whatever their average rating.")
+st.dataframe(cached.nearest_users(run_id, yours, 10), hide_index=True, key="you_users", column_config={
+    "rank": st.column_config.NumberColumn("#", width=40),
+    "similarity": st.column_config.NumberColumn("similarity", format="%.3f"),
+    "count": st.column_config.NumberColumn("their ratings"),
+    "mean_rating": st.column_config.NumberColumn("their mean rating", format="%.2f")})
