@@ -29,6 +29,6 @@ from .errors import (
 )
 
 __all__ = [
-    "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "DeviceError", "RunStoreError", "TrainingCancelled",
-    "TrainingDivergedError", "UnknownIdError",
+    "AmbiguousTitleError", "CollabError", "ConfigError", "DataError", "DeviceError", "RunStoreError",
+    "TrainingCancelled", "TrainingDivergedError", "UnknownIdError",
 ]

@@ -245,13 +245,15 @@ def cmd_neighbours(args) -> int:
     rows = [{"rank": r + 1, "item": str(catalog.vocab.ids[i]), "title": str(catalog.titles[i]),
              "distance": float(d), "count": int(catalog.counts[i])} for r, (i, d) in enumerate(zip(found, distances))]
     if args.json:
-        print(json.dumps({"query": {"item": str(catalog.vocab.ids[query]), "title": str(catalog.titles[query])},
-                          "metric": args.metric, "min_ratings": args.min_ratings, "k": len(rows), "query_ms": elapsed_ms, "neighbours": rows}))
+        query_item = {"item": str(catalog.vocab.ids[query]), "title": str(catalog.titles[query])}
+        print(json.dumps({"query": query_item, "metric": args.metric, "min_ratings": args.min_ratings, "k": len(rows),
+                          "query_ms": elapsed_ms, "neighbours": rows}))
     else:
         print(f"{len(rows)} nearest to {catalog.titles[query]} among {len(index):,} items with >= {args.min_ratings} "
               f"ratings ({args.metric}, exact KD-tree, {elapsed_ms:.2f} ms):")
         for row in rows:
-            print(f"{row['rank']:>3}  {row['distance']:.4f}  {row['title']}  [id {row['item']}, {row['count']} ratings]")
+            print(f"{row['rank']:>3}  {row['distance']:.4f}  {row['title']}  "
+                  f"[id {row['item']}, {row['count']} ratings]")
     return 0
 
 

@@ -11,6 +11,7 @@ and JSON only. A folder that cannot be written (read-only, disk full) is simply 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,10 +42,8 @@ def cached_load(folder: str | Path, parse: Callable[[], Ratings]) -> Ratings:
     if ratings is not None:
         return ratings
     ratings = parse()
-    try:
+    with contextlib.suppress(OSError):  # read-only folder or full disk: the data loaded; it is parsed again next time
         write_entry(folder, key, ratings)
-    except OSError:
-        pass  # read-only folder or full disk: the data loaded; it will just be parsed again next time
     return ratings
 
 

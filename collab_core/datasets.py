@@ -308,7 +308,8 @@ def _map_columns(frame: pd.DataFrame, columns: ColumnMap, path: Path) -> tuple[p
     item = _pick(frame, columns.item, ITEM_COLUMNS, "item", path)
     rating = _pick(frame, columns.rating, RATING_COLUMNS, "rating", path)
     if len({user, item, rating}) < 3:
-        raise DataError(f"{path.name}: the user, item and rating columns must differ (got {user!r}, {item!r}, {rating!r})")
+        raise DataError(f"{path.name}: the user, item and rating columns must differ "
+                        f"(got {user!r}, {item!r}, {rating!r})")
     table = pd.DataFrame({"user": frame[user], "item": frame[item], "rating": frame[rating]})
     title = _pick(frame, columns.title, TITLE_COLUMNS, "title", path, required=False)
     genres = _pick(frame, columns.genres, GENRE_COLUMNS, "genres", path, required=False)

@@ -36,7 +36,8 @@ def item_table(trained: TrainedModel, indices: np.ndarray | None = None) -> pd.D
     return table
 
 
-def candidate_items(trained: TrainedModel, top_n_most_rated: int | None = 1000, min_ratings: int | None = None) -> np.ndarray:
+def candidate_items(trained: TrainedModel, top_n_most_rated: int | None = 1000,
+                    min_ratings: int | None = None) -> np.ndarray:
     """Items eligible for a ranking: the top-N most rated (the lesson uses 1,000), or those with at least
     `min_ratings` ratings when that is given instead. An imported run without rating counts has no "most
     rated": all its items are eligible."""
