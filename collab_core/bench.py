@@ -132,8 +132,8 @@ def format_report(result: dict) -> str:
         lines.append(f"neighbour queries over {nb['n_items']} items x {nb['dims']} dims, k={nb['k']} (median):")
         for metric in ("euclidean", "cosine"):
             t = nb[metric]
-            lines.append(f"  {metric:<9} KD-tree {t['kdtree_query_ms']:.3f} ms, brute force {t['brute_force_query_ms']:.3f} ms "
-                         f"(build {t['build_ms']:.1f} ms)")
+            lines.append(f"  {metric:<9} KD-tree {t['kdtree_query_ms']:.3f} ms, "
+                         f"brute force {t['brute_force_query_ms']:.3f} ms (build {t['build_ms']:.1f} ms)")
     return "\n".join(lines)
 
 

@@ -40,8 +40,8 @@ class Bounds:
             raise ConfigError(f"{name} must be true or false, got {value!r}")
         if self.kind == "whole" and not (_is_int(value) and self.low <= value <= self.high):
             or_none = " or None" if self.optional else ""
-            raise ConfigError(f"{name} must be a whole number from {_number(self.low)} to {_number(self.high)}{or_none}, "
-                              f"got {value!r}")
+            raise ConfigError(f"{name} must be a whole number from {_number(self.low)} to "
+                              f"{_number(self.high)}{or_none}, got {value!r}")
         if self.kind == "real" and not (_is_finite(value) and self._inside(value)):
             interval = (f"{'(' if self.open_low else '['}{_number(self.low)}, {_number(self.high)}"
                         f"{')' if self.open_high else ']'}")
@@ -73,13 +73,16 @@ class TrainConfig:
     epochs: int = _setting(6, Bounds("whole", "Epochs", 1, 10_000, help="Passes over the training ratings."))
     lr: float = _setting(8e-3, Bounds(
         "real", "Learning rate (peak)", 0, 10, open_low=True, help="Peak of the one-cycle schedule when it is on."))
-    batch_size: int = _setting(256, Bounds("whole", "Batch size", 1, 1 << 24, help="Ratings per optimiser step."))
+    batch_size: int = _setting(256, Bounds(
+        "whole", "Batch size", 1, 1 << 24, help="Ratings per optimiser step."))
     weight_decay: float = _setting(0.35, Bounds(
-        "real", "Weight decay (factors)", 0, 100, help="Decoupled weight decay on the embedding factors (fastai's wd)."))
+        "real", "Weight decay (factors)", 0, 100,
+        help="Decoupled weight decay on the embedding factors (fastai's wd)."))
     bias_weight_decay: float = _setting(0.01, Bounds(
         "real", "Weight decay (biases, layers)", 0, 100, help="Weight decay on the biases and the MLP layers."))
     optimizer: str = _setting("adamw", Bounds(
-        "choice", "Optimiser", choices=OPTIMIZERS, help="'adam' puts an L2 penalty in the gradient; 'sgd' has momentum 0.9."))
+        "choice", "Optimiser", choices=OPTIMIZERS,
+        help="'adam' puts an L2 penalty in the gradient; 'sgd' has momentum 0.9."))
     one_cycle: bool = _setting(True, Bounds(
         "flag", "One-cycle schedule", help="Warm up to lr, then anneal (fastai's fit_one_cycle); else a constant lr."))
     pct_start: float = _setting(0.25, Bounds(
@@ -114,8 +117,8 @@ class TrainConfig:
         width = bounds_of("nn_layers")
         if not (isinstance(self.nn_layers, (tuple, list)) and len(self.nn_layers) >= 1
                 and all(_is_int(w) and width.low <= w <= width.high for w in self.nn_layers)):
-            raise ConfigError(f"nn_layers must be one or more widths from {_number(width.low)} to {_number(width.high)}, "
-                              f"got {self.nn_layers!r}")
+            raise ConfigError(f"nn_layers must be one or more widths from {_number(width.low)} to "
+                              f"{_number(width.high)}, got {self.nn_layers!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -176,4 +179,5 @@ def _is_int(value) -> bool:
 
 
 def _is_finite(value) -> bool:
-    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) and math.isfinite(value)
+    is_number = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    return is_number and math.isfinite(value)

@@ -57,7 +57,8 @@ st.caption(f"Exact KD-tree search ({metric}) among {len(index):,} items in {dims
            f"both: about 0.15 ms each here), but it is exact either way.")
 
 table = cached.item_table(active.run_id)
-result = table.loc[found, ["title", "genres", "bias", "count"]].assign(distance=distances, rank=np.arange(1, len(found) + 1))
+result = table.loc[found, ["title", "genres", "bias", "count"]].assign(
+    distance=distances, rank=np.arange(1, len(found) + 1))
 st.dataframe(result[["rank", "title", "distance", "genres", "bias", "count"]], hide_index=True, key="nb_table",
              column_config={"distance": st.column_config.NumberColumn(format="%.4f"),
                             "bias": st.column_config.NumberColumn(format="%.3f"),
