@@ -116,7 +116,7 @@ def _init_trainer(parent: int, threads: int, pages_rendering) -> None:
     # --background-training): page reruns took 3-5x their usual time at niceness 0, 1.2-1.9x at 10 or 19.
     # Still, page reruns took 1.4-1.9x their usual time beside it (a plain SCHED_IDLE busy loop on the
     # second core slowed some of them as much, so it is not the scheduler), so training also pauses between
-    # batches while a page renders (see rendering() and _PolledFlag).
+    # batches while a page renders (see rendering() and _YieldToPages).
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     torch.set_num_threads(threads)
     warm_up()
@@ -172,14 +172,12 @@ class _YieldToPages:
 
 class _PolledFlag:
     """The cancel flag fit() checks every batch, in a training worker: asks the manager at most every 0.2 s
-    whether the job was cancelled, and first lets a page render finish (fit() calls it between batches)."""
+    whether the job was cancelled."""
 
     def __init__(self, event):
         self._event, self._next, self._set = event, 0.0, False
-        self._yield_to_pages = _YieldToPages()
 
     def is_set(self) -> bool:
-        self._yield_to_pages()
         now = time.monotonic()
         if not self._set and now >= self._next:
             self._set, self._next = self._event.is_set(), now + 0.2
@@ -213,7 +211,8 @@ def _train_and_save(ratings: Ratings, split: Split, config: TrainConfig, runs_di
     """Runs in a training worker: fit, save, return the run id. Exceptions travel back to the caller."""
     report = _BatchedProgress(progress)
     try:
-        trained = fit(ratings, split, config, callback=report, progress_every=10, cancel=_PolledFlag(cancel))
+        trained = fit(ratings, split, config, callback=report, progress_every=10, cancel=_PolledFlag(cancel),
+                      between_batches=_YieldToPages())
     finally:
         report.flush()  # the last reports arrive before the result (puts through a manager are synchronous)
     return RunStore(runs_dir).save(trained)

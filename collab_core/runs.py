@@ -32,7 +32,7 @@ from safetensors.torch import load_file, save_file
 from .catalog import ItemCatalog, Vocab
 from .config import TrainConfig
 from .errors import CollabError, RunStoreError
-from .models import build_model
+from .models import build_model_for
 from .trained import TrainedModel
 
 FORMAT_VERSION = 1
@@ -197,8 +197,7 @@ class RunStore:
                                   "genres": vocab["genres"]})
             stats = load_file(str(folder / "stats.safetensors"))
             state = load_file(str(folder / "weights.safetensors"))
-            model = build_model(config.model, len(user_ids), len(item_ids), config.n_factors, config.y_range,
-                                config.nn_layers, config.nn_dropout, config.nn_item_factors)
+            model = build_model_for(config, len(user_ids), len(item_ids))
             model.load_state_dict(state, strict=True)
         except CollabError as exc:
             raise RunStoreError(f"run {run_id!r}: {exc}") from None

@@ -16,7 +16,7 @@ from collab_core.training import fit, lr_find, resolve_device
 def test_dot_bias_recovers_planted_structure_near_the_noise_floor(planted):
     ratings, truth = planted
     split = random_split(ratings, 0.1, 1)
-    trained = fit(ratings, split, default_config(n_factors=8, epochs=8, weight_decay=0.1))
+    trained = fit(ratings, split, default_config(n_factors=8, epochs=8, weight_decay=0.1, batch_size=256))
     # The noise std is the best any model can do; the bias-only baseline cannot see the factors.
     assert trained.metrics["rmse"] < truth.noise + 0.08
     assert trained.metrics["rmse"] < trained.metrics["baseline_bias_rmse"] - 0.1
