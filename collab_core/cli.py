@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--split-seed", type=int, default=42, help="seed of the random split")
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
     data.add_argument("--min-item-ratings", type=int, default=0, help="density filter: min ratings per item")
-    hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model)")
+    hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model for the size of "
+                                     "the data; train prints which and why)")
     hyper.add_argument("--model", default="dot_bias", help="dot | dot_bias | nn")
     hyper.add_argument("--factors", dest="n_factors", type=int)
     hyper.add_argument("--y-range", nargs=2, type=float, metavar=("LOW", "HIGH"))
@@ -120,9 +121,8 @@ def _load_data(args):
     return ratings, random_split(ratings, args.valid_frac, args.split_seed)
 
 
-def _config_from_args(args):
-    from .config import default_config
-
+def _overrides_from_args(args) -> dict:
+    """The hyperparameters given on the command line (the rest come from the defaults for the data's size)."""
     overrides = {name: getattr(args, name) for name in (
         "n_factors", "epochs", "lr", "batch_size", "weight_decay", "bias_weight_decay", "optimizer", "one_cycle",
         "seed", "device", "nn_dropout", "nn_item_factors") if getattr(args, name) is not None}
@@ -133,20 +133,32 @@ def _config_from_args(args):
             overrides["nn_layers"] = tuple(int(w) for w in args.nn_layers.split(",") if w.strip())
         except ValueError:
             raise CollabError(f"--nn-layers must be comma-separated whole numbers, got {args.nn_layers!r}") from None
-    return default_config(args.model, **overrides).validate()
+    return overrides
+
+
+def _config_from_args(args, ratings):
+    """The defaults chosen for the data's size, with the command line's settings on top; says which and why."""
+    from .config import defaults_for
+
+    chosen = defaults_for(args.model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items,
+                          **_overrides_from_args(args))
+    _log(args, f"defaults: {chosen.reason}")
+    return chosen.config.validate()
 
 
 def cmd_train(args) -> int:
+    from .config import default_config
     from .runs import RunStore
     from .training import fit
 
-    config = _config_from_args(args)  # settings first: a typo fails before any data is read
+    default_config(args.model, **_overrides_from_args(args)).validate()  # a typo fails before any data is read
     ratings, split = _load_data(args)
     store = RunStore(args.runs_dir)
     for note in ratings.notes:
         _log(args, f"note: {note}")
     _log(args, f"{ratings.name}: {ratings.n_users:,} users, {ratings.n_items:,} items, {ratings.n_ratings:,} ratings; "
                f"split {split.description}: {len(split.train):,} train / {len(split.valid):,} valid")
+    config = _config_from_args(args, ratings)
 
     def report(progress):
         if progress.kind == "epoch":
