@@ -111,10 +111,13 @@ class CancelFlag(Protocol):
 
 @dataclass
 class _Tensors:
-    """Ratings on the training device, one row per rating. Shapes: (n,)."""
+    """Ratings on the training device, one row per rating. Shapes: (n,).
 
-    users: torch.Tensor  # int64
-    items: torch.Tensor  # int64
+    Indices are int32 (embedding lookups take them as they take int64): 12 bytes a rating instead of 20, which
+    is 300 MB instead of 500 MB for ML-25M, and the same again for each epoch's shuffled copy."""
+
+    users: torch.Tensor  # int32
+    items: torch.Tensor  # int32
     ratings: torch.Tensor  # float32
 
     def __len__(self) -> int:
@@ -124,7 +127,8 @@ class _Tensors:
         """A copy with the rows in random order, so that each batch is then a slice, a view: no gathers per
         batch (measured: three gathers were ~10% of a batch-512 step on MovieLens 100K). The order is the one
         fit() has always drawn, so a seed trains the same model as before this change."""
-        order = torch.randperm(len(self), generator=generator).to(self.ratings.device)  # (n,)
+        # int32 draws the same permutation as int64, in less memory
+        order = torch.randperm(len(self), generator=generator, dtype=torch.int32).to(self.ratings.device)  # (n,)
         return _Tensors(self.users[order], self.items[order], self.ratings[order])
 
     def batches(self, size: int):
@@ -134,8 +138,8 @@ class _Tensors:
 
 def _to_device(ratings: Ratings, rows: np.ndarray, device: torch.device) -> _Tensors:
     """The given rows (n,) of `ratings` on `device` (numpy's fancy indexing copies them)."""
-    return _Tensors(torch.from_numpy(ratings.user_index[rows]).to(device),
-                    torch.from_numpy(ratings.item_index[rows]).to(device),
+    return _Tensors(torch.from_numpy(ratings.user_index[rows].astype(np.int32)).to(device),
+                    torch.from_numpy(ratings.item_index[rows].astype(np.int32)).to(device),
                     torch.from_numpy(ratings.rating[rows]).to(device))
 
 
