@@ -34,8 +34,41 @@ def settings_fields(model: str) -> list:
     return [f for f in fields(TrainConfig) if f.name != "model" and model in f.metadata["bounds"].models]
 
 
-def init(model: str, defaults: TrainConfig) -> None:
-    """Give every widget of `model` its default once per session."""
+def init(model: str, defaults: TrainConfig) -> bool:
+    """Give every widget of `model` its default once per session, and again when the defaults themselves change
+    (another dataset: its size picks other settings, its ratings another y_range). Returns True then, so the
+    page can say why the settings moved."""
+    marker = key(model, "defaults")  # the defaults the widgets were last filled from
+    changed = marker in st.session_state and st.session_state[marker] != defaults
+    if changed:
+        _clear(model)
+    st.session_state[marker] = defaults
+    _set_widgets(model, defaults)
+    return changed
+
+
+def fill(config: TrainConfig, valid_frac: float, split_seed: int | None = None) -> None:
+    """Put every setting of `config` (and the split) into its model's widgets, and select that model: an
+    on_click callback, so it runs before the form is drawn (the lesson preset's button)."""
+    model = config.model
+    st.session_state["p_tr_model"] = model
+    _clear(model)
+    _set_widgets(model, config)
+    st.session_state[key(model, "valid_frac")] = float(valid_frac)
+    if split_seed is not None:
+        st.session_state[key(model, "split_seed")] = int(split_seed)
+
+
+def _clear(model: str) -> None:
+    """Forget `model`'s settings (not the split: that belongs to the data, not to the defaults)."""
+    for spec in settings_fields(model):
+        st.session_state.pop(key(model, spec.name), None)
+    st.session_state.pop(key(model, "y_low"), None)
+    st.session_state.pop(key(model, "y_high"), None)
+
+
+def _set_widgets(model: str, defaults: TrainConfig) -> None:
+    """Give each of `model`'s widgets that has no value yet its value in `defaults`."""
     for spec in settings_fields(model):
         value = getattr(defaults, spec.name)
         if spec.name == "y_range":
@@ -51,21 +84,6 @@ def init(model: str, defaults: TrainConfig) -> None:
             st.session_state.setdefault(key(model, spec.name), value)
     for name, (default, _) in SPLIT.items():
         st.session_state.setdefault(key(model, name), default)
-
-
-def fill(config: TrainConfig, valid_frac: float, split_seed: int | None = None) -> None:
-    """Put every setting of `config` (and the split) into its model's widgets, and select that model: an
-    on_click callback, so it runs before the form is drawn (the lesson preset's button)."""
-    model = config.model
-    st.session_state["p_tr_model"] = model
-    for spec in settings_fields(model):
-        st.session_state.pop(key(model, spec.name), None)
-    st.session_state.pop(key(model, "y_low"), None)
-    st.session_state.pop(key(model, "y_high"), None)
-    init(model, config)
-    st.session_state[key(model, "valid_frac")] = float(valid_frac)
-    if split_seed is not None:
-        st.session_state[key(model, "split_seed")] = int(split_seed)
 
 
 def draw(model: str, device_help: str) -> bool:

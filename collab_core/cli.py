@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--split-seed", type=int, default=42, help="seed of the random split")
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
     data.add_argument("--min-item-ratings", type=int, default=0, help="density filter: min ratings per item")
-    hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model)")
+    hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model for the size of "
+                                     "the data; train prints which and why)")
     hyper.add_argument("--preset", help="start from a named preset: 'lesson' (fast.ai lesson 5); explicit flags "
                                         "override it")
     hyper.add_argument("--model", help="dot | dot_bias | nn (default dot_bias)")
@@ -76,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", default="dot_bias,dot,nn")
     bench.add_argument("--device", default="auto")
     bench.add_argument("--synthetic", type=int, metavar="N",
-                       help="instead: training throughput on N synthetic ratings (e.g. 25000000)")
-    bench.add_argument("--batch-size", type=int, help="batch size for --synthetic (default 65536)")
+                       help="instead: training throughput on N MovieLens-25M-shaped synthetic ratings (e.g. 25000000): "
+                            "the plain dense AdamW loop at batch 65536 vs the project's defaults for that size")
+    bench.add_argument("--batch-size", type=int, help="--synthetic: the project's batch size (default: its choice)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs for --synthetic")
+    bench.add_argument("--variant", choices=("plain", "project", "both"), default="both",
+                       help="--synthetic: which to run; one variant runs in this process (both: each in a child)")
     bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
     bench.add_argument("--foldin", action="store_true",
                        help="instead: fold-in quality of the default dot_bias (held-out users, seed 42 10%% split)")
@@ -173,8 +177,9 @@ def _load_data(args):
     return ratings, random_split(ratings, _valid_frac(args), args.split_seed)
 
 
-def _config_from_args(args):
-    from .config import default_config, parse_layers
+def _overrides_from_args(args) -> dict:
+    """The hyperparameters given on the command line (the rest come from a preset or the defaults)."""
+    from .config import parse_layers
 
     overrides = {name: getattr(args, name) for name in (
         "n_factors", "epochs", "lr", "batch_size", "weight_decay", "bias_weight_decay", "optimizer", "one_cycle",
@@ -183,16 +188,32 @@ def _config_from_args(args):
         overrides["y_range"] = tuple(args.y_range)
     if args.nn_layers is not None:
         overrides["nn_layers"] = parse_layers(args.nn_layers)
+    return overrides
+
+
+def _config_from_args(args, ratings=None):
+    """The command line's settings on top of --preset, or of the defaults chosen for the data's size (logged
+    with the reason). Without `ratings` (before any data is read), the defaults for MovieLens-100K-sized data:
+    enough to fail early on a typo."""
+    from .config import default_config, defaults_for
+
+    overrides = _overrides_from_args(args)
     if args.preset:
         return _preset_config(args, overrides)
-    return default_config(args.model or "dot_bias", **overrides).validate()
+    model = args.model or "dot_bias"
+    if ratings is None:
+        return default_config(model, **overrides).validate()
+    chosen = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items,
+                          **overrides)
+    _log(args, f"defaults: {chosen.reason}")
+    return chosen.config.validate()
 
 
 def cmd_train(args) -> int:
     from .runs import RunStore
     from .training import fit
 
-    config = _config_from_args(args)  # settings first: a typo fails before any data is read
+    _config_from_args(args)  # settings first: a typo fails before any data is read
     store = RunStore(args.runs_dir)
     store.check_writable()  # and a runs folder that cannot take the result fails before any training
     ratings, split = _load_data(args)
@@ -200,6 +221,7 @@ def cmd_train(args) -> int:
         _log(args, f"note: {note}")
     _log(args, f"{ratings.name}: {ratings.n_users:,} users, {ratings.n_items:,} items, {ratings.n_ratings:,} ratings; "
                f"split {split.description}: {len(split.train):,} train / {len(split.valid):,} valid")
+    config = _config_from_args(args, ratings)
 
     def report(progress):
         if progress.kind == "epoch":
@@ -282,18 +304,22 @@ def cmd_bench(args) -> int:
         result = run_loading_benchmark(args.n_ratings, args.layout, log=lambda m: print(m, file=sys.stderr, flush=True))
         print(json.dumps(result) if args.json else format_loading_report(result))
         return 0
-    from .bench import run_benchmark, run_throughput
+    from .bench import run_benchmark, run_throughput, throughput_variant
 
     if args.foldin:
         return _bench_foldin(args)
-    if args.synthetic:
-        result = run_throughput(args.synthetic, device=args.device, batch_size=args.batch_size or 65536,
-                                epochs=args.epochs, log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.synthetic and args.variant != "both":
+        result = throughput_variant(args.synthetic, args.variant, device=args.device, epochs=args.epochs,
+                                    batch_size=args.batch_size, log=log)
+        result = {"runs": [result], "environment": result["environment"]}
+    elif args.synthetic:
+        result = run_throughput(args.synthetic, device=args.device, epochs=args.epochs, batch_size=args.batch_size,
+                                log=log)
     else:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
         models = [m.strip() for m in args.models.split(",") if m.strip()]
-        result = run_benchmark(models, seeds, device=args.device,
-                               log=lambda m: print(m, file=sys.stderr, flush=True))
+        result = run_benchmark(models, seeds, device=args.device, log=log)
     if args.json:
         print(json.dumps(result))
     else:

@@ -29,7 +29,7 @@ class MemoryEstimate:
     gradients: int
     optimizer: int
     activations: int  # one training batch (forward values kept for backward) or one evaluation chunk
-    ratings: int  # user, item and rating tensors plus the shuffled order
+    ratings: int  # user, item and rating tensors plus their shuffled copy
 
     @property
     def total(self) -> int:
@@ -47,7 +47,10 @@ def estimate(config, n_users: int, n_items: int, n_ratings: int) -> MemoryEstima
     with torch.device("meta"):
         model = build_model_for(config, n_users, n_items)
     n_params = sum(p.numel() for p in model.parameters())
-    state_per_param = {"adamw": 2, "adam": 2, "sgd": 1}.get(config.optimizer, 2)  # moments / momentum
+    state_per_param = {"adamw": 2, "lazy_adamw": 2, "adam": 2, "sgd": 1}.get(config.optimizer, 2)  # moments
+    # LazyAdamW also keeps one float64 per table row (the decay it has applied); its sparse gradients are
+    # smaller than the dense ones counted below, which stay as an upper bound
+    row_state = 8 * (n_users + n_items) * (2 if config.model == "dot_bias" else 1) if config.sparse_rows else 0
     item_width = config.nn_item_factors or config.n_factors
     if config.model == "nn":
         width = config.n_factors + item_width + sum(config.nn_layers) * 3  # linear out, ReLU, dropout mask
@@ -56,8 +59,9 @@ def estimate(config, n_users: int, n_items: int, n_ratings: int) -> MemoryEstima
     rows = max(config.batch_size, min(EVAL_CHUNK, n_ratings))
     activations = rows * width * FLOAT_BYTES * 2  # values kept for backward, and their gradients
     return MemoryEstimate(parameters=n_params * FLOAT_BYTES, gradients=n_params * FLOAT_BYTES,
-                          optimizer=n_params * FLOAT_BYTES * state_per_param, activations=activations,
-                          ratings=n_ratings * (8 + 8 + 4 + 8))
+                          optimizer=n_params * FLOAT_BYTES * state_per_param + row_state, activations=activations,
+                          ratings=n_ratings * 2 * (4 + 4 + 4))  # int32 user, int32 item, float32 rating; and
+    # the epoch's shuffled copy (training._Tensors)
 
 
 def available_bytes(device: torch.device) -> int:

@@ -26,9 +26,12 @@ def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return torch.sigmoid(x) * (high - low) + low
 
 
-def _embedding(n: int, width: int, std: float = 0.01) -> nn.Embedding:
-    """Small normal init (fastai's trunc_normal std 0.01): the dot products start near zero."""
-    emb = nn.Embedding(n, width)
+def _embedding(n: int, width: int, sparse: bool = False, std: float = 0.01) -> nn.Embedding:
+    """Small normal init (fastai's trunc_normal std 0.01): the dot products start near zero.
+
+    `sparse`: the table's gradient lists only the rows a batch looked up (for LazyAdamW, see optim.py);
+    it changes nothing else, and nothing in the saved weights."""
+    emb = nn.Embedding(n, width, sparse=sparse)
     nn.init.trunc_normal_(emb.weight, std=std, a=-2 * std, b=2 * std)
     return emb
 
@@ -36,10 +39,10 @@ def _embedding(n: int, width: int, std: float = 0.01) -> nn.Embedding:
 class EmbeddingDot(nn.Module):
     """Plain matrix factorisation: rating ~ user_factors . item_factors. No bias, no output range."""
 
-    def __init__(self, n_users: int, n_items: int, n_factors: int):
+    def __init__(self, n_users: int, n_items: int, n_factors: int, sparse: bool = False):
         super().__init__()
-        self.user_factors = _embedding(n_users, n_factors)  # (n_users, n_factors)
-        self.item_factors = _embedding(n_items, n_factors)  # (n_items, n_factors)
+        self.user_factors = _embedding(n_users, n_factors, sparse)  # (n_users, n_factors)
+        self.item_factors = _embedding(n_items, n_factors, sparse)  # (n_items, n_factors)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return (self.user_factors(users) * self.item_factors(items)).sum(dim=1)  # (batch,)
@@ -48,13 +51,14 @@ class EmbeddingDot(nn.Module):
 class EmbeddingDotBias(nn.Module):
     """fastai's EmbeddingDotBias: sigmoid_range(u . i + b_u + b_i, *y_range)."""
 
-    def __init__(self, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float] = (0.0, 5.5)):
+    def __init__(self, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float] = (0.0, 5.5),
+                 sparse: bool = False):
         super().__init__()
         self.y_range = tuple(float(v) for v in y_range)
-        self.user_factors = _embedding(n_users, n_factors)  # (n_users, n_factors)
-        self.item_factors = _embedding(n_items, n_factors)  # (n_items, n_factors)
-        self.user_bias = _embedding(n_users, 1)  # (n_users, 1)
-        self.item_bias = _embedding(n_items, 1)  # (n_items, 1)
+        self.user_factors = _embedding(n_users, n_factors, sparse)  # (n_users, n_factors)
+        self.item_factors = _embedding(n_items, n_factors, sparse)  # (n_items, n_factors)
+        self.user_bias = _embedding(n_users, 1, sparse)  # (n_users, 1)
+        self.item_bias = _embedding(n_items, 1, sparse)  # (n_items, 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dot = (self.user_factors(users) * self.item_factors(items)).sum(dim=1)  # (batch,)
@@ -69,11 +73,12 @@ class EmbeddingNN(nn.Module):
     worse (0.908 vs 0.905) and training slower, so it is left out."""
 
     def __init__(self, n_users: int, n_items: int, user_width: int, item_width: int,
-                 layers: tuple[int, ...] = (100,), dropout: float = 0.1, y_range: tuple[float, float] = (0.0, 5.5)):
+                 layers: tuple[int, ...] = (100,), dropout: float = 0.1, y_range: tuple[float, float] = (0.0, 5.5),
+                 sparse: bool = False):
         super().__init__()
         self.y_range = tuple(float(v) for v in y_range)
-        self.user_factors = _embedding(n_users, user_width)  # (n_users, user_width)
-        self.item_factors = _embedding(n_items, item_width)  # (n_items, item_width)
+        self.user_factors = _embedding(n_users, user_width, sparse)  # (n_users, user_width)
+        self.item_factors = _embedding(n_items, item_width, sparse)  # (n_items, item_width)
         blocks: list[nn.Module] = []
         width = user_width + item_width
         for hidden in layers:
@@ -89,24 +94,25 @@ class EmbeddingNN(nn.Module):
 
 def build_model(kind: str, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float],
                 nn_layers: tuple[int, ...] = (100,), nn_dropout: float = 0.1,
-                nn_item_factors: int | None = None) -> nn.Module:
+                nn_item_factors: int | None = None, sparse: bool = False) -> nn.Module:
     """The network for `kind` ('dot', 'dot_bias' or 'nn'). For 'nn', users get `n_factors` wide
-    embeddings and items `nn_item_factors` (default: the same)."""
+    embeddings and items `nn_item_factors` (default: the same). `sparse`: tables with row gradients."""
     if kind == "dot":
-        return EmbeddingDot(n_users, n_items, n_factors)
+        return EmbeddingDot(n_users, n_items, n_factors, sparse)
     if kind == "dot_bias":
-        return EmbeddingDotBias(n_users, n_items, n_factors, y_range)
+        return EmbeddingDotBias(n_users, n_items, n_factors, y_range, sparse)
     if kind == "nn":
         return EmbeddingNN(n_users, n_items, n_factors, nn_item_factors or n_factors, tuple(nn_layers),
-                           nn_dropout, y_range)
+                           nn_dropout, y_range, sparse)
     raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
 
 
 def build_model_for(config, n_users: int, n_items: int) -> nn.Module:
     """The network a TrainConfig describes, for n_users x n_items: the one home of this rule, used by
-    training (a fresh model) and by the run store (the shapes a saved run must have)."""
+    training (a fresh model) and by the run store (the shapes a saved run must have). Its tables get sparse
+    (row) gradients when the config trains them with LazyAdamW; that changes nothing in the saved weights."""
     return build_model(config.model, n_users, n_items, config.n_factors, config.y_range, config.nn_layers,
-                       config.nn_dropout, config.nn_item_factors)
+                       config.nn_dropout, config.nn_item_factors, sparse=config.sparse_rows)
 
 
 class VectorsOnly(nn.Module):

@@ -11,10 +11,10 @@ user/item that the data pins down well, while a rarely-rated item's factors over
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -24,7 +24,8 @@ from .baselines import bias_baseline_rmse, global_mean_rmse
 from .config import TrainConfig
 from .errors import ConfigError, DataError, DeviceError, TrainingCancelled, TrainingDivergedError
 from .memory import check_fits
-from .models import build_model
+from .models import build_model, build_model_for
+from .optim import LazyAdamW
 from .ratings import Ratings, Split
 from .trained import TrainedModel
 
@@ -104,36 +105,54 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+class CancelFlag(Protocol):
+    """What fit() and lr_find() poll to stop early: a threading.Event, or anything with is_set()."""
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass
 class _Tensors:
-    """The ratings on the training device. Shapes: (n_ratings,)."""
+    """Ratings on the training device, one row per rating. Shapes: (n,).
 
-    users: torch.Tensor  # int64
-    items: torch.Tensor  # int64
+    Indices are int32 (embedding lookups take them as they take int64): 12 bytes a rating instead of 20, which
+    is 300 MB instead of 500 MB for ML-25M, and the same again for each epoch's shuffled copy."""
+
+    users: torch.Tensor  # int32
+    items: torch.Tensor  # int32
     ratings: torch.Tensor  # float32
 
+    def __len__(self) -> int:
+        return len(self.ratings)
 
-def _to_device(ratings: Ratings, device: torch.device) -> _Tensors:
-    # torch.tensor copies: the numpy arrays may be read-only views owned by pandas
-    return _Tensors(torch.tensor(ratings.user_index, device=device),
-                    torch.tensor(ratings.item_index, device=device),
-                    torch.tensor(ratings.rating, device=device))
+    def shuffled(self, generator: torch.Generator) -> _Tensors:
+        """A copy with the rows in random order, so that each batch is then a slice, a view: no gathers per
+        batch (measured: three gathers were ~10% of a batch-512 step on MovieLens 100K). The order is the one
+        fit() has always drawn, so a seed trains the same model as before this change."""
+        # int32 draws the same permutation as int64, in less memory
+        order = torch.randperm(len(self), generator=generator, dtype=torch.int32).to(self.ratings.device)  # (n,)
+        return _Tensors(self.users[order], self.items[order], self.ratings[order])
+
+    def batches(self, size: int):
+        """(users, items, ratings) slices of `size` rows, in order; the last may be shorter."""
+        return zip(self.users.split(size), self.items.split(size), self.ratings.split(size))
+
+
+def _to_device(ratings: Ratings, rows: np.ndarray, device: torch.device) -> _Tensors:
+    """The given rows (n,) of `ratings` on `device` (numpy's fancy indexing copies them)."""
+    return _Tensors(torch.from_numpy(ratings.user_index[rows].astype(np.int32)).to(device),
+                    torch.from_numpy(ratings.item_index[rows].astype(np.int32)).to(device),
+                    torch.from_numpy(ratings.rating[rows]).to(device))
 
 
 @torch.no_grad()
-def predict_rows(model: nn.Module, data: _Tensors, rows: torch.Tensor) -> torch.Tensor:
-    """Predictions for the given rows, (len(rows),), computed in chunks to bound memory."""
-    model.eval()
-    out = [model(data.users[chunk], data.items[chunk]) for chunk in rows.split(EVAL_CHUNK)]
-    return torch.cat(out) if out else torch.empty(0, device=rows.device)
-
-
-@torch.no_grad()
-def _mse(model: nn.Module, data: _Tensors, rows: torch.Tensor) -> float:
-    if len(rows) == 0:
+def _mse(model: nn.Module, data: _Tensors) -> float:
+    """Mean squared error of the model on every row of `data`, in chunks to bound memory."""
+    if len(data) == 0:
         return float("nan")
-    predictions = predict_rows(model, data, rows)
-    return float(((predictions - data.ratings[rows]) ** 2).mean())
+    model.eval()
+    squared = sum(((model(u, i) - r) ** 2).sum() for u, i, r in data.batches(EVAL_CHUNK))
+    return float(squared) / len(data)
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -145,11 +164,33 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     groups = [{"params": factors, "weight_decay": config.weight_decay}]
     if others:
         groups.append({"params": others, "weight_decay": config.bias_weight_decay})
+    # fused=True: one kernel per parameter group instead of a dozen foreach ops; measured 30% off a default
+    # MovieLens-100K fit (1.77 s vs 2.52 s at batch 256, one thread), same RMSE to four decimals.
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
+        return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=True)
+    if config.optimizer == "lazy_adamw":
+        return LazyAdamW(groups, lr=config.lr, betas=(0.9, 0.99))
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, betas=(0.9, 0.99))
+        return torch.optim.Adam(groups, lr=config.lr, betas=(0.9, 0.99), fused=True)
     return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor,
+               targets: torch.Tensor) -> torch.Tensor:
+    """One optimiser step on a batch (all (batch,)): forward, mean squared error, backward, update. Returns
+    the batch's loss, detached and still on the device (reading it is a host sync: the caller decides when)."""
+    predictions = model(users, items)  # (batch,)
+    loss = ((predictions - targets) ** 2).mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def _weights_readable(optimizer: torch.optim.Optimizer) -> None:
+    """Bring every weight up to date before it is read: LazyAdamW owes untouched rows their weight decay."""
+    if isinstance(optimizer, LazyAdamW):
+        optimizer.catch_up()
 
 
 def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
@@ -167,15 +208,27 @@ def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
 
 def _set_up(ratings: Ratings, split: Split, config: TrainConfig):
     """What fit() and lr_find() both start from: checked settings, device, seeded generator, a fresh model and
-    its optimizer, and the ratings on the device. Returns (device, generator, model, optimizer, data)."""
+    its optimizer, and the training ratings on the device. Returns (device, generator, model, optimizer, train)."""
     config.validate()
     _check_data(ratings, split, config)
     device = resolve_device(config.device)
     check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, device)  # before allocating anything
     generator = _seeded(config)
-    model = build_model(config.model, ratings.n_users, ratings.n_items, config.n_factors, config.y_range,
-                        config.nn_layers, config.nn_dropout, config.nn_item_factors).to(device)
-    return device, generator, model, _optimizer(model, config), _to_device(ratings, device)
+    model = build_model_for(config, ratings.n_users, ratings.n_items).to(device)
+    return device, generator, model, _optimizer(model, config), _to_device(ratings, split.train, device)
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, max_lr: float, total_steps: int,
+              pct_start: float) -> torch.optim.lr_scheduler.OneCycleLR:
+    """fastai's fit_one_cycle schedule (torch's OneCycleLR), for any number of steps.
+
+    OneCycleLR divides by the warm-up's length in steps minus one, `pct_start * total_steps - 1`: when the
+    warm-up is exactly one step (4 steps at 0.25, 10 at 0.1, 2 at 0.5) that is zero and its first step raises
+    ZeroDivisionError. A one-step warm-up is no warm-up, so ask for half a step: training starts at the peak
+    and anneals, as it does whenever the warm-up is shorter than a step."""
+    if math.isclose(pct_start * total_steps, 1.0):
+        pct_start = 0.5 / total_steps
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start)
 
 
 def _seeded(config: TrainConfig) -> torch.Generator:
@@ -187,18 +240,19 @@ def _seeded(config: TrainConfig) -> torch.Generator:
 
 def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
         callback: ProgressCallback | None = None, progress_every: int = 50,
-        cancel: threading.Event | None = None, between_batches: Callable[[], None] | None = None) -> TrainedModel:
+        cancel: CancelFlag | None = None, between_batches: Callable[[], None] | None = None) -> TrainedModel:
     """Train `config.model` on `split.train`, report validation RMSE on `split.valid`, return the trained model.
 
-    `cancel` is a flag (anything with is_set()) checked between batches; `between_batches()` is called there
-    too, e.g. to let a server render pages first.
+    `callback` gets a Progress every `progress_every` batches and after each epoch. `cancel` is only a flag
+    (anything with `is_set()`, e.g. a threading.Event), checked before every batch. `between_batches()` is
+    called once after every batch, e.g. to let page renders run first; it may block.
 
     Raises TrainingDivergedError when the loss becomes NaN/inf (saying to lower lr), TrainingCancelled when
     `cancel` is set, ConfigError for bad settings or a y_range that cannot reach the ratings, DeviceError
     when the GPU runs out of memory.
     """
     try:
-        return _fit(ratings, split, config, callback, progress_every, cancel, between_batches)
+        return _fit(ratings, split, config, _Hooks(callback, progress_every, cancel, between_batches))
     except torch.cuda.OutOfMemoryError:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # give the memory back so the server keeps working
@@ -208,67 +262,96 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
             f"size or the number of factors, or train on the CPU (device 'cpu'). Nothing was saved.") from None
 
 
-def _fit(ratings: Ratings, split: Split, config: TrainConfig, callback: ProgressCallback | None,
-         progress_every: int, cancel: threading.Event | None,
-         between_batches: Callable[[], None] | None) -> TrainedModel:
-    device, generator, model, optimizer, data = _set_up(ratings, split, config)
-    train_rows = torch.from_numpy(split.train)  # CPU; shuffled per epoch, then moved
-    valid_rows = torch.from_numpy(split.valid).to(device)
-    n_train = len(train_rows)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
-                                                     pct_start=config.pct_start) if config.one_cycle else None)
+@dataclass(frozen=True)
+class _Hooks:
+    """What fit() was given to report to, stop on and run between batches."""
+
+    callback: ProgressCallback | None
+    progress_every: int
+    cancel: CancelFlag | None
+    between_batches: Callable[[], None] | None
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+
+def _fit(ratings: Ratings, split: Split, config: TrainConfig, hooks: _Hooks) -> TrainedModel:
+    device, generator, model, optimizer, train = _set_up(ratings, split, config)
+    valid = _to_device(ratings, split.valid, device)
+    n_train = len(train)
+    total_steps = math.ceil(n_train / config.batch_size) * config.epochs
+    scheduler = one_cycle(optimizer, config.lr, total_steps, config.pct_start) if config.one_cycle else None
     history: list[dict] = []
-    step = 0
     start = time.perf_counter()
+    clock = _Clock(start, total_steps)
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = train_rows[torch.randperm(n_train, generator=generator)].to(device)  # (n_train,)
-        loss_sum = torch.zeros((), device=device)  # epoch total, summed on-device: no host sync per batch
-        window_sum, window_rows = torch.zeros((), device=device), 0
-        for batch_start in range(0, n_train, config.batch_size):
-            if between_batches is not None:
-                between_batches()
-            if cancel is not None and cancel.is_set():
-                raise TrainingCancelled(f"cancelled at epoch {epoch}, step {step} of {total_steps}")
-            rows = order[batch_start: batch_start + config.batch_size]  # (batch,)
-            predictions = model(data.users[rows], data.items[rows])  # (batch,)
-            loss = ((predictions - data.ratings[rows]) ** 2).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            batch_total = loss.detach() * len(rows)
-            loss_sum += batch_total
-            window_sum += batch_total
-            window_rows += len(rows)
-            step += 1
-            last_batch = batch_start + config.batch_size >= n_train
-            if step % progress_every == 0 or last_batch:
-                window_loss = float(window_sum) / window_rows  # one host sync per report
-                _stop_if_diverged(window_loss, epoch, step, config)
-                if callback is not None and not last_batch:
-                    # the mean over the batches since the last report: a running epoch mean would reset
-                    # (and jump) at every epoch boundary
-                    callback(Progress("batch", epoch, config.epochs, step, total_steps, window_loss, None, None,
-                                      optimizer.param_groups[0]["lr"], time.perf_counter() - start))
-                window_sum, window_rows = torch.zeros((), device=device), 0
-        train_loss = float(loss_sum) / n_train
-        valid_mse = _mse(model, data, valid_rows)
+        shuffled = None  # let the last epoch's copy go before making this one's
+        shuffled = train.shuffled(generator)
+        train_loss = _train_epoch(model, optimizer, scheduler, shuffled, epoch, config, hooks, clock)
+        _weights_readable(optimizer)
+        valid_mse = _mse(model, valid)
         record = {"epoch": epoch, "train_loss": train_loss, "valid_mse": valid_mse,
                   "valid_rmse": None if math.isnan(valid_mse) else math.sqrt(valid_mse),
                   "elapsed": time.perf_counter() - start}
         history.append(record)
-        if callback is not None:
-            callback(Progress("epoch", epoch, config.epochs, step, total_steps, train_loss, record["valid_rmse"],
-                              valid_mse, optimizer.param_groups[0]["lr"], record["elapsed"]))
+        if hooks.callback is not None:
+            hooks.callback(Progress("epoch", epoch, config.epochs, clock.step, total_steps, train_loss,
+                                    record["valid_rmse"], valid_mse, optimizer.param_groups[0]["lr"],
+                                    record["elapsed"]))
     fit_seconds = time.perf_counter() - start
-    metrics = _evaluation_metrics(model, ratings, split, data, valid_rows)
+    metrics = _evaluation_metrics(model, ratings, split, valid)
     metrics.update({"fit_seconds": fit_seconds, "device": str(device),
                     "ratings_per_second": n_train * config.epochs / fit_seconds})
     return TrainedModel.from_training(model.cpu().eval(), ratings, config, metrics, history)
+
+
+@dataclass
+class _Clock:
+    """Where training is: steps done of all, and when it started."""
+
+    start: float
+    total_steps: int
+    step: int = 0
+
+
+def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, train: _Tensors, epoch: int,
+                 config: TrainConfig, hooks: _Hooks, clock: _Clock) -> float:
+    """One pass over the (shuffled) training rows in batches; returns the epoch's mean training loss."""
+    model.train()
+    epoch_losses: list[torch.Tensor] = []  # per batch, left on the device: no host sync per batch
+    reported = 0  # batches of this epoch already in a report
+    n_batches = math.ceil(len(train) / config.batch_size)
+    for users, items, targets in train.batches(config.batch_size):  # each (batch,)
+        if hooks.cancelled():
+            raise TrainingCancelled(f"cancelled at epoch {epoch}, step {clock.step} of {clock.total_steps}")
+        epoch_losses.append(train_step(model, optimizer, users, items, targets))
+        if scheduler is not None:
+            scheduler.step()
+        clock.step += 1
+        last_batch = len(epoch_losses) == n_batches
+        if clock.step % hooks.progress_every == 0 or last_batch:
+            # the mean over the batches since the last report: a running epoch mean would reset (and jump) at
+            # every epoch boundary. One host sync per report.
+            window_loss = _mean_loss(epoch_losses[reported:], config.batch_size, last_batch, len(train))
+            reported = len(epoch_losses)
+            _stop_if_diverged(window_loss, epoch, clock.step, config)
+            if hooks.callback is not None and not last_batch:
+                hooks.callback(Progress("batch", epoch, config.epochs, clock.step, clock.total_steps, window_loss,
+                                        None, None, optimizer.param_groups[0]["lr"],
+                                        time.perf_counter() - clock.start))
+        if hooks.between_batches is not None:
+            hooks.between_batches()
+    return _mean_loss(epoch_losses, config.batch_size, True, len(train))
+
+
+def _mean_loss(losses: list[torch.Tensor], batch_size: int, ends_epoch: bool, n_train: int) -> float:
+    """Mean squared error over the ratings of these consecutive batches: every batch holds `batch_size`
+    ratings but the epoch's last, which holds what is left."""
+    sizes = [batch_size] * len(losses)
+    if ends_epoch:
+        sizes[-1] = n_train - (math.ceil(n_train / batch_size) - 1) * batch_size
+    weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+    return float(torch.stack(losses) @ weights) / sum(sizes)
 
 
 def _stop_if_diverged(train_loss: float, epoch: int, step: int, config: TrainConfig):
@@ -278,10 +361,9 @@ def _stop_if_diverged(train_loss: float, epoch: int, step: int, config: TrainCon
             f"Lower the learning rate (try {config.lr / 10:g}) or use the lr finder; nothing was saved.")
 
 
-def _evaluation_metrics(model: nn.Module, ratings: Ratings, split: Split, data: _Tensors,
-                        valid_rows: torch.Tensor) -> dict:
+def _evaluation_metrics(model: nn.Module, ratings: Ratings, split: Split, valid: _Tensors) -> dict:
     """Validation RMSE and MSE of the model, next to the baselines on the same split."""
-    mse = _mse(model, data, valid_rows)
+    mse = _mse(model, valid)
     return {
         "rmse": None if math.isnan(mse) else math.sqrt(mse),
         "mse": None if math.isnan(mse) else mse,
@@ -305,21 +387,19 @@ class LRFinderResult:
 
 
 def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), start_lr: float = 1e-6,
-            end_lr: float = 1.0, num_steps: int = 100, cancel: threading.Event | None = None,
+            end_lr: float = 1.0, num_steps: int = 100, cancel: CancelFlag | None = None,
             between_batches: Callable[[], None] | None = None) -> LRFinderResult:
     """Train a fresh model for `num_steps` batches with lr rising from start_lr to end_lr; stop when the loss
     explodes (4x its minimum). The model is thrown away afterwards."""
     if not (0 < start_lr < end_lr):
         raise ConfigError(f"lr finder needs 0 < start_lr < end_lr, got {start_lr:g}, {end_lr:g}")
-    device, generator, model, optimizer, data = _set_up(ratings, split, replace(config, one_cycle=False))
-    train_rows = torch.from_numpy(split.train)
+    device, generator, model, optimizer, train = _set_up(ratings, split, replace(config, one_cycle=False))
     factor = (end_lr / start_lr) ** (1 / max(1, num_steps - 1))
     lrs, losses, smoothed, best = [], [], 0.0, float("inf")
     model.train()
     step = 0
     while step < num_steps:
-        order = train_rows[torch.randperm(len(train_rows), generator=generator)].to(device)
-        for batch_start in range(0, len(order), config.batch_size):
+        for users, items, targets in train.shuffled(generator).batches(config.batch_size):  # each (batch,)
             if between_batches is not None:
                 between_batches()
             if step >= num_steps or (cancel is not None and cancel.is_set()):
@@ -327,12 +407,7 @@ def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(),
             lr = start_lr * factor**step
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            rows = order[batch_start: batch_start + config.batch_size]
-            loss = ((model(data.users[rows], data.items[rows]) - data.ratings[rows]) ** 2).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            value = loss.item()
+            value = train_step(model, optimizer, users, items, targets).item()
             step += 1
             smoothed = 0.9 * smoothed + 0.1 * value
             debiased = smoothed / (1 - 0.9**step)  # undo the zero start of the moving average

@@ -8,7 +8,7 @@ import streamlit as st
 from collab_app import cached, charts, navigation, progress, services, state, train_form
 from collab_app.sidebar import preset_note, reported_by_preset, run_label
 from collab_app.text import md
-from collab_core.config import default_config
+from collab_core.config import defaults_for
 from collab_core.errors import CollabError
 from collab_core.models import MODEL_KINDS
 from collab_core.presets import LESSON
@@ -42,10 +42,14 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True, format_func=MODEL_NAMES.get)
-defaults = default_config(model)
+# The measured defaults for this data's size (collab_core.config.defaults_for), said with the reason
+chosen = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items)
+defaults = chosen.config
 if model != "dot":
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
-train_form.init(model, defaults)
+if train_form.init(model, defaults):
+    st.info("The settings below were reset to the defaults for this training data.", icon=":material/restart_alt:")
+st.caption(f"Defaults for this data: {md(chosen.reason)}.")
 gpu = cuda_summary()
 device_help = (f"CUDA available: {', '.join(gpu['gpus'])}" if gpu["cuda_available"]
                else "No CUDA GPU here: training runs on the CPU.")

@@ -10,13 +10,13 @@ from collab_core.config import TrainConfig, default_config
 from collab_core.errors import ConfigError, TrainingCancelled, TrainingDivergedError
 from collab_core.models import EmbeddingDotBias, EmbeddingNN, build_model
 from collab_core.ratings import random_split
-from collab_core.training import fit, lr_find, resolve_device
+from collab_core.training import fit, lr_find, one_cycle, resolve_device
 
 
 def test_dot_bias_recovers_planted_structure_near_the_noise_floor(planted):
     ratings, truth = planted
     split = random_split(ratings, 0.1, 1)
-    trained = fit(ratings, split, default_config(n_factors=8, epochs=8, weight_decay=0.1))
+    trained = fit(ratings, split, default_config(n_factors=8, epochs=8, weight_decay=0.1, batch_size=256))
     # The noise std is the best any model can do; the bias-only baseline cannot see the factors.
     assert trained.metrics["rmse"] < truth.noise + 0.08
     assert trained.metrics["rmse"] < trained.metrics["baseline_bias_rmse"] - 0.1
@@ -140,3 +140,28 @@ def test_every_model_trains_and_beats_the_global_mean(planted, kind):
     trained = fit(ratings, random_split(ratings, 0.1, 0), default_config(kind, epochs=4))
     assert trained.metrics["rmse"] < trained.metrics["baseline_global_mean_rmse"]
     assert len(trained.history) == 4 and trained.metrics["device"] == "cpu"
+
+
+@pytest.mark.parametrize("pct_start", [0.1, 0.25, 0.3, 0.5, 0.9])
+def test_the_one_cycle_schedule_runs_for_any_number_of_steps(pct_start):
+    """torch's OneCycleLR raises ZeroDivisionError when its warm-up is exactly one step (4 steps at 0.25, 10 at
+    0.1): every step count a small training can have must schedule, starting no higher than the peak."""
+    for total_steps in range(1, 41):
+        weight = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.AdamW([weight], lr=1.0)
+        scheduler = one_cycle(optimizer, 0.01, total_steps, pct_start)
+        lrs = []
+        for _ in range(total_steps):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        assert max(lrs) <= 0.01 + 1e-12 and all(lr > 0 for lr in lrs), (total_steps, lrs)
+
+
+def test_a_training_of_exactly_four_steps_finishes(planted):
+    """The case that raised: one epoch of 4 batches at the default warm-up fraction 0.25."""
+    ratings, _ = planted
+    split = random_split(ratings, 0.2, seed=0)
+    batch = -(-len(split.train) // 4)  # ceil: 4 batches
+    trained = fit(ratings, split, default_config("dot_bias", epochs=1, batch_size=batch, seed=0))
+    assert trained.history[0]["epoch"] == 1 and np.isfinite(trained.metrics["rmse"])

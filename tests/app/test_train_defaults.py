@@ -1,0 +1,43 @@
+"""The Train page's defaults follow the training data's size (collab_core.config.defaults_for) and say why;
+switching to data of another size refills the form from the new defaults and says so."""
+import numpy as np
+import pandas as pd
+
+from collab_app.cached import DatasetSpec
+
+from .conftest import no_exceptions, open_app, shown
+
+
+def _large_folder(tmp_path):
+    """A MovieLens-layout folder (ratings.csv, movies.csv) of 1.2M ratings: above the large-data threshold."""
+    rng = np.random.default_rng(0)
+    n = 1_200_000
+    frame = pd.DataFrame({"userId": rng.integers(1, 20_001, n), "movieId": rng.integers(1, 5_001, n),
+                          "rating": rng.integers(1, 11, n) / 2, "timestamp": 0})
+    folder = tmp_path / "big"
+    folder.mkdir()
+    frame.to_csv(folder / "ratings.csv", index=False)
+    pd.DataFrame({"movieId": range(1, 5_001), "title": [f"Movie {i} (1999)" for i in range(1, 5_001)],
+                  "genres": "Drama"}).to_csv(folder / "movies.csv", index=False)
+    return folder
+
+
+def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path):
+    at = open_app("pages/train.py")
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert "MovieLens-100K-sized" in shown(at.caption)
+    assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "adamw"
+    at.number_input(key="p_tr_dot_bias_epochs").set_value(2).run()
+
+    at.session_state["_dataset"] = DatasetSpec(kind="folder", path=str(_large_folder(tmp_path)), label="big")
+    at.run(timeout=120)
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert not at.error, shown(at.error)
+    assert "ratings (> 1,000,000)" in shown(at.caption) and "lazy_adamw" in shown(at.caption)
+    assert "reset to the defaults for this training data" in shown(at.info)
+    assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "lazy_adamw"
+    assert at.number_input(key="p_tr_dot_bias_batch_size").value == 16384
+    assert at.number_input(key="p_tr_dot_bias_epochs").value == 3  # the edit made for the other data is gone
+
+    at.run()  # nothing changed: no reset, no notice
+    assert "reset to the defaults" not in shown(at.info)
