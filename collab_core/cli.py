@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="compare only items with at least this many ratings in both runs (default 0: all)")
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--runs-dir")
+    bench.add_argument("--step-cost", action="store_true",
+                       help="instead: ratings/s of one optimiser step, dense AdamW vs LazyAdamW, by batch size, on "
+                            "ML-25M-shaped tables (--threads: torch threads)")
+    bench.add_argument("--threads", type=int, help="--step-cost: torch threads (default: torch's)")
     bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
                        "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
     bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
@@ -309,6 +313,11 @@ def cmd_bench(args) -> int:
     if args.foldin:
         return _bench_foldin(args)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.step_cost:
+        from .bench_steps import format_step_cost, run_step_cost
+        result = run_step_cost(threads=args.threads, log=log)
+        print(json.dumps(result) if args.json else format_step_cost(result))
+        return 0
     if args.synthetic and args.variant != "both":
         result = throughput_variant(args.synthetic, args.variant, device=args.device, epochs=args.epochs,
                                     batch_size=args.batch_size, log=log)

@@ -142,3 +142,13 @@ def test_train_step_returns_the_batch_loss_and_updates_the_model():
     loss = training.train_step(model, optimizer, users, items, targets)
     assert float(loss) == pytest.approx(expected) and not loss.requires_grad
     assert not torch.equal(before, model.item_factors.weight)
+
+
+def test_the_step_cost_benchmark_times_every_optimiser_and_batch():
+    from collab_core.bench_steps import format_step_cost, run_step_cost
+
+    result = run_step_cost(200_000, batches=(256, 1024), rounds=2, steps=2, threads=1)
+    assert {(r["optimizer"], r["batch_size"]) for r in result["rows"]} == {
+        (o, b) for o in ("adamw", "lazy_adamw") for b in (256, 1024)}
+    assert all(len(r["rounds"]) == 2 and r["median_ratings_per_second"] > 0 for r in result["rows"])
+    assert "lazy/dense" in format_step_cost(result)
