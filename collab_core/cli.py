@@ -1,4 +1,4 @@
-"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare |
+"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare | data |
 import-embeddings`.
 
 Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback, and
@@ -16,8 +16,7 @@ from .errors import CollabError, TrainingCancelled
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m collab_core",
-                                     description="Train and explore collaborative-filtering embeddings.")
+    parser = _Parser(prog="python -m collab_core", description="Train and explore collaborative-filtering embeddings.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save the run")
@@ -47,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--batch-size", type=int)
     hyper.add_argument("--wd", dest="weight_decay", type=float, help="weight decay on the factors")
     hyper.add_argument("--bias-wd", dest="bias_weight_decay", type=float, help="weight decay on biases/MLP layers")
-    hyper.add_argument("--optimizer", help="adamw | adam | sgd")
+    hyper.add_argument("--optimizer", help="adamw | lazy_adamw | adam | sgd")
     hyper.add_argument("--no-one-cycle", dest="one_cycle", action="store_false", default=None)
     hyper.add_argument("--seed", type=int)
     hyper.add_argument("--device", help="auto | cpu | cuda | cuda:N")
@@ -84,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--variant", choices=("plain", "project", "both"), default="both",
                        help="--synthetic: which to run; one variant runs in this process (both: each in a child)")
     bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    bench.add_argument("--step-cost", action="store_true",
+                       help="instead: ratings/s of one optimiser step, dense AdamW vs LazyAdamW, by batch size, on "
+                            "ML-25M-shaped tables (--threads: torch threads)")
+    bench.add_argument("--threads", type=int, help="--step-cost: torch threads (default: torch's)")
+    bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
+                       "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
+    bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
+    bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
     bench.add_argument("--foldin", action="store_true",
                        help="instead: fold-in quality of the default dot_bias (held-out users, seed 42 10%% split)")
 
@@ -105,15 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
                          help="compare only items with at least this many ratings in both runs (default 0: all)")
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--runs-dir")
-    bench.add_argument("--step-cost", action="store_true",
-                       help="instead: ratings/s of one optimiser step, dense AdamW vs LazyAdamW, by batch size, on "
-                            "ML-25M-shaped tables (--threads: torch threads)")
-    bench.add_argument("--threads", type=int, help="--step-cost: torch threads (default: torch's)")
-    bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
-                       "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
-    bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
-    bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
-
     from .cli_data import add_data_parser  # `data fetch | list`: collab_core/cli_data.py
     add_data_parser(commands)
     _add_import_parser(commands)
@@ -247,6 +245,11 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _progress(message: str) -> None:
+    """A benchmark's progress line, on stderr (its result goes to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _log(args, message: str):
     if not getattr(args, "quiet", False):
         print(message, file=sys.stderr, flush=True)
@@ -305,14 +308,14 @@ def cmd_runs(args) -> int:
 def cmd_bench(args) -> int:
     if args.loading:  # before importing .bench: timing file loading needs no torch
         from .bench_loading import format_loading_report, run_loading_benchmark
-        result = run_loading_benchmark(args.n_ratings, args.layout, log=lambda m: print(m, file=sys.stderr, flush=True))
+        result = run_loading_benchmark(args.n_ratings, args.layout, log=_progress)
         print(json.dumps(result) if args.json else format_loading_report(result))
         return 0
     from .bench import run_benchmark, run_throughput, throughput_variant
 
     if args.foldin:
         return _bench_foldin(args)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = _progress
     if args.step_cost:
         from .bench_steps import format_step_cost, run_step_cost
         result = run_step_cost(threads=args.threads, log=log)
@@ -421,7 +424,7 @@ def cmd_compare(args) -> int:
 def _bench_foldin(args) -> int:
     from .bench import format_foldin_report, run_foldin_benchmark
 
-    result = run_foldin_benchmark(device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True))
+    result = run_foldin_benchmark(device=args.device, log=_progress)
     print(json.dumps(result) if args.json else format_foldin_report(result))
     return 0
 

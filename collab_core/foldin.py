@@ -103,6 +103,9 @@ from .trained import TrainedModel
 REFINE_METHODS = ("newton", "lbfgs", None)
 _LOGIT_CLIP = 1e-3  # the logit-space start treats a rating at an end of y_range as this fraction inside it
 
+# Optimisers whose weight decay shrinks the weights directly (AdamW's decoupled decay), not through the gradient
+DECOUPLED_DECAY = ("adamw", "lazy_adamw")
+
 
 class RatingError(CollabError):
     """A typed rating is malformed, outside the run's scale, repeats an item, or there are none."""
@@ -196,7 +199,7 @@ def ridge_penalties(trained: TrainedModel, n_rated: int) -> tuple[float, float]:
         return float(np.mean(np.square(trained.item_factors(), dtype=np.float64))), 1.0
     config = trained.config
     n_train = float(trained.metrics.get("n_train") or trained.catalog.counts.sum())
-    if config.optimizer != "adamw":  # L2 in the gradient of the batch-mean loss
+    if config.optimizer not in DECOUPLED_DECAY:  # L2 in the gradient of the batch-mean loss
         return n_train * config.weight_decay / 2, n_train * config.bias_weight_decay / 2
     scale = math.sqrt(max(1, n_rated) * n_train / config.batch_size)
     rho, rho_bias = _gradient_rms(trained)

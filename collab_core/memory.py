@@ -18,7 +18,7 @@ from .errors import ConfigError
 
 FLOAT_BYTES = 4
 USABLE_FRACTION = 0.8  # leave a fifth of what is available for the rest of the process and the system
-EVAL_CHUNK = 1 << 16  # rows per forward pass when scoring a whole set (training.EVAL_CHUNK)
+EVAL_CHUNK = 1 << 16  # rows per forward pass when scoring a whole set (training uses this one)
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def estimate(config, n_users: int, n_items: int, n_ratings: int) -> MemoryEstima
     activations = rows * width * FLOAT_BYTES * 2  # values kept for backward, and their gradients
     return MemoryEstimate(parameters=n_params * FLOAT_BYTES, gradients=n_params * FLOAT_BYTES,
                           optimizer=n_params * FLOAT_BYTES * state_per_param + row_state, activations=activations,
-                          ratings=n_ratings * 2 * (4 + 4 + 4))  # int32 user, int32 item, float32 rating; and
-    # the epoch's shuffled copy (training._Tensors)
+                          ratings=n_ratings * (2 * (4 + 4 + 4) + 4))  # int32 user, int32 item, float32
+    # rating; the epoch's shuffled copy of them (training._Tensors) and its int32 permutation
 
 
 def available_bytes(device: torch.device) -> int:

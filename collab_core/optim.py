@@ -1,8 +1,9 @@
 """LazyAdamW: AdamW whose step costs what the batch touches, not what the embedding tables hold.
 
 An `nn.Embedding(sparse=True)` gives its table a sparse gradient: the rows the batch looked up and their
-gradients, nothing for the others. torch's AdamW densifies it and updates every row (moments, decay and
-weights of all 11M numbers of an ML-25M-sized dot_bias model, each step). LazyAdamW updates only the
+gradients, nothing for the others. torch's AdamW refuses sparse gradients; with the dense ones of a default
+`nn.Embedding` it updates every row (moments, decay and weights of all 11M numbers of an ML-25M-sized
+dot_bias model, each step). LazyAdamW updates only the
 rows that have a gradient: their moments, their decoupled weight decay and their weights. A dense
 gradient (the MLP layers, or every row touched) updates the whole tensor: then it is AdamW exactly.
 
@@ -53,7 +54,7 @@ class LazyAdamW(torch.optim.Optimizer):
                 state = self._state_for(param, group)
                 state["step"] += 1
                 if group["decay_untouched"] and group["weight_decay"]:
-                    state["log_decay"] += math.log1p(-group["lr"] * group["weight_decay"])
+                    state["log_decay"] += _log_decay(group["lr"] * group["weight_decay"])
                 if param.grad.is_sparse:
                     self._sparse_update(param, state, group)
                 else:
@@ -99,14 +100,13 @@ class LazyAdamW(torch.optim.Optimizer):
         beta1, beta2 = group["betas"]
         rows, grad = _summed_rows(param.grad)  # (n_touched,), (n_touched, width)
         weights = param.index_select(0, rows)  # (n_touched, width)
-        decay = 1 - group["lr"] * group["weight_decay"]
         if "row_log_decay" in state:
             # the decay of the steps missed since the row's last update, then this step's (already in log_decay)
             missed = (state["log_decay"] - state["row_log_decay"].index_select(0, rows)).exp_()  # (n_touched,)
             weights.mul_(missed.to(weights.dtype).unsqueeze(1))
             state["row_log_decay"].index_fill_(0, rows, state["log_decay"])
         else:
-            weights.mul_(decay)
+            weights.mul_(1 - group["lr"] * group["weight_decay"])
         exp_avg = state["exp_avg"].index_select(0, rows).lerp_(grad, 1 - beta1)  # (n_touched, width)
         exp_avg_sq = state["exp_avg_sq"].index_select(0, rows).mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         self._apply(weights, exp_avg, exp_avg_sq, state["step"], group)
@@ -121,6 +121,13 @@ class LazyAdamW(torch.optim.Optimizer):
         bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step
         denom = (exp_avg_sq.sqrt() / math.sqrt(bias_correction2)).add_(group["eps"])
         weights.addcdiv_(exp_avg, denom, value=-group["lr"] / bias_correction1)
+
+
+def _log_decay(lr_times_wd: float) -> float:
+    """log(1 - lr * wd), the log of one step's decay factor. At lr * wd >= 1 (an lr finder sweeping up to lr 1
+    with wd 2.5 gets there) a dense AdamW multiplies the weights by zero or less: the log is -inf or undefined,
+    so take the decay as wiping the weights out (a factor of 1e-30) and let the loss say it diverged."""
+    return math.log(max(1.0 - lr_times_wd, 1e-30))
 
 
 def _summed_rows(grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

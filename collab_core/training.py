@@ -21,16 +21,13 @@ import torch
 from torch import nn
 
 from .baselines import bias_baseline_rmse, global_mean_rmse
-from .config import TrainConfig
+from .config import TrainConfig, default_config
 from .errors import ConfigError, DataError, DeviceError, TrainingCancelled, TrainingDivergedError
-from .memory import check_fits
+from .memory import EVAL_CHUNK, check_fits  # EVAL_CHUNK: rows per forward pass when scoring a whole set
 from .models import build_model, build_model_for
 from .optim import LazyAdamW
 from .ratings import Ratings, Split
 from .trained import TrainedModel
-
-EVAL_CHUNK = 1 << 16  # rows per forward pass when scoring a whole set
-
 
 # ---------------------------------------------------------------------- warm-up
 _warmed_up = False
@@ -94,7 +91,7 @@ class Progress:
     train_loss: float  # mean MSE: over the batches since the last report ('batch'), over the epoch ('epoch')
     valid_rmse: float | None  # after each epoch; None on batch reports
     valid_mse: float | None
-    lr: float  # learning rate of the last step
+    lr: float  # learning rate of the next step (read after the scheduler moved on)
     elapsed: float  # seconds since training started
 
     @property
@@ -238,10 +235,11 @@ def _seeded(config: TrainConfig) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
+def fit(ratings: Ratings, split: Split, config: TrainConfig | None = None, *,
         callback: ProgressCallback | None = None, progress_every: int = 50,
         cancel: CancelFlag | None = None, between_batches: Callable[[], None] | None = None) -> TrainedModel:
     """Train `config.model` on `split.train`, report validation RMSE on `split.valid`, return the trained model.
+    Without a config, the measured defaults of dot_bias (config.default_config()).
 
     `callback` gets a Progress every `progress_every` batches and after each epoch. `cancel` is only a flag
     (anything with `is_set()`, e.g. a threading.Event), checked before every batch. `between_batches()` is
@@ -251,6 +249,7 @@ def fit(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), *,
     `cancel` is set, ConfigError for bad settings or a y_range that cannot reach the ratings, DeviceError
     when the GPU runs out of memory.
     """
+    config = default_config() if config is None else config
     try:
         return _fit(ratings, split, config, _Hooks(callback, progress_every, cancel, between_batches))
     except torch.cuda.OutOfMemoryError:
@@ -386,11 +385,12 @@ class LRFinderResult:
     min_loss_lr: float
 
 
-def lr_find(ratings: Ratings, split: Split, config: TrainConfig = TrainConfig(), start_lr: float = 1e-6,
+def lr_find(ratings: Ratings, split: Split, config: TrainConfig | None = None, start_lr: float = 1e-6,
             end_lr: float = 1.0, num_steps: int = 100, cancel: CancelFlag | None = None,
             between_batches: Callable[[], None] | None = None) -> LRFinderResult:
     """Train a fresh model for `num_steps` batches with lr rising from start_lr to end_lr; stop when the loss
-    explodes (4x its minimum). The model is thrown away afterwards."""
+    explodes (4x its minimum). The model is thrown away afterwards. Without a config, dot_bias's defaults."""
+    config = default_config() if config is None else config
     if not (0 < start_lr < end_lr):
         raise ConfigError(f"lr finder needs 0 < start_lr < end_lr, got {start_lr:g}, {end_lr:g}")
     device, generator, model, optimizer, train = _set_up(ratings, split, replace(config, one_cycle=False))

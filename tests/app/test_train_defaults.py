@@ -4,14 +4,15 @@ import numpy as np
 import pandas as pd
 
 from collab_app.cached import DatasetSpec
+from collab_core import config
 
 from .conftest import no_exceptions, open_app, shown
 
 
 def _large_folder(tmp_path):
-    """A MovieLens-layout folder (ratings.csv, movies.csv) of 1.2M ratings: above the large-data threshold."""
+    """A MovieLens-layout folder (ratings.csv, movies.csv) of 600,000 ratings (above the threshold the test sets)."""
     rng = np.random.default_rng(0)
-    n = 1_200_000
+    n = 600_000
     frame = pd.DataFrame({"userId": rng.integers(1, 20_001, n), "movieId": rng.integers(1, 5_001, n),
                           "rating": rng.integers(1, 11, n) / 2, "timestamp": 0})
     folder = tmp_path / "big"
@@ -22,10 +23,11 @@ def _large_folder(tmp_path):
     return folder
 
 
-def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path):
+def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "LARGE_DATA_RATINGS", 500_000)  # a smaller file than 2M ratings, same rule
     at = open_app("pages/train.py")
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert "MovieLens-100K-sized" in shown(at.caption)
+    assert "ratings (up to 500,000)" in shown(at.caption) and "measured best" in shown(at.caption)
     assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "adamw"
     at.number_input(key="p_tr_dot_bias_epochs").set_value(2).run()
 
@@ -33,7 +35,7 @@ def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path
     at.run(timeout=120)
     assert no_exceptions(at), [e.value for e in at.exception]
     assert not at.error, shown(at.error)
-    assert "ratings (> 1,000,000)" in shown(at.caption) and "lazy_adamw" in shown(at.caption)
+    assert "ratings (over 500,000)" in shown(at.caption) and "lazy_adamw" in shown(at.caption)
     assert "reset to the defaults for this training data" in shown(at.info)
     assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "lazy_adamw"
     assert at.number_input(key="p_tr_dot_bias_batch_size").value == 16384

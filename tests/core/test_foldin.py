@@ -1,5 +1,6 @@
 """Fold-in: a planted user is recovered, the explanation adds up, recommendations skip what was rated, and
 bad input is refused with a message."""
+import dataclasses
 import json
 
 import numpy as np
@@ -253,3 +254,32 @@ def test_a_user_on_the_item_map_is_their_vector_on_the_maps_axes(planted_dot_bia
     nn = planted_model("nn", n_items=80, n_factors=4)
     with pytest.raises(CollabError, match="share no space"):
         F.user_on_map(nn, F.fold_in(nn, {0: 4.0, 1: 2.0}), fitted_on)
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "lazy_adamw", "adam", "sgd"])
+def test_fold_in_matches_the_trained_vectors_whatever_the_optimiser(planted, optimizer):
+    """The fold-in's penalty is derived from how the optimiser applied weight decay (decoupled for AdamW and
+    LazyAdamW, in the gradient for Adam and SGD): a run of every optimiser must fold its users in about as
+    well as it trained them (LazyAdamW once got Adam's formula: a penalty ~1000x too big)."""
+    from collab_core.config import OPTIMIZERS, default_config
+    from collab_core.ratings import random_split
+    from collab_core.training import fit
+
+    assert optimizer in OPTIMIZERS
+    ratings, _ = planted
+    split = random_split(ratings, 0.1, 0)
+    lr = {"sgd": 0.05}.get(optimizer, 8e-3)
+    trained = fit(ratings, split, default_config(epochs=3, n_factors=8, optimizer=optimizer, lr=lr, seed=0))
+    quality = F.foldin_quality(trained, ratings, split, max_users=40)
+    assert quality.rmse_foldin < quality.rmse_trained + 0.05, (quality.rmse_foldin, quality.rmse_trained)
+    # the penalty follows how the decay was applied: decoupled (AdamW's formula) or in the gradient
+    as_adamw = dataclasses.replace(trained, config=dataclasses.replace(trained.config, optimizer="adamw"))
+    as_adam = dataclasses.replace(trained, config=dataclasses.replace(trained.config, optimizer="adam"))
+    same_as = as_adamw if optimizer in ("adamw", "lazy_adamw") else as_adam
+    assert F.ridge_penalties(trained, 20) == pytest.approx(F.ridge_penalties(same_as, 20))
+
+
+def test_every_optimiser_is_covered_by_the_fold_in_test():
+    from collab_core.config import OPTIMIZERS
+
+    assert set(OPTIMIZERS) == {"adamw", "lazy_adamw", "adam", "sgd"}  # a new one: add it to the test above

@@ -89,3 +89,16 @@ def test_a_row_touched_after_a_gap_pays_the_missed_decay_first():
     v_hat = (1 - beta2) * grad**2 / (1 - beta2**3)
     expected = decayed - SETTINGS["lr"] * m_hat / (v_hat.sqrt() + 1e-8)
     assert torch.allclose(table.weight[1], expected, atol=1e-6)
+
+
+def test_a_decay_that_wipes_the_weights_out_does_not_raise():
+    """lr x wd >= 1 (an lr finder sweeping to lr 1 at wd 2.5): AdamW's factor (1 - lr*wd) is <= 0; LazyAdamW
+    keeps the log of its decay, which must not be a math domain error. The weights are wiped, not NaN."""
+    table = _tables(sparse=True)
+    optimizer = LazyAdamW(table.parameters(), lr=0.5, weight_decay=2.5)
+    for _ in range(3):
+        optimizer.zero_grad()
+        table(torch.tensor([0, 1])).sum().backward()
+        optimizer.step()
+    optimizer.catch_up()
+    assert torch.isfinite(table.weight).all()
