@@ -37,7 +37,7 @@ class Job:
 
     job_id: str
     kind: str  # 'train' or 'lr_find'
-    owner: str  # the session that started it; a trained run becomes that session's active run
+    owner: str  # the session that started it; not read yet (a session finds its job by the id it keeps)
     config: TrainConfig
     dataset: str
     status: str = "queued"  # queued -> running -> done | failed | cancelled
