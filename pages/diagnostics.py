@@ -6,6 +6,7 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import md
+from collab_core import interpret
 
 MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
 active = progress.page_run()
@@ -94,13 +95,17 @@ st.markdown(md(norms.summary))
 colour = "bias" if trained.has_bias else None
 if colour is None:
     st.caption(f"A {md(kind)} model has no biases: the points are not coloured by bias.")
+drawn = norms.items.iloc[interpret.sample(len(norms.items))]
+if len(drawn) < len(norms.items):
+    st.caption(f"The charts draw a random {len(drawn):,} of the {len(norms.items):,} movies (the same ones each time); "
+               f"the correlations use all of them.")
 n1, n2 = st.columns(2)
 n1.caption("Each movie's embedding norm against how often it was rated. Weight decay shrinks every vector; only "
            "ratings push back, so rarely-rated movies stay near the origin, where they crowd every neighbourhood.")
-n1.plotly_chart(charts.norms_vs_count(norms.items, "norm", "embedding norm", colour), key="dg_norms")
+n1.plotly_chart(charts.norms_vs_count(drawn, "norm", "embedding norm", colour), key="dg_norms")
 n2.caption("Each movie's place on the first principal component against how often it was rated: a PC1 that follows "
            "popularity is a popularity axis, not a taste axis.")
-n2.plotly_chart(charts.norms_vs_count(norms.items, "pc1", "PC1", colour), key="dg_pc1")
+n2.plotly_chart(charts.norms_vs_count(drawn, "pc1", "PC1", colour), key="dg_pc1")
 options.number_input(n2, "PC1 fitted on movies with at least this many ratings", PCA_MIN)
 r1, r2, r3 = st.columns(3)
 for column, name, value in ((r1, "Spearman: norm vs log count", norms.spearman_norm_log_count),

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
+from collab_core import interpret
 
 active = progress.page_run()
 catalog = active.trained.catalog
@@ -66,11 +67,13 @@ st.dataframe(result[["rank", "title", "distance", "genres", "bias", "count"]], h
                             "title": st.column_config.TextColumn(width="large")})
 
 coords = cached.pca_map_all_items(active.run_id, int(min_ratings))
-shown = np.union1d(index.candidates, [query])
+shown = interpret.most_rated(index.candidates, catalog.counts, always=[query, *found])
 points = table.loc[shown, ["title", "genres", "bias", "count"]].assign(
     x=coords[shown, 0], y=coords[shown, 1], index=shown)
 st.subheader("On the map (first two principal components)")
-st.caption("Click any point to make it the query. Red: the query; orange: its neighbours.")
+st.caption("Click any point to make it the query. Red: the query; orange: its neighbours."
+           + (f" The map draws the {interpret.MAP_POINTS:,} most rated of the {len(index):,} candidates (and the "
+              f"query and its neighbours); the search above finds any of them." if len(index) > len(shown) else ""))
 st.plotly_chart(
     charts.projection(points, 2, None, highlight=points.loc[[query]], neighbours=points.loc[found],
                       axis_names=("PC1", "PC2"), height=560),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import md
+from collab_core import interpret
 from collab_core.errors import CollabError
 
 MAX_RATINGS = 20
@@ -188,13 +189,17 @@ def explain_clicked_point():
 
 
 try:
-    where, drawn, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
+    where, candidates, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
+    kept = np.isin(candidates, interpret.most_rated(candidates, catalog.counts, always=[*rated_indices, *recommended]))
+    drawn, predicted = candidates[kept], predicted[kept]  # (m,) each: a bounded map of the most rated
 except CollabError as exc:  # 'nn': user and item embeddings share no space
     st.info(f"Not for this model: {md(exc)}.", icon=":material/info:")
 else:
-    st.caption(f"The movies with at least {min_ratings} ratings on the first two principal components of their "
-               f"factors (as on Projections), coloured by your predicted rating. Your star is your vector on the same "
-               f"two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
+    bounded = (f" (the {len(drawn):,} most rated of the {len(candidates):,}, and yours)" if len(drawn) < len(candidates)
+               else "")
+    st.caption(f"The movies with at least {min_ratings} ratings{bounded} on the first two principal components of "
+               f"their factors (as on Projections), coloured by your predicted rating. Your star is your vector on the "
+               f"same two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
                f"direction of the arrow score higher. The map shows {where.share:.0%} of your vector (the axes "
                f"hold {where.explained.sum():.0%} of the movies' variance): the rest of your taste points along "
                f"other components. **Click a movie** to see why it gets its rating.")
