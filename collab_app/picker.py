@@ -27,8 +27,10 @@ def search_key(key: str) -> str:
 
 
 def movie_picker(where, label: str, key: str, catalog: ItemCatalog, *, optional: bool = False,
-                 exclude: Iterable[str] = (), limit: int = DEFAULT_LIMIT, **kwargs) -> str | None:
-    """Pick a movie (a raw item id) by title or id. `optional`: nothing selected is allowed (None)."""
+                 exclude: Iterable[str] = (), limit: int = DEFAULT_LIMIT, search_label: str = "Search movies",
+                 **kwargs) -> str | None:
+    """Pick a movie (a raw item id) by title or id. `optional`: nothing selected is allowed (None). Two pickers
+    on one page need different `search_label`s (people and browser tests find a box by its label)."""
     excluded = list(exclude)
 
     def matches(text: str, keep: list) -> list[str]:
@@ -38,8 +40,7 @@ def movie_picker(where, label: str, key: str, catalog: ItemCatalog, *, optional:
         titles = catalog.titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
         return _distinct(ids, [str(t) for t in titles])
 
-    return _picker(where, label, key, matches, names, "Search movies", "part of a title, or an id",
-                   optional, **kwargs)
+    return _picker(where, label, key, matches, names, search_label, "part of a title, or an id", optional, **kwargs)
 
 
 def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray, *, limit: int = DEFAULT_LIMIT,

@@ -63,19 +63,23 @@ else:
 
 
 @st.fragment(run_every=1.0)
-def wait_for_umap(job):
-    """Poll the background UMAP; rerun the page once it is ready."""
+def wait_for_umap(job, n_points: int):
+    """Poll the background UMAP, with how long it has run against how long it should; rerun the page once ready."""
     if job.status != "running":
         st.rerun(scope="app")
-    st.info("Computing UMAP in the background ... (the first UMAP in a server process also compiles numba, "
-            "about 20 s; later ones take a few seconds and are cached per run and parameters)",
-            icon=":material/hourglass_top:")
+    elapsed, expected = job.elapsed(), services.umap_expected_seconds(n_points)
+    late = " (longer than expected: the machine is busy, or numba is still compiling)" if elapsed > expected else ""
+    st.progress(min(elapsed / expected, 0.99),
+                text=f"Computing UMAP of {n_points:,} items in the background: {elapsed:.0f} s so far, about "
+                     f"{expected:.0f} s expected on this machine{late}.")
+    st.caption("The first UMAP in a server process also compiles numba (about 15 to 20 s). The layout is cached per "
+               "run and parameters and shared by every session; PCA shows at once meanwhile.")
 
 
 if method == "UMAP":
     indices, job = services.umap_layout(run_id, top, int(dims), int(n_neighbors), float(min_dist), umap_metric)
     if job.status == "running":
-        wait_for_umap(job)
+        wait_for_umap(job, len(indices))
         st.stop()
     if job.status == "failed":
         st.error(f"UMAP failed: {md(job.error)}")

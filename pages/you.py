@@ -69,6 +69,7 @@ usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.
 full = len(mine) >= MAX_RATINGS
 pick_col, stars_col, add_col = st.columns([3.4, 2, 0.7], vertical_alignment="bottom")
 pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, optional=True, exclude=mine,
+                           search_label="Find a movie to rate",
                            disabled=full, placeholder="choose a movie",
                            help="Most rated first: the model knows popular movies best.")
 chosen = stars_col.segmented_control("Your rating", stars, key="you_stars", format_func=star_label, disabled=full,
@@ -209,7 +210,7 @@ else:
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")
-picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, optional=True,
+picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, optional=True, search_label="Find a movie to explain",
                     placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))

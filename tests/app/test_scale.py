@@ -91,3 +91,14 @@ def test_the_picker_finds_any_movie_and_any_user_by_search(runs):
     pick(at, "p_dg_movie", title.split(" (")[0].upper())  # a title, whatever the case: the most rated such
     chosen = at.selectbox(key="p_dg_movie")
     assert title.split(" (")[0] in chosen.format_func(chosen.value) and len(chosen.options) <= MAX_OPTIONS
+
+
+def test_a_umap_in_progress_says_how_long_it_has_run_and_should_run(runs):
+    at = open_app("pages/projections.py", {"run": "scale-run-0", "method": "UMAP", "items": "60"})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    bars = at.get("progress")
+    if bars:  # still running (a warm numba may finish 60 items within the first script run)
+        assert "Computing UMAP of 60 items in the background" in bars[0].proto.text
+        assert "s expected on this machine" in bars[0].proto.text
+    else:
+        assert "UMAP of 60 items" in shown(at.caption)
