@@ -8,10 +8,11 @@ Numbers, not assertions. On two runs shaped like one trained on ML-25M (collab_c
 - umap: a 2D UMAP of all 59,047 items, the app's way (fixed seed: single-threaded) and unseeded (parallel),
   after numba's one-off compilation, each in this process;
 - server: each page's script run in AppTest (the real app.py), first run (cold caches: loading the run and
-  building its tables) and a rerun, and Projections of all 59,047 items in 2D and 3D;
+  building its tables) and a rerun, and Projections of all 59,047 items in 2D and 3D; with the widest selectbox,
+  the longest table and the size of the charts' JSON each page sends;
 - browser: the real server (collab_server.serve) and headless Chromium: Projections of all 59,047 items in 2D
-  (scattergl) and 3D, from navigation until Plotly has drawn every point, with the server's script time from its
-  log, the size of the figure and a widget change's rerun on that page; and the server's resident memory (its
+  (scattergl) and 3D, from navigation until Plotly has drawn every point, and a widget change's rerun on that
+  page (browser and server time); and the server's resident memory (its
   process and workers) with a scale run active, after switching to the second and back, and after Compare.
 
 Everything shares the machine's cores with Chromium and with whatever else runs: each section records the load
@@ -39,7 +40,8 @@ SERVER_PAGES = [("pages/home.py", {}), ("pages/biases.py", {}),
                 ("pages/biases.py", {"among": "min ratings", "min": "0"}),
                 ("pages/projections.py", {}), ("pages/projections.py", {"items": str(59_047)}),
                 ("pages/projections.py", {"items": str(59_047), "dims": "3"}), ("pages/neighbours.py", {}),
-                ("pages/neighbours.py", {"min": "0"}), ("pages/you.py", {}), ("pages/compare.py", {}),
+                ("pages/neighbours.py", {"min": "0"}), ("pages/you.py", {}), ("pages/you.py", {"demo": "clicked"}),
+                ("pages/compare.py", {}),
                 ("pages/diagnostics.py", {})]
 # counts every point of every trace of the first chart once Plotly has drawn it (its _fullData exists)
 POINTS_DRAWN = """() => {
@@ -115,11 +117,13 @@ def measure_server(runs_dir: Path, repeats: int) -> dict:
     try:
         for page, query in SERVER_PAGES:
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-            for key, value in {"run": RUNS[0], **query}.items():
+            for key, value in {"run": RUNS[0], **query}.items():  # "demo" is not the page's: it is ignored
                 at.query_params[key] = value
             at.switch_page(page)
             start = time.perf_counter()
             at.run()
+            if query.get("demo"):  # You with five ratings: fold-in, recommendations, map, users like you
+                at.button(key="you_demo").click().run()
             first = time.perf_counter() - start
             reruns = []
             for _ in range(repeats):
@@ -127,9 +131,11 @@ def measure_server(runs_dir: Path, repeats: int) -> dict:
                 at.run()
                 reruns.append(time.perf_counter() - start)
             widest = max([len(s.options) for s in at.selectbox] or [0])
+            charts_mb = [len(c.proto.spec) / 1e6 for c in at.get("plotly_chart")]  # the figures' JSON, as sent
             rows.append({"page": page, "query": query, "first_s": first, "rerun_median_s": statistics.median(reruns),
                          "exceptions": [e.value for e in at.exception], "largest_selectbox": widest,
                          "largest_table_rows": max([len(d.value) for d in at.dataframe] or [0]),
+                         "charts_mb": sum(charts_mb), "largest_chart_mb": max(charts_mb or [0]),
                          "loadavg": loadavg()})
     finally:
         PagesManager.__init__ = original
@@ -163,9 +169,7 @@ def measure_browser(runs_dir: Path, work: Path) -> dict:
                 page.wait_for_function(f"() => ({POINTS_DRAWN})() >= 59047", timeout=300_000, polling=100)
                 page.evaluate(NEXT_FRAMES)
                 total = (time.perf_counter() - start) * 1000 - 300  # wait_for_app's settle pause
-                figure = page.evaluate("() => JSON.stringify(document.querySelector('.js-plotly-plot').data).length")
-                out["projections"].append({"dims": dims, "load_to_drawn_ms": total, "figure_json_mb": figure / 1e6,
-                                           "loadavg": loadavg()})
+                out["projections"].append({"dims": dims, "load_to_drawn_ms": total, "loadavg": loadavg()})
             # a widget change on the 59,047-point 2D page: server script time and what the browser waits
             changes = [measured(page, process.log_path, "projections",
                                 set_number(page, "Label the K most rated", value)) for value in (40, 50, 60)]
@@ -214,18 +218,19 @@ def report(result: dict) -> None:
               f"{u['seeded_s']:.1f} s (load before {u['loadavg_before_seeded']}); unseeded {u['unseeded_s']:.1f} s "
               f"(load before {u['loadavg_before_unseeded']})")
     if "server" in result:
-        print("  server script runs (AppTest)                      first     rerun  widest select  rows  load")
+        print("  server script runs (AppTest)" + " " * 22 + "first     rerun  widest select  rows  charts MB  load")
         for row in result["server"]["pages"]:
             name = row["page"].removeprefix("pages/") + (" " + " ".join(f"{k}={v}" for k, v in row["query"].items())
                                                          if row["query"] else "")
             flag = " EXCEPTION" if row["exceptions"] else ""
             print(f"    {name:<46} {row['first_s']:6.2f} s {row['rerun_median_s']:6.2f} s  "
-                  f"{row['largest_selectbox']:>9}  {row['largest_table_rows']:>6}  {row['loadavg'][0]:.2f}{flag}")
+                  f"{row['largest_selectbox']:>9}  {row['largest_table_rows']:>6}  {row['charts_mb']:7.2f}  "
+                  f"{row['loadavg'][0]:.2f}{flag}")
     if "browser" in result:
         br = result["browser"]
         for p in br["projections"]:
             print(f"  browser: Projections {p['dims']}D, 59,047 points: {p['load_to_drawn_ms'] / 1000:.1f} s from "
-                  f"navigation to drawn; figure {p['figure_json_mb']:.1f} MB of JSON   (load {p['loadavg']})")
+                  f"navigation to drawn   (load {p['loadavg']})")
         c = br["projections_change"]
         print(f"  browser: a widget change there: browser {statistics.median(c['browser_ms']):.0f} ms, server "
               f"{statistics.median(c['server_ms']):.0f} ms (medians of {len(c['server_ms'])})")
