@@ -54,8 +54,9 @@ found, distances = index.query_index(query, int(k))
 query_ms = (time.perf_counter() - start) * 1000
 dims = active.trained.item_factors().shape[1]
 st.caption(f"Exact KD-tree search ({metric}) among {len(index):,} items in {dims} dimensions: {query_ms:.2f} ms. "
-           f"Above ~20 dimensions a KD-tree is no faster than brute force (`python -m collab_core bench` measures "
-           f"both: about 0.15 ms each here), but it is exact either way.")
+           f"Above ~20 dimensions a KD-tree is no faster than brute force (`make bench` and `make bench-scale` "
+           f"measure both: about 0.15 ms each for MovieLens 100K's 1,682 items, 13-23 ms for 25M's 59,047), but it "
+           f"is exact either way.")
 
 table = cached.item_table(active.run_id)
 result = table.loc[found, ["title", "genres", "bias", "count"]].assign(
