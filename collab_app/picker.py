@@ -73,8 +73,10 @@ def _picker(where, label: str, key: str, matches: Callable[[str, list], list[str
     query_key = search_key(key)
 
     def select_best_match() -> None:
-        """on_change of the search box: the best match becomes the selection (it runs before the rerun)."""
-        found = matches(st.session_state.get(query_key, ""), [])
+        """on_change of the search box: the best match becomes the selection (it runs before the rerun). Clearing
+        the box changes nothing: the list goes back to the most popular, the selection stays."""
+        text = st.session_state.get(query_key, "")
+        found = matches(text, []) if text.strip() else []
         if found:
             st.session_state[key] = found[0]
 

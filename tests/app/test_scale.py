@@ -102,3 +102,14 @@ def test_a_umap_in_progress_says_how_long_it_has_run_and_should_run(runs):
         assert "s expected on this machine" in bars[0].proto.text
     else:
         assert "UMAP of 60 items" in shown(at.caption)
+
+
+def test_clearing_the_search_keeps_the_selection(runs):
+    at = open_app("pages/projections.py", {"run": "scale-run-0"})
+    assert at.selectbox(key="p_pj_highlight").value is None
+    pick(at, "p_pj_highlight", "the")
+    chosen = at.selectbox(key="p_pj_highlight").value
+    assert chosen is not None and at.query_params["highlight"] in ([chosen], chosen)
+    pick(at, "p_pj_highlight", "")
+    box = at.selectbox(key="p_pj_highlight")
+    assert box.value == chosen and 100 <= len(box.options) <= MAX_OPTIONS  # the most rated again, and the choice
