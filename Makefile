@@ -13,7 +13,7 @@ PORT ?= 8501
 # and never imported.
 DATA_CARRIER := recbole==1.2.1
 
-.PHONY: setup run dev test test-fast lint bench bench-ui bench-soak browser clean
+.PHONY: setup run dev test test-fast lint bench bench-ui bench-soak bench-scale browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-ui: setup browser
 
 bench-soak: setup browser
 	$(BIN)/python -m benchmarks.bench_soak
+
+# Every page at MovieLens 25M's size, on two runs built without training (about 10 minutes on 2 cores).
+bench-scale: setup browser
+	$(BIN)/python -m benchmarks.bench_scale --json bench-scale.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -24,6 +24,7 @@ from . import cached
 
 UMAP_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean"}
 UMAP_SEED = 42
+UMAP_BASE_SECONDS, UMAP_SECONDS_PER_ITEM = 3.0, 0.0015  # see umap_expected_seconds
 _log = logging.getLogger("collab_app.services")
 
 
@@ -64,6 +65,13 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
         from collab_core.interpret import umap_embed as compute
     return indices, umap_cache().get_or_start(
         key, lambda: compute(factors, dims, n_neighbors, min_dist, metric, UMAP_SEED))
+
+
+def umap_expected_seconds(n_items: int) -> float:
+    """About how long a UMAP of `n_items` takes here with the app's fixed seed (single-threaded), after numba's
+    warm-up: a line through benchmarks/bench_scale's figures on the 2-core development machine (see
+    docs/performance.md); it only sets the progress bar's pace."""
+    return UMAP_BASE_SECONDS + UMAP_SECONDS_PER_ITEM * n_items
 
 
 def prewarm_umap(run_id: str) -> None:

@@ -36,6 +36,26 @@ def item_table(trained: TrainedModel, indices: np.ndarray | None = None) -> pd.D
     return table
 
 
+MAP_POINTS = 5_000  # the most points a page's map draws by default: MovieLens 25M has 59,047 items
+
+
+def most_rated(indices: np.ndarray, counts: np.ndarray, limit: int = MAP_POINTS, always=()) -> np.ndarray:
+    """(m,) sorted item indices: the `limit` most rated of `indices` (ties by index), plus `always` (the
+    query, its neighbours: items a map must show whatever their count). All of them when there are fewer."""
+    indices = np.asarray(indices, dtype=np.int64)  # (n,)
+    if len(indices) > limit:
+        indices = indices[np.argsort(-np.asarray(counts)[indices], kind="stable")[:limit]]  # (limit,)
+    return np.union1d(indices, np.asarray(list(always), dtype=np.int64))
+
+
+def sample(n: int, limit: int = MAP_POINTS, seed: int = 0) -> np.ndarray:
+    """(min(n, limit),) sorted positions of a seeded uniform sample of n rows: for a chart whose point is the
+    whole distribution (rare items included), where `most_rated` would keep only one end of it."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
 def candidate_items(trained: TrainedModel, top_n_most_rated: int | None = 1000,
                     min_ratings: int | None = None) -> np.ndarray:
     """Items eligible for a ranking: the top-N most rated (the lesson uses 1,000), or those with at least

@@ -177,6 +177,11 @@ class Computation:
     result: Any = None
     error: str | None = None
     seconds: float | None = None
+    started: float = field(default_factory=time.monotonic)  # so a page can say how long it has been running
+
+    def elapsed(self) -> float:
+        """Seconds since it started (its whole duration once finished)."""
+        return self.seconds if self.seconds is not None else time.monotonic() - self.started
 
 
 class ComputeCache:

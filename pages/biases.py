@@ -2,6 +2,7 @@
 import streamlit as st
 
 from collab_app import cached, charts, options, progress, state
+from collab_core import interpret
 
 active = progress.page_run()
 trained = active.trained
@@ -56,7 +57,10 @@ st.dataframe(bottom[order], hide_index=True, column_config=columns, key="bias_bo
 table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]
 if eligible["mean_rating"].notna().any():
-    st.plotly_chart(charts.bias_vs_mean(eligible), key="bias_scatter")
+    drawn = table.loc[interpret.most_rated(eligible.index, trained.catalog.counts)]
+    if len(drawn) < len(eligible):
+        st.caption(f"The scatter draws the {len(drawn):,} most rated of the {len(eligible):,} ranked items.")
+    st.plotly_chart(charts.bias_vs_mean(drawn), key="bias_scatter")
 else:
     st.caption("This imported run has no mean ratings (no mean_rating column), so bias is not plotted against them.")
 if trained.user_biases() is not None:

@@ -1,12 +1,14 @@
 """Compare: two runs side by side over the items they share (collab_core.compare): settings, scores, loss curves,
 bias rankings, neighbour stability, and B's map aligned onto A's. Clicking an item on the aligned map shows its
 neighbours in both runs."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, options, progress, state
 from collab_app.sidebar import run_label
 from collab_app.text import md
+from collab_core import interpret
 from collab_core.errors import CollabError
 
 ROWS = 10  # rows of each ranking table
@@ -156,9 +158,15 @@ st.caption(f"B's factors rotated (and scaled) onto A's by orthogonal Procrustes,
            f"most, joined from their place in A to their place in B (moved in all factors: the map shows two, so a "
            f"big move can look short here). **Click an item** to see its neighbours in both runs."
            + (f" Note: {md(alignment.padding)}." if alignment.padding else ""))
+row_counts = a.catalog.counts[result.match.index_a[result.positions]]  # (n_compared,) A's count of each row
+drawn_rows = interpret.most_rated(np.arange(len(compared_ids)), row_counts,
+                                  always=[*moved_rows, *([selected_row] if selected_row >= 0 else [])])
+if len(drawn_rows) < len(compared_ids):
+    st.caption(f"The map draws the {interpret.MAP_POINTS:,} most rated of the {len(compared_ids):,} compared items "
+               f"(and those marked); every figure above uses all of them.")
 st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.titles, moved_rows,
                                     tuple(f"PC{c + 1} of A ({r:.0%})" for c, r in enumerate(ratios[:2])),
-                                    selected=selected_row if selected_row >= 0 else None),
+                                    selected=selected_row if selected_row >= 0 else None, rows=drawn_rows),
                 key="cmp_map", on_select=select_clicked_item, selection_mode="points")
 if selected_id is not None and selected_row < 0:
     st.caption(f"{md(a.catalog.titles[a.catalog.vocab.to_index(selected_id)])} is not among the compared items.")

@@ -4,11 +4,11 @@ when this session can load the run's dataset."""
 import numpy as np
 import streamlit as st
 
-from collab_app import cached, charts, options, progress, state
+from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import md
+from collab_core import interpret
 
 MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
-MAX_USER_CHOICES = 20_000  # a drop-down of 162K users would be megabytes; a link can still name any user
 active = progress.page_run()
 run_id, trained = active.run_id, active.trained
 catalog, users, kind = trained.catalog, trained.users, trained.model_kind
@@ -26,12 +26,11 @@ if trained.imported:
     data = None
 else:
 
-    by_activity = [str(users.ids[i]) for i in np.argsort(-trained.user_counts, kind="stable")]
-    by_popularity = [str(catalog.vocab.ids[i]) for i in catalog.top_items(None)]
-    title_of = dict(zip(catalog.vocab.ids, catalog.titles))
-    star_wars = catalog.vocab.knows("50") and "Star Wars" in title_of.get("50", "")
-    USER = options.Choice("p_dg_user", "user", by_activity[0], allowed=users.knows)
-    MOVIE = options.Choice("p_dg_movie", "movie", "50" if star_wars else by_popularity[0], allowed=catalog.vocab.knows)
+    most_active = str(users.ids[int(np.argmax(trained.user_counts))])  # argmax: the first of any tie
+    star_wars = catalog.vocab.knows("50") and "Star Wars" in catalog.titles[catalog.vocab.to_index("50")]
+    MOVIE_DEFAULT = "50" if star_wars else str(catalog.vocab.ids[catalog.top_items(1)[0]])
+    USER = options.Choice("p_dg_user", "user", most_active, allowed=users.knows)
+    MOVIE = options.Choice("p_dg_movie", "movie", MOVIE_DEFAULT, allowed=catalog.vocab.knows)
     PCA_MIN = options.Number("p_dg_pcamin", "pcamin", 20, low=0, high=100_000)
     WORST = options.Number("p_dg_worst", "worst", 20, low=5, high=MOST_WORST)
     options.apply(USER, MOVIE, PCA_MIN, WORST)
@@ -47,16 +46,10 @@ else:
 
     # ---------------------------------------------------------------------- one prediction
     st.subheader("Explain a prediction")
-    u_col, m_col = st.columns([1, 2.5])
-    user_choices = by_activity[:MAX_USER_CHOICES]
-    if st.session_state[USER.key] not in user_choices:
-        user_choices = [*user_choices, st.session_state[USER.key]]
-    user = options.selectbox(u_col, "User id", USER, user_choices,
-                             format_func=lambda u: f"{u} ({trained.user_counts[users.to_index(u)]} ratings)",
-                             help="Most active users first" + (f" (the {MAX_USER_CHOICES:,} most active; a link's "
-                                                               f"user=... can name any)" if len(by_activity) >
-                                                              MAX_USER_CHOICES else "") + ".")
-    movie = options.selectbox(m_col, "Movie (type to search)", MOVIE, by_popularity, format_func=title_of.get)
+    u_col, m_col = st.columns([1.4, 2.6])
+    user = picker.user_picker(u_col, "User", USER.key, users, trained.user_counts,
+                              help="Most active users first; the search finds any of them by id.")
+    movie = picker.movie_picker(m_col, "Movie", MOVIE.key, catalog)
     state.to_url(user=user, movie=movie, pcamin=st.session_state[PCA_MIN.key], worst=st.session_state[WORST.key])
     why = cached.explain_prediction(run_id, user, movie, data)
     p1, p2, p3 = st.columns(3)
@@ -102,13 +95,17 @@ st.markdown(md(norms.summary))
 colour = "bias" if trained.has_bias else None
 if colour is None:
     st.caption(f"A {md(kind)} model has no biases: the points are not coloured by bias.")
+drawn = norms.items.iloc[interpret.sample(len(norms.items))]
+if len(drawn) < len(norms.items):
+    st.caption(f"The charts draw a random {len(drawn):,} of the {len(norms.items):,} movies (the same ones each time); "
+               f"the correlations use all of them.")
 n1, n2 = st.columns(2)
 n1.caption("Each movie's embedding norm against how often it was rated. Weight decay shrinks every vector; only "
            "ratings push back, so rarely-rated movies stay near the origin, where they crowd every neighbourhood.")
-n1.plotly_chart(charts.norms_vs_count(norms.items, "norm", "embedding norm", colour), key="dg_norms")
+n1.plotly_chart(charts.norms_vs_count(drawn, "norm", "embedding norm", colour), key="dg_norms")
 n2.caption("Each movie's place on the first principal component against how often it was rated: a PC1 that follows "
            "popularity is a popularity axis, not a taste axis.")
-n2.plotly_chart(charts.norms_vs_count(norms.items, "pc1", "PC1", colour), key="dg_pc1")
+n2.plotly_chart(charts.norms_vs_count(drawn, "pc1", "PC1", colour), key="dg_pc1")
 options.number_input(n2, "PC1 fitted on movies with at least this many ratings", PCA_MIN)
 r1, r2, r3 = st.columns(3)
 for column, name, value in ((r1, "Spearman: norm vs log count", norms.spearman_norm_log_count),

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, progress, services, state
+from collab_app import cached, charts, options, picker, progress, services, state
 from collab_app.text import md
 
 active = progress.page_run()
@@ -27,7 +27,7 @@ options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, 
 
 
 def highlight_clicked_point():
-    """on_select callback: runs before the rerun, so it may set the highlight selectbox's state."""
+    """on_select callback: runs before the rerun, so it may set the highlight picker's state."""
     index = charts.clicked_item(st.session_state["pj_plot"].selection.points)
     if index is not None and 0 <= index < n_items:
         st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
@@ -44,10 +44,8 @@ colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
 c5, c6, c7 = st.columns([1, 2.4, 1])
 n_labels = options.number_input(c5, "Label the K most rated", LABELS,
                                 help="In 2D, a label that would cover a more-rated movie's is left out.")
-title_of = dict(zip(catalog.vocab.ids, catalog.titles))
-highlight = options.selectbox(c6, "Highlight a movie (type to search)", HIGHLIGHT,
-                              [str(i) for i in catalog.vocab.ids[catalog.top_items(None)]], index=None,
-                              format_func=title_of.get, placeholder="type part of a title")
+highlight = picker.movie_picker(c6, "Highlight a movie", HIGHLIGHT.key, catalog, optional=True,
+                                placeholder="none")
 axes = options.selectbox(c7, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
     if method == "PCA" and dims == 2 else "1-2"
 top = int(top_n)
@@ -65,19 +63,23 @@ else:
 
 
 @st.fragment(run_every=1.0)
-def wait_for_umap(job):
-    """Poll the background UMAP; rerun the page once it is ready."""
+def wait_for_umap(job, n_points: int):
+    """Poll the background UMAP, with how long it has run against how long it should; rerun the page once ready."""
     if job.status != "running":
         st.rerun(scope="app")
-    st.info("Computing UMAP in the background ... (the first UMAP in a server process also compiles numba, "
-            "about 20 s; later ones take a few seconds and are cached per run and parameters)",
-            icon=":material/hourglass_top:")
+    elapsed, expected = job.elapsed(), services.umap_expected_seconds(n_points)
+    late = " (longer than expected: the machine is busy, or numba is still compiling)" if elapsed > expected else ""
+    st.progress(min(elapsed / expected, 0.99),
+                text=f"Computing UMAP of {n_points:,} items in the background: {elapsed:.0f} s so far, about "
+                     f"{expected:.0f} s expected on this machine{late}.")
+    st.caption("The first UMAP in a server process also compiles numba (about 15 to 20 s). The layout is cached per "
+               "run and parameters and shared by every session; PCA shows at once meanwhile.")
 
 
 if method == "UMAP":
     indices, job = services.umap_layout(run_id, top, int(dims), int(n_neighbors), float(min_dist), umap_metric)
     if job.status == "running":
-        wait_for_umap(job)
+        wait_for_umap(job, len(indices))
         st.stop()
     if job.status == "failed":
         st.error(f"UMAP failed: {md(job.error)}")
@@ -101,7 +103,8 @@ points["log_count"] = np.log10(points["count"].clip(lower=1))
 label_rows = points.sort_values("count", ascending=False).head(int(n_labels))
 highlight_rows = points[points["item"] == highlight] if highlight else None
 if highlight and (highlight_rows is None or highlight_rows.empty):
-    st.caption(f"{md(title_of[highlight])} is not among the items shown; raise the number of items to see it.")
+    st.caption(f"{md(catalog.titles[catalog.vocab.to_index(highlight)])} is not among the items shown; raise the "
+               f"number of items to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
 if shown_dims == 2:
     st.caption("Click a point to highlight that movie.")

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, progress, state
+from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import md
+from collab_core import interpret
 from collab_core.errors import CollabError
 
 MAX_RATINGS = 20
@@ -15,8 +16,6 @@ active = progress.page_run()
 run_id, trained = active.run_id, active.trained
 catalog, n_items = trained.catalog, trained.n_items
 ids = catalog.vocab.ids
-title_of = dict(zip(ids, catalog.titles))
-by_popularity = [str(ids[i]) for i in catalog.top_items(None)]
 scale = cached.rating_scale(run_id)
 stars = scale.values()
 st.title("You")
@@ -53,6 +52,7 @@ def add_rating() -> None:
         st.session_state[row_key(item)] = value
         st.session_state["you_pick"] = None
         st.session_state["you_stars"] = None
+        st.session_state[picker.search_key("you_pick")] = ""  # the next search starts afresh
 
 
 def change_rating(item: str) -> None:
@@ -67,10 +67,11 @@ def remove_rating(item: str) -> None:
 mine = state.your_ratings()
 usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.vocab.knows(item)}
 full = len(mine) >= MAX_RATINGS
-pick_col, stars_col, add_col = st.columns([3, 2.2, 0.8], vertical_alignment="bottom")
-pick = pick_col.selectbox("Find a movie to rate (type to search)", [i for i in by_popularity if i not in mine],
-                          index=None, key="you_pick", format_func=title_of.get, placeholder="type part of a title",
-                          disabled=full, help="Sorted by number of ratings: the model knows popular movies best.")
+pick_col, stars_col, add_col = st.columns([3.4, 2, 0.7], vertical_alignment="bottom")
+pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, optional=True, exclude=mine,
+                           search_label="Find a movie to rate",
+                           disabled=full, placeholder="choose a movie",
+                           help="Most rated first: the model knows popular movies best.")
 chosen = stars_col.segmented_control("Your rating", stars, key="you_stars", format_func=star_label, disabled=full,
                                      help=f"This run's data was rated from {scale.low:g} to {scale.high:g} in steps of "
                                           f"{scale.step:g}.")
@@ -91,7 +92,7 @@ if mine:
         if item not in usable:
             title.markdown(f"~~movie id {md(item)}~~ (this run does not have it: not used)")
         else:
-            title.markdown(md(title_of[item]))
+            title.markdown(md(catalog.titles[catalog.vocab.to_index(item)]))
             if st.session_state.get(row_key(item)) not in stars:  # e.g. kept from a run rated on another scale
                 st.session_state[row_key(item)] = usable[item]
             rating.segmented_control("rating", stars, key=row_key(item), format_func=star_label, required=True,
@@ -189,13 +190,17 @@ def explain_clicked_point():
 
 
 try:
-    where, drawn, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
+    where, candidates, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
+    kept = np.isin(candidates, interpret.most_rated(candidates, catalog.counts, always=[*rated_indices, *recommended]))
+    drawn, predicted = candidates[kept], predicted[kept]  # (m,) each: a bounded map of the most rated
 except CollabError as exc:  # 'nn': user and item embeddings share no space
     st.info(f"Not for this model: {md(exc)}.", icon=":material/info:")
 else:
-    st.caption(f"The movies with at least {min_ratings} ratings on the first two principal components of their "
-               f"factors (as on Projections), coloured by your predicted rating. Your star is your vector on the same "
-               f"two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
+    bounded = (f" (the {len(drawn):,} most rated of the {len(candidates):,}, and yours)" if len(drawn) < len(candidates)
+               else "")
+    st.caption(f"The movies with at least {min_ratings} ratings{bounded} on the first two principal components of "
+               f"their factors (as on Projections), coloured by your predicted rating. Your star is your vector on the "
+               f"same two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
                f"direction of the arrow score higher. The map shows {where.share:.0%} of your vector (the axes "
                f"hold {where.explained.sum():.0%} of the movies' variance): the rest of your taste points along "
                f"other components. **Click a movie** to see why it gets its rating.")
@@ -205,11 +210,11 @@ else:
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")
-options.selectbox(st, "Explain a movie", EXPLAIN, by_popularity, index=None, format_func=title_of.get,
-                  placeholder="the top recommendation; type to choose another")
+picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, optional=True, search_label="Find a movie to explain",
+                    placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))
-    st.markdown(f"**{md(title_of[explain_id])}**: your predicted rating **{score:.2f}**"
+    st.markdown(f"**{md(catalog.titles[explain_index])}**: your predicted rating **{score:.2f}**"
                 + (f" (you rated it {usable[explain_id]:g})" if explain_id in usable else ""))
     if parts is None:
         st.caption("An 'nn' model's prediction goes through an MLP, so it does not split into one part per rated "

@@ -112,3 +112,11 @@ def navigation_mode(request, monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def pick(at: AppTest, key: str, text: str) -> AppTest:
+    """Type `text` into the search box of the picker whose selectbox has `key` (collab_app.picker), as a person
+    pressing Enter does: its best match becomes the selection."""
+    from collab_app.picker import search_key
+
+    return at.text_input(key=search_key(key)).set_value(text).run()

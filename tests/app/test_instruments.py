@@ -10,7 +10,7 @@ import pytest
 
 from tests.waiting import wait_until
 
-from .conftest import no_exceptions, open_app, shown
+from .conftest import no_exceptions, open_app, pick, shown
 
 NEEDS_TWO = ("pages/compare.py",)
 
@@ -106,13 +106,14 @@ def test_five_popular_movies_in_one_click_give_recommendations_a_fit_a_map_and_n
 
 def test_rating_changing_and_removing_one_movie(runs):
     at = open_app("pages/you.py")
-    at.selectbox(key="you_pick").set_value("50")  # Star Wars
+    pick(at, "you_pick", "Star Wars (1977)")
     at.segmented_control(key="you_stars").set_value(5.0)
     at.run()
     at.button(key="you_add").click().run()
     assert no_exceptions(at), [e.value for e in at.exception]
     assert at.segmented_control(key="you_r_50").value == 5.0
-    assert at.selectbox(key="you_pick").value is None  # the search box is cleared for the next one
+    assert at.selectbox(key="you_pick").value is None  # the picker is cleared for the next one
+    assert at.text_input(key="you_pick_search").value == ""
     assert at.segmented_control(key="you_stars").value is None
     assert "50" not in at.selectbox(key="you_pick").options  # a rated movie is not offered again
     assert list(frame(at, *FITTED)["rating"]) == [5.0]
@@ -141,7 +142,7 @@ def test_clicking_a_movie_on_the_map_explains_it(runs):
     """The click itself is the browser test's; here its effect: the explained movie is the selectbox's."""
     at = open_app("pages/you.py")
     at.button(key="you_demo").click().run()
-    at.selectbox(key="p_you_explain").set_value("1").run()  # Toy Story
+    pick(at, "p_you_explain", "toy story")
     assert "Toy Story (1995)" in shown(at.markdown)
     explained = [t for t in chart(at, "you")["data"] if t.get("name") == "explained"][0]
     assert list(explained["customdata"]) == [0]

@@ -10,7 +10,7 @@ import pytest
 
 from collab_app.charts import clicked_item
 
-from .conftest import no_exceptions, open_app, shown
+from .conftest import no_exceptions, open_app, pick, shown
 
 OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py", "pages/compare.py",
                 "pages/diagnostics.py"]
@@ -31,14 +31,14 @@ def push_options_to_their_ends(at, page: str) -> None:
     elif page == "pages/projections.py":
         at.slider(key="p_pj_top").set_value(1682).run()
         at.number_input(key="p_pj_labels").set_value(200).run()
-        at.selectbox(key="p_pj_highlight").set_value("1682").run()  # an id the tiny run does not have
+        pick(at, "p_pj_highlight", "1682")  # an id the tiny run does not have
     elif page == "pages/neighbours.py":
         at.number_input(key="p_nb_k").set_value(100).run()
-        at.selectbox(key="p_nb_movie").set_value("1600").run()
+        pick(at, "p_nb_movie", "1600")
     elif page == "pages/you.py":
         at.button(key="you_demo").click().run()  # ratings of movies the tiny run does not have
         at.number_input(key="p_you_n").set_value(50).run()
-        at.selectbox(key="p_you_explain").set_value("1682").run()
+        pick(at, "p_you_explain", "1682")
     elif page == "pages/compare.py":
         at.selectbox(key="p_cmp_b").set_value("tiny-run").run()  # ids "0".."29": 29 shared with MovieLens
         at.number_input(key="p_cmp_min").set_value(0).run()
@@ -46,8 +46,8 @@ def push_options_to_their_ends(at, page: str) -> None:
         at.selectbox(key="p_cmp_b").set_value(at.sidebar.selectbox(key="p_run").value).run()
         at.number_input(key="p_cmp_k").set_value(50).run()
     elif page == "pages/diagnostics.py":
-        at.selectbox(key="p_dg_movie").set_value("1682").run()
-        at.selectbox(key="p_dg_user").set_value("943").run()
+        pick(at, "p_dg_movie", "1682")
+        pick(at, "p_dg_user", "943")
         at.number_input(key="p_dg_worst").set_value(200).run()
 
 

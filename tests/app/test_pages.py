@@ -7,7 +7,7 @@ import pytest
 
 from tests.waiting import wait_until
 
-from .conftest import PAGES, job_of, no_exceptions, open_app, shown
+from .conftest import PAGES, job_of, no_exceptions, open_app, pick, shown
 
 NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py", "pages/compare.py",
              "pages/diagnostics.py"]
@@ -83,7 +83,7 @@ def test_projections_switch_dims_colour_and_method(with_run):
     assert plotly_specs(at)[0]["data"][0]["type"] == "scatter3d"
     at.selectbox(key="p_pj_colour").set_value("bias").run()
     assert "coloraxis" in plotly_specs(at)[0]["layout"]
-    at.selectbox(key="p_pj_highlight").set_value("50").run()  # Star Wars
+    pick(at, "p_pj_highlight", "star wars (1977")
     names = [trace.get("name") for trace in plotly_specs(at)[0]["data"]]
     assert "selected" in names
     at.segmented_control(key="p_pj_method").set_value("UMAP").run()
@@ -95,7 +95,7 @@ def test_neighbours_change_movie_metric_and_k(with_run):
     at = open_app("pages/neighbours.py")
     first = at.dataframe[0].value
     assert len(first) == 10 and "Star Wars (1977)" not in set(first["title"])
-    at.selectbox(key="p_nb_movie").set_value("2").run()  # GoldenEye
+    pick(at, "p_nb_movie", "GoldenEye")
     second = at.dataframe[0].value
     assert list(second["title"]) != list(first["title"])
     assert at.query_params["movie"] in (["2"], "2")

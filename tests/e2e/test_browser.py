@@ -47,11 +47,11 @@ def test_train_then_explore_every_page(app_server, page):
 
     page.goto(f"{url}/neighbours")
     wait_for_app(page)
-    movie = page.get_by_role("combobox", name="Movie (type to search)")
-    movie.click()
-    page.keyboard.type("GoldenEye")
-    page.get_by_role("option", name="GoldenEye (1995)").click()
+    search = page.get_by_label("Search movies", exact=True)  # the picker: Enter selects the best match
+    search.fill("goldeneye")
+    search.press("Enter")
     wait_for_app(page)
+    assert page.get_by_role("combobox", name="Movie", exact=True).input_value() == "GoldenEye (1995)"
     page.get_by_text(re.compile(r"Exact KD-tree search .* ms")).wait_for()
     assert "movie=2" in page.url
     table = page.locator("[data-testid='stDataFrame']").first

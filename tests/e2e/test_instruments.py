@@ -83,12 +83,12 @@ def click_point(page, trace: str):
 
 
 def rate(page, title_part: str, title: str, stars: str) -> None:
-    """Find a movie in the search box, give it stars, press Rate."""
-    box = page.get_by_role("combobox", name="Find a movie to rate (type to search)")
-    box.click()
-    page.keyboard.type(title_part)
-    page.get_by_role("option", name=title).click()
+    """Find a movie with the picker's search box (Enter selects the best match), give it stars, press Rate."""
+    box = page.get_by_label("Find a movie to rate", exact=True)
+    box.fill(title_part)
+    box.press("Enter")
     wait_for_app(page)
+    assert page.get_by_role("combobox", name="Movie to rate", exact=True).input_value() == title
     page.get_by_role("radiogroup", name="Your rating").get_by_role("radio", name=stars, exact=True).click()
     wait_for_app(page)
     page.get_by_role("button", name="Rate", exact=True).click()

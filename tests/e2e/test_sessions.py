@@ -43,7 +43,7 @@ def set_k(page, value: int) -> None:
 
 
 def selected_movie(page) -> str:
-    return page.get_by_role("combobox", name="Movie (type to search)").input_value()
+    return page.get_by_role("combobox", name="Movie", exact=True).input_value()
 
 
 def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_runs, browser):
@@ -60,7 +60,7 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
             run = "run-a" if i % 2 == 0 else "run-b"
             page.goto(f"{url}/neighbours?run={run}&movie={movies[i]}&k=5&metric=cosine&min=100")
             wait_for_app(page)
-            views.append((run, page.get_by_role("combobox", name="Movie (type to search)").input_value()))
+            views.append((run, page.get_by_role("combobox", name="Movie", exact=True).input_value()))
         for page, epochs in zip(trainers, ("200", "6")):
             page.goto(f"{url}/train?run=run-a")
             wait_for_app(page)

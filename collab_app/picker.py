@@ -1,0 +1,96 @@
+"""One search-based picker for large vocabularies (movies, users), used by every page that picks one.
+
+A selectbox over all 59,047 movies of MovieLens 25M (or 162,541 users) sends every label to the browser on
+each rerun and cannot be scrolled, so a picker is two widgets: a search box (a title fragment, or an id) and
+a selectbox of at most `limit` matches, most popular first (collab_core.search decides which). The selectbox
+keeps the key the page had before, so everything that sets the selection still works: `options.apply` (the
+URL's value), a chart click's on_select callback, a button's callback. The current selection is always among
+the offered options, so it shows whichever way it was made. Pressing Enter in the search box selects the best
+match at once (a person who types "GoldenEye" wants GoldenEye), and the others stay one click away.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import streamlit as st
+
+from collab_core.catalog import ItemCatalog, Vocab
+from collab_core.search import DEFAULT_LIMIT, match_ids, match_items
+
+from .text import md
+
+
+def search_key(key: str) -> str:
+    """The session-state key of the search box of the picker whose selectbox has `key`."""
+    return f"{key}_search"
+
+
+def movie_picker(where, label: str, key: str, catalog: ItemCatalog, *, optional: bool = False,
+                 exclude: Iterable[str] = (), limit: int = DEFAULT_LIMIT, search_label: str = "Search movies",
+                 **kwargs) -> str | None:
+    """Pick a movie (a raw item id) by title or id. `optional`: nothing selected is allowed (None). Two pickers
+    on one page need different `search_label`s (people and browser tests find a box by its label)."""
+    excluded = list(exclude)
+
+    def matches(text: str, keep: list) -> list[str]:
+        return match_items(catalog, text, limit, keep=keep, exclude=excluded)
+
+    def names(ids: list[str]) -> dict[str, str]:
+        titles = catalog.titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
+        return _distinct(ids, [str(t) for t in titles])
+
+    return _picker(where, label, key, matches, names, search_label, "part of a title, or an id", optional, **kwargs)
+
+
+def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray, *, limit: int = DEFAULT_LIMIT,
+                **kwargs) -> str | None:
+    """Pick a user (a raw id) by id; most active first. `activity`: (n_users,) ratings per user."""
+
+    def matches(text: str, keep: list) -> list[str]:
+        return match_ids(vocab, activity, text, limit, keep=keep)
+
+    def names(ids: list[str]) -> dict[str, str]:
+        counts = activity[vocab.to_index(ids)] if ids else []
+        return {u: f"{u} ({int(c):,} ratings)" for u, c in zip(ids, counts)}
+
+    return _picker(where, label, key, matches, names, "Search users", "part of an id", False, **kwargs)
+
+
+def _distinct(ids: list[str], titles: list[str]) -> dict[str, str]:
+    """id -> its title, with the id added where two offered movies share a title (MovieLens has such pairs):
+    the browser sends back the chosen label, so labels must tell options apart."""
+    seen: dict[str, int] = {}
+    for title in titles:
+        seen[title] = seen.get(title, 0) + 1
+    return {i: f"{t} [id {i}]" if seen[t] > 1 else t for i, t in zip(ids, titles)}
+
+
+def _picker(where, label: str, key: str, matches: Callable[[str, list], list[str]],
+            names: Callable[[list[str]], dict[str, str]], search_label: str, search_placeholder: str,
+            optional: bool, help: str | None = None, disabled: bool = False, placeholder: str | None = None,
+            widths: tuple[float, float] = (1, 2)) -> str | None:
+    query_key = search_key(key)
+
+    def select_best_match() -> None:
+        """on_change of the search box: the best match becomes the selection (it runs before the rerun). Clearing
+        the box changes nothing: the list goes back to the most popular, the selection stays."""
+        text = st.session_state.get(query_key, "")
+        found = matches(text, []) if text.strip() else []
+        if found:
+            st.session_state[key] = found[0]
+
+    search_col, pick_col = where.columns(widths, vertical_alignment="bottom")
+    text = search_col.text_input(search_label, key=query_key, placeholder=search_placeholder, disabled=disabled,
+                                 on_change=select_best_match, help="Case-insensitive; Enter selects the best match, "
+                                                                   "the list beside offers the others.")
+    current = st.session_state.get(key)
+    choices = matches(text, [current] if current is not None else [])
+    if current is not None and current not in choices:  # excluded now (e.g. a movie just rated on You)
+        st.session_state[key] = None if optional else (choices[0] if choices else None)
+    shown = names(choices)
+    picked = pick_col.selectbox(label, choices, key=key, index=None if optional else 0, format_func=shown.get,
+                                placeholder=placeholder or "choose", help=help, disabled=disabled)
+    if text.strip() and not [c for c in choices if c != current]:
+        search_col.caption(f"Nothing matches “{md(text.strip())}”.")
+    return picked

@@ -1,0 +1,115 @@
+"""Every page with a run shaped like MovieLens 25M's, at a moderate size (20,000 items, 30,000 users) so that it
+stays fast: no exception, no selectbox over every item or user, no table or map of every item."""
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from .conftest import PAGES, no_exceptions, open_app, pick, shown
+
+SHAPE = dict(n_users=30_000, n_items=20_000, n_ratings=1_500_000, n_factors=16)
+MAX_OPTIONS = 101  # collab_core.search's 100 matches and the current selection
+MAX_ROWS = 1_000
+MAP_POINTS = 5_000 + 100  # collab_core.interpret.MAP_POINTS, and the items a map marks (query, neighbours, yours)
+
+
+@pytest.fixture(scope="module")
+def scale_runs(tmp_path_factory):
+    from collab_core.scale_run import ScaleShape, save_scale_runs
+
+    root = tmp_path_factory.mktemp("scale") / "runs"
+    save_scale_runs(root, 2, ScaleShape(**SHAPE))
+    return root
+
+
+@pytest.fixture()
+def runs(scale_runs, monkeypatch):
+    monkeypatch.setenv("COLLAB_RUNS_DIR", str(scale_runs))
+    monkeypatch.setenv("COLLAB_UMAP_PREWARM", "0")
+    return scale_runs
+
+
+def points(trace: dict) -> int:
+    """How many points a Plotly trace of the figure's JSON holds (a list, or a typed array as base64)."""
+    x = trace.get("x")
+    if isinstance(x, dict):
+        return len(base64.b64decode(x["bdata"])) // np.dtype(x["dtype"]).itemsize
+    return len(x) if x is not None else 0
+
+
+def assert_bounded(at, max_points: int) -> None:
+    assert no_exceptions(at), [e.value for e in at.exception]
+    for box in at.selectbox:
+        assert len(box.options) <= MAX_OPTIONS, (box.key, len(box.options))
+    for table in at.dataframe:
+        assert len(table.value) <= MAX_ROWS, len(table.value)
+    for spec in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+        for trace in spec["data"]:  # per trace: Compare draws the same items once per run
+            assert points(trace) <= max_points, (trace.get("name"), points(trace))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_bounded_with_a_scale_run(runs, page):
+    at = open_app(page, {"run": "scale-run-0", "a": "scale-run-0", "b": "scale-run-1"})
+    if page == "pages/you.py":
+        at.button(key="you_demo").click().run()
+        assert "Recommended for you" in [h.value for h in at.subheader]
+    assert_bounded(at, MAP_POINTS)
+
+
+def test_every_item_on_the_lists_maps_is_bounded_too(runs):
+    at = open_app("pages/neighbours.py", {"run": "scale-run-0", "min": "0"})
+    assert_bounded(at, MAP_POINTS)
+    assert "most rated of the 20,000 candidates" in shown(at.caption)
+    at = open_app("pages/biases.py", {"run": "scale-run-0", "among": "min ratings", "min": "0"})
+    assert_bounded(at, MAP_POINTS)
+    assert "most rated of the 20,000 ranked items" in shown(at.caption)
+
+
+def test_projections_draw_every_item_when_asked(runs):
+    at = open_app("pages/projections.py", {"run": "scale-run-0", "items": "20000", "labels": "30"})
+    assert_bounded(at, 20_000 + 30)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sum(points(t) for t in spec["data"] if t["type"] == "scattergl") == 20_000
+    assert len(spec["layout"]["annotations"]) <= 30  # labels only for the most rated
+
+
+def test_the_picker_finds_any_movie_and_any_user_by_search(runs):
+    at = open_app("pages/diagnostics.py", {"run": "scale-run-0"})
+    from collab_core.runs import RunStore
+
+    run = RunStore(runs).load("scale-run-0")
+    rare = int(np.argmin(run.catalog.counts))  # far outside the 100 most rated
+    title = str(run.catalog.titles[rare])
+    pick(at, "p_dg_movie", str(run.catalog.vocab.ids[rare]))
+    assert at.selectbox(key="p_dg_movie").value == str(run.catalog.vocab.ids[rare])
+    assert at.query_params["movie"] in ([str(run.catalog.vocab.ids[rare])], str(run.catalog.vocab.ids[rare]))
+    quiet = str(run.users.ids[int(np.argmin(run.user_counts))])
+    pick(at, "p_dg_user", quiet)
+    assert at.selectbox(key="p_dg_user").value == quiet and no_exceptions(at)
+    pick(at, "p_dg_movie", title.split(" (")[0].upper())  # a title, whatever the case: the most rated such
+    chosen = at.selectbox(key="p_dg_movie")
+    assert title.split(" (")[0] in chosen.format_func(chosen.value) and len(chosen.options) <= MAX_OPTIONS
+
+
+def test_a_umap_in_progress_says_how_long_it_has_run_and_should_run(runs):
+    at = open_app("pages/projections.py", {"run": "scale-run-0", "method": "UMAP", "items": "60"})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    bars = at.get("progress")
+    if bars:  # still running (a warm numba may finish 60 items within the first script run)
+        assert "Computing UMAP of 60 items in the background" in bars[0].proto.text
+        assert "s expected on this machine" in bars[0].proto.text
+    else:
+        assert "UMAP of 60 items" in shown(at.caption)
+
+
+def test_clearing_the_search_keeps_the_selection(runs):
+    at = open_app("pages/projections.py", {"run": "scale-run-0"})
+    assert at.selectbox(key="p_pj_highlight").value is None
+    pick(at, "p_pj_highlight", "the")
+    chosen = at.selectbox(key="p_pj_highlight").value
+    assert chosen is not None and at.query_params["highlight"] in ([chosen], chosen)
+    pick(at, "p_pj_highlight", "")
+    box = at.selectbox(key="p_pj_highlight")
+    assert box.value == chosen and 100 <= len(box.options) <= MAX_OPTIONS  # the most rated again, and the choice
