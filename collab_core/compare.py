@@ -27,12 +27,13 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import scipy.stats
+import torch
 
 from .errors import CollabError
 from .interpret import pca
 from .trained import TrainedModel
 
-_SIMILARITY_BLOCK = 8_000_000  # entries of the similarity matrix held at once (64 MB of float64)
+_SIMILARITY_BLOCK = 8_000_000  # entries of the similarity matrix held at once (32 MB of float32)
 
 
 # ---------------------------------------------------------------------- matching items
@@ -120,20 +121,23 @@ def _finite_or_none(value) -> float | None:
 
 # ---------------------------------------------------------------------- neighbour stability
 def cosine_top_k(factors: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) the k most cosine-similar rows of each row, itself excluded (in no particular order).
-    Exact, by blocks of rows of the similarity matrix, so memory stays ~64 MB; the time grows as n^2
-    (ML-25M's 59K items: ~1.7e11 multiply-adds)."""
-    factors = np.asarray(factors, dtype=np.float64)
-    norms = np.linalg.norm(factors, axis=1, keepdims=True)
-    unit = factors / np.where(norms == 0, 1.0, norms)  # (n, width); a zero vector stays zero
-    out = np.empty((len(unit), k), dtype=np.int64)
-    block = max(1, _SIMILARITY_BLOCK // max(1, len(unit)))
-    for start in range(0, len(unit), block):
-        rows = np.arange(start, min(start + block, len(unit)))
-        similarity = unit[rows] @ unit.T  # (block, n)
-        similarity[np.arange(len(rows)), rows] = -np.inf  # never your own neighbour
-        out[rows] = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-    return out
+    """(n, k) the k most cosine-similar rows of each row, itself excluded (most similar first).
+    Exact, by blocks of rows of the similarity matrix, so memory stays ~32 MB; the time grows as n^2
+    (ML-25M's 37K items with 20+ ratings: ~7e10 multiply-adds). float32 and torch.topk: numpy's float64
+    matmul and argpartition took 74-86 s for the two runs of a Compare at that size (docs/performance.md)."""
+    unit = torch.nn.functional.normalize(torch.as_tensor(np.asarray(factors), dtype=torch.float32), dim=1)
+    # (n, width) unit rows; normalize() leaves a zero vector at zero
+    n = len(unit)
+    out = torch.empty((n, k), dtype=torch.int64)
+    block = max(1, _SIMILARITY_BLOCK // max(1, n))
+    with torch.no_grad():
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            similarity = unit[start:stop] @ unit.T  # (block, n)
+            rows = torch.arange(stop - start)
+            similarity[rows, rows + start] = -torch.inf  # never your own neighbour
+            out[start:stop] = similarity.topk(k, dim=1).indices
+    return out.numpy()
 
 
 def jaccard_rows(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -184,13 +184,19 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-# Above this many ratings, the large-data settings below replace MODEL_DEFAULTS. MovieLens 1M (1,000,209
-# ratings, 9,746 embedding rows) keeps the MovieLens-100K defaults: its tables are small enough that a dense
-# step is cheap; ML-10M (80,555 rows) and larger get the large-data settings.
+# Defaults by data size, measured on the ML-25M-like synthetic set (docs/scaling.md has the runs and commands).
+# Up to LARGE_DATA_RATINGS (MovieLens 100K and 1M: 1,000,209 ratings, 9,746 embedding rows) the MovieLens-100K
+# defaults hold; above it, bigger batches and a larger lr, 3 epochs. Each tier: (more ratings than, settings).
 LARGE_DATA_RATINGS = 2_000_000
-# For large data: LazyAdamW (its step costs the rows a batch touches, not the whole tables), big batches
-# with a larger lr, fewer epochs. Measured on the ML-25M-like synthetic set (see docs/scaling.md).
-LARGE_DATA_SETTINGS: dict = {"optimizer": "lazy_adamw", "batch_size": 16384, "lr": 0.05, "epochs": 3}
+SIZE_TIERS: tuple[tuple[int, dict], ...] = (
+    # 2.5M ratings: RMSE 0.4889 in 3 epochs, against 0.4998 at batch 65,536
+    (LARGE_DATA_RATINGS, {"optimizer": "adamw", "batch_size": 16384, "lr": 0.05, "epochs": 3}),
+    # 25M ratings: 1.15M ratings/s and RMSE 0.5013, against 0.77M/s and 0.5181 at batch 16,384 (LazyAdamW)
+    (10_000_000, {"optimizer": "adamw", "batch_size": 65536, "lr": 0.16, "epochs": 3}),
+)
+# At a batch this small on large data, LazyAdamW's step (only the rows the batch touches) is at least 2x a dense
+# AdamW step on ML-25M-sized tables (`bench --step-cost`: 5.2x at 256, 3.2x at 1,024, 2.0x at 4,096)
+LAZY_BELOW_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -206,16 +212,20 @@ def defaults_for(model: str = "dot_bias", *, n_ratings: int, n_users: int, n_ite
     """The default configuration for `model` on data of this size, with `overrides` on top, and why. The
     reason describes the defaults (what was measured), then names what `overrides` changed."""
     rows = n_users + n_items
-    large = n_ratings > LARGE_DATA_RATINGS
-    base = default_config(model, **(LARGE_DATA_SETTINGS if large else {}))
+    tier = [(above, settings) for above, settings in SIZE_TIERS if n_ratings > above]
+    base = default_config(model, **(tier[-1][1] if tier else {}))
     settings = f"{base.optimizer}, batch {base.batch_size}, lr {base.lr:g}, {base.epochs} epochs"
-    if large:
-        reason = (f"{n_ratings:,} ratings (over {LARGE_DATA_RATINGS:,}): {settings}; with {base.optimizer} a step "
-                  f"updates only the embedding rows its batch touches, not all {rows:,} (docs/scaling.md)")
+    if tier:
+        reason = (f"{n_ratings:,} ratings (over {tier[-1][0]:,}): {settings}; a big batch spreads the cost of "
+                  f"updating all {rows:,} embedding rows over many ratings (docs/scaling.md)")
     else:
         reason = (f"{n_ratings:,} ratings (up to {LARGE_DATA_RATINGS:,}): {settings}, the settings measured best on "
                   f"MovieLens 100K; its {rows:,} embedding rows are few enough to update all of them every step")
     config = replace(base, **overrides)
+    if tier and "optimizer" not in overrides and config.batch_size <= LAZY_BELOW_BATCH:
+        config = replace(config, optimizer="lazy_adamw")
+        reason += (f"; at batch {config.batch_size:,} lazy_adamw instead, which updates only the rows a batch "
+                   f"touches (2-5x a dense step here)")
     if overrides:
         reason += f" (given: {', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"
     return SizedDefaults(config, reason)

@@ -25,6 +25,7 @@ def _large_folder(tmp_path):
 
 def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "LARGE_DATA_RATINGS", 500_000)  # a smaller file than 2M ratings, same rule
+    monkeypatch.setattr(config, "SIZE_TIERS", ((500_000, config.SIZE_TIERS[0][1]),))
     at = open_app("pages/train.py")
     assert no_exceptions(at), [e.value for e in at.exception]
     assert "ratings (up to 500,000)" in shown(at.caption) and "measured best" in shown(at.caption)
@@ -35,9 +36,8 @@ def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path
     at.run(timeout=120)
     assert no_exceptions(at), [e.value for e in at.exception]
     assert not at.error, shown(at.error)
-    assert "ratings (over 500,000)" in shown(at.caption) and "lazy_adamw" in shown(at.caption)
+    assert "ratings (over 500,000)" in shown(at.caption) and "batch 16384" in shown(at.caption)
     assert "reset to the defaults for this training data" in shown(at.info)
-    assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "lazy_adamw"
     assert at.number_input(key="p_tr_dot_bias_batch_size").value == 16384
     assert at.number_input(key="p_tr_dot_bias_epochs").value == 3  # the edit made for the other data is gone
 

@@ -43,21 +43,27 @@ def test_small_data_gets_the_movielens_100k_defaults_and_says_so():
 
 
 @pytest.mark.parametrize("model", ["dot_bias", "dot", "nn"])
-def test_large_data_gets_lazy_adamw_and_big_batches_and_says_why(model):
+def test_large_data_gets_big_batches_by_size_and_says_why(model):
     chosen = defaults_for(model, **ML25M)
-    assert chosen.config.optimizer == "lazy_adamw" and chosen.config.sparse_rows
-    assert chosen.config.batch_size >= 8192 and chosen.config.lr > default_config(model).lr
+    assert chosen.config.optimizer == "adamw" and chosen.config.batch_size == 65536 and chosen.config.lr == 0.16
     assert chosen.config.model == model and chosen.config.validate()
     assert f"batch {chosen.config.batch_size}" in chosen.reason and "25,000,095 ratings" in chosen.reason
+    middle = defaults_for(model, **{**ML25M, "n_ratings": 5_000_000}).config
+    assert middle.batch_size == 16384 and middle.epochs == 3
     # the threshold: just above it is large, at it is not
-    assert defaults_for(model, **{**ML25M, "n_ratings": LARGE_DATA_RATINGS}).config.optimizer != "lazy_adamw"
+    at = defaults_for(model, **{**ML25M, "n_ratings": LARGE_DATA_RATINGS}).config
+    assert at == default_config(model)
+    assert defaults_for(model, **{**ML25M, "n_ratings": LARGE_DATA_RATINGS + 1}).config.batch_size == 16384
 
 
 def test_given_settings_win_over_the_chosen_defaults_and_are_named():
     chosen = defaults_for("dot_bias", **ML25M, batch_size=4096, epochs=1)
     assert chosen.config.batch_size == 4096 and chosen.config.epochs == 1
-    assert chosen.config.optimizer == "lazy_adamw"
-    assert "given: batch_size=4096, epochs=1" in chosen.reason
+    assert chosen.config.optimizer == "lazy_adamw"  # a small batch on large tables: only touched rows
+    assert "given: batch_size=4096, epochs=1" in chosen.reason and "lazy_adamw instead" in chosen.reason
+    given = defaults_for("dot_bias", **ML25M, batch_size=1024, optimizer="adamw").config
+    assert given.optimizer == "adamw"  # an optimiser given is kept
+    assert defaults_for("dot_bias", **ML100K, batch_size=256).config.optimizer == "adamw"  # small tables: dense
 
 
 def test_lazy_adamw_training_recovers_planted_structure(planted):
