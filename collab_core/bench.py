@@ -158,16 +158,18 @@ def _sizes(ratings: Ratings) -> dict:
 
 
 def run_throughput(n_ratings: int, device: str = "auto", epochs: int = 3, batch_size: int | None = None,
+                   optimizer: str | None = None, lr: float | None = None,
                    variants: tuple[str, ...] = ("plain", "project"),
                    log: Callable[[str], None] = lambda _: None) -> dict:
     """Seconds per epoch, ratings/s and peak RSS of each variant on `n_ratings` ML-25M-shaped ratings, each
-    variant in a child process of its own. `batch_size` overrides the project's chosen batch."""
+    variant in a child process of its own. `batch_size`, `optimizer`, `lr` override the project's choice."""
     runs = []
     for variant in variants:
         command = [sys.executable, "-m", "collab_core", "bench", "--synthetic", str(n_ratings), "--device", device,
                    "--epochs", str(epochs), "--variant", variant, "--json"]
-        if batch_size and variant == "project":
-            command += ["--batch-size", str(batch_size)]
+        if variant == "project":
+            for flag, value in (("--batch-size", batch_size), ("--optimizer", optimizer), ("--lr", lr)):
+                command += [flag, str(value)] if value is not None else []
         log(f"running {variant} in a child process ...")
         # the child's progress goes straight to this stderr; its result comes back as JSON on stdout
         child = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=_child_env())
@@ -184,7 +186,8 @@ def _child_env() -> dict:
 
 
 def throughput_variant(n_ratings: int, variant: str, device: str = "auto", epochs: int = 3,
-                       batch_size: int | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
+                       batch_size: int | None = None, optimizer: str | None = None, lr: float | None = None,
+                       log: Callable[[str], None] = lambda _: None) -> dict:
     """One variant, in this process: 'plain' (plain_loop at batch 65,536) or 'project' (fit() with the defaults
     defaults_for() picks for this size)."""
     start = time.perf_counter()
@@ -200,7 +203,8 @@ def throughput_variant(n_ratings: int, variant: str, device: str = "auto", epoch
         result = plain_loop(ratings, split, PLAIN_BATCH_LARGE, epochs, lr, device)
         described = f"plain loop: dense nn.Embedding + torch AdamW, batch {PLAIN_BATCH_LARGE}, lr {lr:g}"
     else:
-        overrides = {"device": device, "epochs": epochs, **({"batch_size": batch_size} if batch_size else {})}
+        given = {"batch_size": batch_size, "optimizer": optimizer, "lr": lr}
+        overrides = {"device": device, "epochs": epochs, **{k: v for k, v in given.items() if v is not None}}
         chosen = defaults_for("dot_bias", **_sizes(ratings), **overrides)
         trained = fit(ratings, split, chosen.config,
                       callback=lambda p: p.kind == "epoch" and log(f"epoch {p.epoch}: {p.elapsed:.2f}s"))

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "the plain dense AdamW loop at batch 65536 vs the project's defaults for that size")
     bench.add_argument("--batch-size", type=int, help="--synthetic: the project's batch size (default: its choice)")
     bench.add_argument("--epochs", type=int, default=3, help="epochs for --synthetic")
+    bench.add_argument("--optimizer", dest="bench_optimizer", help="--synthetic: the project's optimiser")
+    bench.add_argument("--lr", dest="bench_lr", type=float, help="--synthetic: the project's lr")
     bench.add_argument("--variant", choices=("plain", "project", "both"), default="both",
                        help="--synthetic: which to run; one variant runs in this process (both: each in a child)")
     bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
@@ -323,10 +325,12 @@ def cmd_bench(args) -> int:
         return 0
     if args.synthetic and args.variant != "both":
         result = throughput_variant(args.synthetic, args.variant, device=args.device, epochs=args.epochs,
-                                    batch_size=args.batch_size, log=log)
+                                    batch_size=args.batch_size, optimizer=args.bench_optimizer, lr=args.bench_lr,
+                                    log=log)
         result = {"runs": [result], "environment": result["environment"]}
     elif args.synthetic:
         result = run_throughput(args.synthetic, device=args.device, epochs=args.epochs, batch_size=args.batch_size,
+                                optimizer=args.bench_optimizer, lr=args.bench_lr,
                                 log=log)
     else:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
