@@ -145,7 +145,7 @@ class TrainConfig:
 
 
 # Defaults per model kind for MovieLens-100K-sized data, chosen by sweeps over three split seeds of MovieLens
-# 100K (see README, "How the defaults were chosen"); `python -m collab_core bench` re-measures them.
+# 100K (see docs/performance.md, "How the defaults were chosen"); `python -m collab_core bench` re-measures them.
 # Batch 512 (was 256): half the steps, and with weight decay 0.5 (was 0.35) a lower RMSE (0.8850 vs 0.8865
 # on split seed 42, mean of three seeds 0.8896 vs 0.8904).
 MODEL_DEFAULTS: dict[str, dict] = {
