@@ -29,6 +29,18 @@ def start_default_run() -> None:
     submit_training(ratings, random_split(ratings, 0.1, 42), chosen.config)  # the Train page's defaults
 
 
+def default_run_button(label: str, key: str, **kwargs) -> None:
+    """A button that trains the default run; on success the app reruns (the job's progress shows), on a
+    refusal (memory, runs folder) the reason shows and the page stops."""
+    if st.button(label, key=key, **kwargs):
+        try:
+            start_default_run()
+        except CollabError as exc:
+            st.error(f"Cannot train: {md(exc)}")
+            st.stop()
+        st.rerun()
+
+
 def page_run() -> state.ActiveRun:
     """The active run, for a page that needs one; otherwise offers a one-click default run and stops the page."""
     navigation.ensure_frame()
@@ -39,13 +51,7 @@ def page_run() -> state.ActiveRun:
             "a few seconds on a CPU.", icon=":material/model_training:")
     job = services.training_service().get(state.job_id())
     if job is None or not job.active:
-        if st.button("Train the default run", type="primary", key="default_run"):
-            try:
-                start_default_run()
-            except CollabError as exc:
-                st.error(f"Cannot train: {md(exc)}")
-                st.stop()
-            st.rerun()
+        default_run_button("Train the default run", "default_run", type="primary")
     else:
         job_progress()
     st.stop()

@@ -19,6 +19,7 @@ import torch
 from .catalog import ItemCatalog, Vocab
 from .config import default_config
 from .models import build_model_for
+from .synthetic import long_tailed_counts
 from .trained import TrainedModel
 
 # MovieLens 25M's shape (its README): 25,000,095 ratings by 162,541 users of 59,047 movies
@@ -47,20 +48,6 @@ class ScaleShape:
     n_items: int = ML25M_ITEMS
     n_ratings: int = ML25M_RATINGS
     n_factors: int = 50
-
-
-def long_tailed_counts(rng: np.random.Generator, n: int, total: int, minimum: int, sigma: float,
-                       max_share: float = 1.0) -> np.ndarray:
-    """(n,) int64 counts summing to `total`: each at least `minimum`, the rest spread by lognormal(0, sigma)
-    weights with no count above `max_share` of the total. sigma 2.2 for items gives ML-25M's tail (a quarter of
-    the movies with 10 ratings or fewer, the most rated with about 80K); 1.4 with a minimum of 20 its users."""
-    minimum = min(minimum, total // n)
-    weights = rng.lognormal(0.0, sigma, n)
-    weights /= weights.sum()
-    for _ in range(10):  # cap the largest shares and hand the excess to the rest, proportionally
-        weights = np.minimum(weights, max_share)
-        weights /= weights.sum()
-    return minimum + rng.multinomial(total - minimum * n, weights).astype(np.int64)
 
 
 def _trained_like(rng: np.random.Generator, counts: np.ndarray, centres: np.ndarray, group: np.ndarray

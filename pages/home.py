@@ -5,7 +5,6 @@ import streamlit as st
 from collab_app import cached, navigation, progress, services, state
 from collab_app.sidebar import run_label
 from collab_app.text import md
-from collab_core.errors import CollabError
 
 navigation.ensure_frame()
 state.to_url()  # this page owns no URL options; keep only the run
@@ -25,13 +24,8 @@ if active is None:
     if job is None or not job.active:
         st.caption("No trained run yet. The default run (EmbeddingDotBias on the built-in MovieLens 100K) trains in a "
                    "few seconds on a CPU; the Train page has every setting, and the fast.ai lesson's preset.")
-        if st.button("Train the default run", type="primary", key="default_run", icon=":material/model_training:"):
-            try:
-                progress.start_default_run()
-            except CollabError as exc:
-                st.error(f"Cannot train: {md(exc)}")
-                st.stop()
-            st.rerun()
+        progress.default_run_button("Train the default run", "default_run", type="primary",
+                                    icon=":material/model_training:")
     st.page_link(navigation.page_path("train"), label="Train with your own settings", icon=":material/tune:")
     st.stop()
 

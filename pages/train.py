@@ -125,13 +125,7 @@ st.subheader("Run history")
 infos = cached.list_runs()
 if not infos:
     st.info("No runs yet.")
-    if st.button("Train the default run (a few seconds on CPU)", key="default_run_train"):
-        try:
-            progress.start_default_run()
-        except CollabError as exc:
-            st.error(f"Cannot train: {md(exc)}")
-            st.stop()
-        st.rerun()
+    progress.default_run_button("Train the default run (a few seconds on CPU)", "default_run_train")
     st.stop()
 pinned = cached.store().pinned()
 

@@ -4,7 +4,8 @@ import numpy as np
 from scipy.spatial import procrustes
 
 from collab_core.runs import RunStore
-from collab_core.scale_run import ScaleShape, long_tailed_counts, save_scale_runs, scale_run
+from collab_core.scale_run import ScaleShape, save_scale_runs, scale_run
+from collab_core.synthetic import long_tailed_counts
 
 TINY = ScaleShape(n_users=300, n_items=500, n_ratings=20_000, n_factors=8)
 

@@ -52,12 +52,20 @@ def browser():
         chromium.close()
 
 
+@contextmanager
+def browser_page(browser, height: int = 1000):
+    """A page in a fresh context (its own cookies and storage), 1,400 px wide and `height` tall."""
+    context = browser.new_context(viewport={"width": 1400, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser) as page:
+        yield page
 
 
 def screenshot(page, name: str) -> Path:

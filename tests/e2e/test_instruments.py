@@ -9,7 +9,7 @@ import pytest
 from benchmarks.harness import start_server, stop_server, wait_for_app
 from collab_app.navigation import PAGES
 
-from .conftest import screenshot
+from .conftest import browser_page, screenshot
 
 pytestmark = pytest.mark.e2e
 NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}
@@ -57,10 +57,8 @@ def server(tmp_path_factory):
 @pytest.fixture()
 def tall_page(browser):
     """A 1,400 px wide window, tall enough for a screenshot to show a page's main chart."""
-    context = browser.new_context(viewport={"width": 1400, "height": 2200})
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser, height=2200) as page:
+        yield page
 
 
 def open_page(page, url: str) -> None:
