@@ -40,7 +40,8 @@ def movie_picker(where, label: str, key: str, catalog: ItemCatalog, *, optional:
         titles = catalog.titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
         return _distinct(ids, [str(t) for t in titles])
 
-    return _picker(where, label, key, matches, names, search_label, "part of a title, or an id", optional, **kwargs)
+    return _picker(where, label, key, matches, names, catalog.vocab.knows, search_label, "part of a title, or an id",
+                   optional, **kwargs)
 
 
 def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray, *, limit: int = DEFAULT_LIMIT,
@@ -54,7 +55,7 @@ def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray,
         counts = activity[vocab.to_index(ids)] if ids else []
         return {u: f"{u} ({int(c):,} ratings)" for u, c in zip(ids, counts)}
 
-    return _picker(where, label, key, matches, names, "Search users", "part of an id", False, **kwargs)
+    return _picker(where, label, key, matches, names, vocab.knows, "Search users", "part of an id", False, **kwargs)
 
 
 def _distinct(ids: list[str], titles: list[str]) -> dict[str, str]:
@@ -67,7 +68,8 @@ def _distinct(ids: list[str], titles: list[str]) -> dict[str, str]:
 
 
 def _picker(where, label: str, key: str, matches: Callable[[str, list], list[str]],
-            names: Callable[[list[str]], dict[str, str]], search_label: str, search_placeholder: str,
+            names: Callable[[list[str]], dict[str, str]], knows: Callable[[str], bool], search_label: str,
+            search_placeholder: str,
             optional: bool, help: str | None = None, disabled: bool = False, placeholder: str | None = None,
             widths: tuple[float, float] = (1, 2)) -> str | None:
     query_key = search_key(key)
@@ -85,6 +87,8 @@ def _picker(where, label: str, key: str, matches: Callable[[str, list], list[str
                                  on_change=select_best_match, help="Case-insensitive; Enter selects the best match, "
                                                                    "the list beside offers the others.")
     current = st.session_state.get(key)
+    if current is not None and not knows(current):  # kept from another run (the active run changed)
+        st.session_state[key] = current = None
     choices = matches(text, [current] if current is not None else [])
     if current is not None and current not in choices:  # excluded now (e.g. a movie just rated on You)
         st.session_state[key] = None if optional else (choices[0] if choices else None)

@@ -113,3 +113,31 @@ def test_clearing_the_search_keeps_the_selection(runs):
     pick(at, "p_pj_highlight", "")
     box = at.selectbox(key="p_pj_highlight")
     assert box.value == chosen and 100 <= len(box.options) <= MAX_OPTIONS  # the most rated again, and the choice
+
+
+@pytest.mark.parametrize("page, key, text", [
+    ("pages/neighbours.py", "p_nb_movie", "Night"),
+    ("pages/projections.py", "p_pj_highlight", "Night"),
+    ("pages/you.py", "you_pick", "Night"),
+    ("pages/diagnostics.py", "p_dg_movie", "Night"),
+    ("pages/diagnostics.py", "p_dg_user", "29"),
+])
+def test_a_picked_value_of_another_run_is_dropped_when_the_run_changes(scale_runs, tiny_run, tmp_path, monkeypatch,
+                                                                        page, key, text):
+    """Every picker: a movie or user picked on a 20,000-item run, then a 30-item run made active (as the
+    sidebar does): the page draws without an error (the You page's picker once showed 'unknown item id')."""
+    import shutil
+
+    from .conftest import use_copy_of
+
+    use_copy_of(scale_runs, tmp_path, monkeypatch)
+    shutil.copytree(tiny_run, tmp_path / "runs" / "tiny-run")
+    at = open_app(page, {"run": "scale-run-0"})
+    pick(at, key, text)
+    picked = at.selectbox(key=key).value
+    assert picked is not None and no_exceptions(at), [e.value for e in at.exception]
+    at.session_state["p_run"] = "tiny-run"
+    at.run()
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert "unknown" not in shown(at.error), shown(at.error)  # (the tiny run's own notices may show)
+    assert at.selectbox(key=key).value != picked
