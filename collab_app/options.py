@@ -22,6 +22,8 @@ import streamlit as st
 
 from .text import md
 
+SHOWN_URL_VALUE = 80  # characters of a refused URL value repeated in the notice
+
 
 @dataclass(frozen=True)
 class Number:
@@ -92,7 +94,8 @@ def _from_url(option: Option):
         problem = "is not available here"
     if value is not None and option.allows(value):
         return value
-    st.warning(f"The link's {md(option.param)}\\={md(repr(raw))} {problem}; showing the default instead.")
+    shown = raw if len(raw) <= SHOWN_URL_VALUE else raw[:SHOWN_URL_VALUE] + "…"  # a 5,000-character value: its start
+    st.warning(f"The link's {md(option.param)}\\={md(repr(shown))} {problem}; showing the default instead.")
     return option.default
 
 

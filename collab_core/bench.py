@@ -28,6 +28,7 @@ import torch
 
 from .config import default_config, defaults_for
 from .datasets import load_builtin
+from .errors import CollabError
 from .interpret import NeighbourIndex, brute_force_neighbours
 from .models import EmbeddingDotBias
 from .ratings import Ratings, Split, random_split
@@ -174,7 +175,7 @@ def run_throughput(n_ratings: int, device: str = "auto", epochs: int = 3, batch_
         # the child's progress goes straight to this stderr; its result comes back as JSON on stdout
         child = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=_child_env())
         if child.returncode != 0:
-            raise RuntimeError(f"the {variant} benchmark failed (exit status {child.returncode}; see above)")
+            raise CollabError(f"the {variant} benchmark failed (exit status {child.returncode}; see above)")
         runs.append(json.loads(child.stdout.strip().splitlines()[-1])["runs"][0])
     return {"n_ratings": n_ratings, "runs": runs, "environment": environment()}
 

@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--loading", action="store_true", help="instead: time the first parse and the cached reload "
                        "of a synthetic MovieLens folder of --n-ratings ratings in --layout")
     bench.add_argument("--n-ratings", type=int, default=25_000_095, help="ratings for --loading (ML-25M's count)")
-    bench.add_argument("--layout", default="ml-25m", help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
+    bench.add_argument("--layout", default="ml-25m", choices=("ml-25m", "ml-10m"),
+                       help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
     bench.add_argument("--foldin", action="store_true",
                        help="instead: fold-in quality of the default dot_bias (held-out users, seed 42 10%% split)")
 
@@ -307,7 +308,26 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def _check_bench_args(args) -> None:
+    """Refuse, in one line, what a benchmark would only fail on after minutes (or silently replace)."""
+    from .config import default_config
+
+    for flag, value in (("--synthetic", args.synthetic), ("--threads", args.threads), ("--epochs", args.epochs),
+                        ("--n-ratings", args.n_ratings)):
+        if value is not None and value < 1:
+            raise CollabError(f"{flag} must be a whole number of at least 1, got {value}")
+    try:
+        [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise CollabError(f"--seeds must be comma-separated whole numbers, e.g. 42,1,2; got {args.seeds!r}") from None
+    if args.synthetic is not None:  # the settings both variants will train with, checked before either runs
+        given = {"batch_size": args.batch_size, "optimizer": args.bench_optimizer, "lr": args.bench_lr}
+        default_config("dot_bias", device=args.device, epochs=args.epochs,
+                       **{k: v for k, v in given.items() if v is not None}).validate()
+
+
 def cmd_bench(args) -> int:
+    _check_bench_args(args)
     if args.loading:  # before importing .bench: timing file loading needs no torch
         from .bench_loading import format_loading_report, run_loading_benchmark
         result = run_loading_benchmark(args.n_ratings, args.layout, log=_progress)
@@ -323,12 +343,12 @@ def cmd_bench(args) -> int:
         result = run_step_cost(threads=args.threads, log=log)
         print(json.dumps(result) if args.json else format_step_cost(result))
         return 0
-    if args.synthetic and args.variant != "both":
+    if args.synthetic is not None and args.variant != "both":
         result = throughput_variant(args.synthetic, args.variant, device=args.device, epochs=args.epochs,
                                     batch_size=args.batch_size, optimizer=args.bench_optimizer, lr=args.bench_lr,
                                     log=log)
         result = {"runs": [result], "environment": result["environment"]}
-    elif args.synthetic:
+    elif args.synthetic is not None:
         result = run_throughput(args.synthetic, device=args.device, epochs=args.epochs, batch_size=args.batch_size,
                                 optimizer=args.bench_optimizer, lr=args.bench_lr,
                                 log=log)

@@ -194,9 +194,6 @@ SIZE_TIERS: tuple[tuple[int, dict], ...] = (
     # 25M ratings: 1.15M ratings/s and RMSE 0.5013, against 0.77M/s and 0.5181 at batch 16,384 (LazyAdamW)
     (10_000_000, {"optimizer": "adamw", "batch_size": 65536, "lr": 0.16, "epochs": 3}),
 )
-# At a batch this small on large data, LazyAdamW's step (only the rows the batch touches) is at least 2x a dense
-# AdamW step on ML-25M-sized tables (`bench --step-cost`: 5.2x at 256, 3.2x at 1,024, 2.0x at 4,096)
-LAZY_BELOW_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -217,15 +214,12 @@ def defaults_for(model: str = "dot_bias", *, n_ratings: int, n_users: int, n_ite
     settings = f"{base.optimizer}, batch {base.batch_size}, lr {base.lr:g}, {base.epochs} epochs"
     if tier:
         reason = (f"{n_ratings:,} ratings (over {tier[-1][0]:,}): {settings}; a big batch spreads the cost of "
-                  f"updating all {rows:,} embedding rows over many ratings (docs/scaling.md)")
+                  f"updating all {rows:,} embedding rows over many ratings. For a batch of 4,096 or less choose "
+                  f"lazy_adamw: it updates only the rows a batch touches, 2-5x faster per step (docs/scaling.md)")
     else:
         reason = (f"{n_ratings:,} ratings (up to {LARGE_DATA_RATINGS:,}): {settings}, the settings measured best on "
                   f"MovieLens 100K; its {rows:,} embedding rows are few enough to update all of them every step")
-    config = replace(base, **overrides)
-    if tier and "optimizer" not in overrides and config.batch_size <= LAZY_BELOW_BATCH:
-        config = replace(config, optimizer="lazy_adamw")
-        reason += (f"; at batch {config.batch_size:,} lazy_adamw instead, which updates only the rows a batch "
-                   f"touches (2-5x a dense step here)")
+    config = replace(base, **overrides)  # what a person gives is taken as given, on the Train page as in the CLI
     if overrides:
         reason += f" (given: {', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"
     return SizedDefaults(config, reason)

@@ -111,3 +111,9 @@ def test_a_link_for_a_small_run_with_values_a_big_run_allows_is_clamped(two_runs
 def test_a_clicked_point_is_read_whatever_shape_its_customdata_arrives_in(point, expected):
     assert clicked_item([point]) == expected
     assert clicked_item([]) is None
+
+
+def test_a_very_long_link_value_is_shortened_in_its_notice(with_run):
+    at = open_app("pages/neighbours.py", {"movie": "x" * 5000})
+    notice = shown(at.warning)
+    assert "The link's movie='" + "x" * 80 + "…'" in notice and len(notice) < 300, len(notice)

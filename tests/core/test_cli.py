@@ -107,6 +107,27 @@ def test_bad_input_exits_2_with_a_message_and_writes_no_run(tmp_path, args, mess
     assert not runs.exists() or not any(runs.iterdir())
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--synthetic", "0"], "--synthetic must be"),
+    (["--synthetic", "-5"], "--synthetic must be"),
+    (["--step-cost", "--threads", "0"], "--threads must be"),
+    (["--synthetic", "1000", "--epochs", "0"], "--epochs must be"),
+    (["--synthetic", "1000", "--lr", "-1"], "lr must be"),
+    (["--synthetic", "1000", "--optimizer", "bogus"], "optimizer must be one of"),
+    (["--synthetic", "1000", "--batch-size", "0"], "batch_size must be"),
+    (["--synthetic", "1000", "--variant", "plain", "--device", "bogus"], "device must be"),
+    (["--loading", "--n-ratings", "0"], "--n-ratings must be"),
+    (["--loading", "--layout", "bogus"], "invalid choice"),
+    (["--seeds", "abc"], "--seeds must be"),
+])
+def test_bad_benchmark_settings_are_refused_before_any_work(args, message):
+    """A benchmark takes minutes: a setting it would fail on (or silently replace: --synthetic 0 once ran
+    the accuracy benchmark) is refused first, in one line."""
+    result = cli("bench", *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def test_bad_file_content_is_reported_with_row_and_value(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,rating\n1,2,4\n1,3,five\n")
