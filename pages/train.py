@@ -43,13 +43,13 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True, format_func=MODEL_NAMES.get)
 # The measured defaults for this data's size (collab_core.config.defaults_for), said with the reason
-chosen = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items)
-defaults = chosen.config
+sized = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items)
+defaults = sized.config
 if model != "dot":
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
 if train_form.init(model, defaults):
     st.info("The settings below were reset to the defaults for this training data.", icon=":material/restart_alt:")
-st.caption(f"Defaults for this data: {md(chosen.reason)}.")
+st.caption(f"Defaults for this data: {md(sized.reason)}.")
 gpu = cuda_summary()
 device_help = (f"CUDA available: {', '.join(gpu['gpus'])}" if gpu["cuda_available"]
                else "No CUDA GPU here: training runs on the CPU.")
