@@ -263,7 +263,7 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
     train_notes = read_notes + train_notes
     valid, _ = _validated(valid, valid_path, rating_scale)
     ratings, split = with_validation_frame(train, valid, item_meta, None, name=train_path.name)
-    _require_two_of_each(ratings, train_path)
+    ratings.require_two_of_each(train_path.name)
     return replace(ratings, notes=tuple(train_notes) + ratings.notes), split
 
 
@@ -417,19 +417,12 @@ def _parse_ratings(raw: pd.Series) -> pd.Series:
     return pd.Series(parsed.astype("float64").to_numpy()[codes], index=raw.index)
 
 
-def _require_two_of_each(ratings: Ratings, path: Path) -> None:
-    """Collaborative filtering learns from users who share items: one user or one item teaches nothing."""
-    if ratings.n_users < 2 or ratings.n_items < 2:
-        raise DataError(f"{path.name}: {ratings.n_users} user(s) and {ratings.n_items} item(s); collaborative "
-                        f"filtering needs at least 2 users and 2 items")
-
-
 def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str,
                         rating_scale: tuple[float, float] | None = None, notes: list[str] = ()) -> Ratings:
     table, id_notes = _validated(table[["user", "item", "rating"]], path, rating_scale)
     notes = list(notes) + id_notes
     ratings = Ratings.from_frame(table, item_meta, user_meta, name=name, notes=notes)
-    _require_two_of_each(ratings, path)
+    ratings.require_two_of_each(path.name)
     return ratings
 
 

@@ -174,6 +174,13 @@ class Ratings:
         """Fraction of the user x item matrix that holds a rating."""
         return self.n_ratings / max(1, self.n_users * self.n_items)
 
+    def require_two_of_each(self, where: str = "") -> None:
+        """Raise DataError unless there are 2+ users and 2+ items: collaborative filtering learns from users who
+        share items, one user or one item teaches nothing. `where` (a file name) starts the message."""
+        if self.n_users < 2 or self.n_items < 2:
+            raise DataError(f"{where + ': ' if where else ''}{self.n_users} user(s) and {self.n_items} item(s); "
+                            f"collaborative filtering needs at least 2 users and 2 items")
+
     def sizes(self) -> dict:
         return {"users": self.n_users, "items": self.n_items, "ratings": self.n_ratings, "density": self.density}
 

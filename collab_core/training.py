@@ -22,7 +22,7 @@ from torch import nn
 
 from .baselines import bias_baseline_rmse, global_mean_rmse
 from .config import TrainConfig, default_config
-from .errors import ConfigError, DataError, DeviceError, TrainingCancelled, TrainingDivergedError
+from .errors import ConfigError, DeviceError, TrainingCancelled, TrainingDivergedError
 from .memory import EVAL_CHUNK, check_fits  # EVAL_CHUNK: rows per forward pass when scoring a whole set
 from .models import build_model, build_model_for
 from .optim import LazyAdamW
@@ -193,9 +193,7 @@ def _weights_readable(optimizer: torch.optim.Optimizer) -> None:
 def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
     if len(split.train) == 0:
         raise ConfigError("the training split holds no ratings")
-    if ratings.n_users < 2 or ratings.n_items < 2:
-        raise DataError(f"{ratings.n_users} user(s) and {ratings.n_items} item(s): collaborative filtering needs at "
-                        f"least 2 users and 2 items")
+    ratings.require_two_of_each()
     low, high = ratings.rating_range
     if config.model != "dot" and (low < config.y_range[0] or high > config.y_range[1]):
         raise ConfigError(
