@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collab_core.config import defaults_for
+from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
 from collab_core.memory import check_fits
 from collab_core.ratings import Ratings, Split, random_split
@@ -25,7 +25,7 @@ def submit_training(ratings: Ratings, split: Split, config) -> None:
 
 def start_default_run() -> None:
     ratings, _ = cached.load_dataset(cached.DatasetSpec())
-    chosen = defaults_for(n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items)
+    chosen = defaults_for_data(ratings)
     submit_training(ratings, random_split(ratings, 0.1, 42), chosen.config)  # the Train page's defaults
 
 

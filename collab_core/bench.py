@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .config import default_config, defaults_for
+from .config import default_config, defaults_for_data
 from .datasets import load_builtin
 from .errors import CollabError
 from .interpret import NeighbourIndex, brute_force_neighbours
@@ -108,7 +108,7 @@ def run_benchmark(models: list[str], seeds: list[int], device: str = "auto",
             log(f"plain loop (dot_bias, dense AdamW, batch {PLAIN_BATCH_SMALL}) split seed {seed:>3}: "
                 f"rmse {plain['rmse']:.4f}  fit {plain['fit_seconds']:.2f}s")
         for model in models:
-            trained = fit(ratings, split, defaults_for(model, **_sizes(ratings), device=device).config)
+            trained = fit(ratings, split, defaults_for_data(ratings, model, device=device).config)
             m = trained.metrics
             results.append({"model": model, "seed": seed, "rmse": m["rmse"], "mse": m["mse"],
                             "fit_seconds": m["fit_seconds"], "device": m["device"]})
@@ -152,10 +152,6 @@ def neighbour_timing(factors: np.ndarray, k: int = 10, queries: int = 200) -> di
         out[metric] = {"build_ms": build_ms, "kdtree_query_ms": statistics.median(tree_ms),
                        "brute_force_query_ms": statistics.median(brute_ms)}
     return out
-
-
-def _sizes(ratings: Ratings) -> dict:
-    return {"n_ratings": ratings.n_ratings, "n_users": ratings.n_users, "n_items": ratings.n_items}
 
 
 def run_throughput(n_ratings: int, device: str = "auto", epochs: int = 3, batch_size: int | None = None,
@@ -206,7 +202,7 @@ def throughput_variant(n_ratings: int, variant: str, device: str = "auto", epoch
     else:
         given = {"batch_size": batch_size, "optimizer": optimizer, "lr": lr}
         overrides = {"device": device, "epochs": epochs, **{k: v for k, v in given.items() if v is not None}}
-        chosen = defaults_for("dot_bias", **_sizes(ratings), **overrides)
+        chosen = defaults_for_data(ratings, "dot_bias", **overrides)
         trained = fit(ratings, split, chosen.config,
                       callback=lambda p: p.kind == "epoch" and log(f"epoch {p.epoch}: {p.elapsed:.2f}s"))
         ends = [h["elapsed"] for h in trained.history]

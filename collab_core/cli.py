@@ -200,7 +200,7 @@ def _config_from_args(args, ratings=None):
     """The command line's settings on top of --preset, or of the defaults chosen for the data's size (logged
     with the reason). Without `ratings` (before any data is read), the defaults for MovieLens-100K-sized data:
     enough to fail early on a typo."""
-    from .config import default_config, defaults_for
+    from .config import default_config, defaults_for_data
 
     overrides = _overrides_from_args(args)
     if args.preset:
@@ -208,8 +208,7 @@ def _config_from_args(args, ratings=None):
     model = args.model or "dot_bias"
     if ratings is None:
         return default_config(model, **overrides).validate()
-    chosen = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items,
-                          **overrides)
+    chosen = defaults_for_data(ratings, model, **overrides)
     _log(args, f"defaults: {chosen.reason}")
     return chosen.config.validate()
 

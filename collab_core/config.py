@@ -225,6 +225,12 @@ def defaults_for(model: str = "dot_bias", *, n_ratings: int, n_users: int, n_ite
     return SizedDefaults(config, reason)
 
 
+def defaults_for_data(ratings, model: str = "dot_bias", **overrides) -> SizedDefaults:
+    """defaults_for() for a dataset (anything with n_ratings, n_users and n_items, e.g. a Ratings)."""
+    return defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items,
+                        **overrides)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 

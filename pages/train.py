@@ -8,7 +8,7 @@ import streamlit as st
 from collab_app import cached, charts, navigation, progress, services, state, train_form
 from collab_app.sidebar import preset_note, reported_by_preset, run_label
 from collab_app.text import md
-from collab_core.config import defaults_for
+from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
 from collab_core.models import MODEL_KINDS
 from collab_core.presets import LESSON
@@ -42,8 +42,8 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True, format_func=MODEL_NAMES.get)
-# The measured defaults for this data's size (collab_core.config.defaults_for), said with the reason
-sized = defaults_for(model, n_ratings=ratings.n_ratings, n_users=ratings.n_users, n_items=ratings.n_items)
+# The measured defaults for this data's size (collab_core.config.defaults_for_data), said with the reason
+sized = defaults_for_data(ratings, model)
 defaults = sized.config
 if model != "dot":
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
