@@ -30,6 +30,7 @@ from .config import default_config, defaults_for_data
 from .datasets import load_builtin
 from .errors import CollabError
 from .interpret import NeighbourIndex, brute_force_neighbours
+from .memory import EVAL_CHUNK
 from .models import EmbeddingDotBias
 from .ratings import Ratings, Split, random_split
 from .synthetic import ml25m_like
@@ -90,7 +91,7 @@ def plain_loop(ratings: Ratings, split: Split, batch_size: int, epochs: int, lr:
 @torch.no_grad()
 def _rmse(model, users, items, targets, rows) -> float:
     model.eval()
-    squared = sum(float(((model(users[r], items[r]) - targets[r]) ** 2).sum()) for r in rows.split(1 << 16))
+    squared = sum(float(((model(users[r], items[r]) - targets[r]) ** 2).sum()) for r in rows.split(EVAL_CHUNK))
     return math.sqrt(squared / len(rows))
 
 

@@ -259,7 +259,6 @@ def _log(args, message: str):
 
 # ---------------------------------------------------------------------- neighbours, runs
 def cmd_neighbours(args) -> int:
-    import numpy as np
 
     from .interpret import NeighbourIndex
     from .runs import RunStore
@@ -267,7 +266,7 @@ def cmd_neighbours(args) -> int:
     trained = RunStore(args.runs_dir).load(args.run)
     args.min_ratings = _min_ratings(trained, args.min_ratings)
     query = trained.catalog.find_item(args.item)
-    candidates = np.flatnonzero(trained.catalog.counts >= args.min_ratings)
+    candidates = trained.catalog.with_min_ratings(args.min_ratings)
     index = NeighbourIndex(trained.item_factors(), args.metric, candidates)
     start = time.perf_counter()
     found, distances = index.query_index(query, args.k)

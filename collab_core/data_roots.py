@@ -13,7 +13,9 @@ from pathlib import Path
 from . import settings
 from .errors import DataError
 
-DATASET_MARKERS = ("u.data", "ratings.dat", "ratings.csv")  # one per MovieLens layout (datasets.detect_...)
+# The ratings file that marks each MovieLens layout, and the layout it marks (datasets.detect_movielens_format)
+MOVIELENS_MARKERS = {"u.data": "ml-100k", "ratings.dat": "ml-1m", "ratings.csv": "ml-latest"}
+DATASET_MARKERS = tuple(MOVIELENS_MARKERS)
 
 
 def roots() -> tuple[Path, ...]:

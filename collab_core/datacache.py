@@ -12,6 +12,7 @@ and JSON only. A folder that cannot be written (read-only, disk full) is simply 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -52,10 +53,15 @@ def source_key(folder: Path) -> str:
     import pyarrow
 
     files = sorted(_fingerprint(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    here = Path(__file__).resolve().parent
-    code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _PARSER_MODULES)).hexdigest()
-    material = [CACHE_VERSION, folder.resolve().name, files, code, pd.__version__, pyarrow.__version__]
+    material = [CACHE_VERSION, folder.resolve().name, files, _parser_digest(), pd.__version__, pyarrow.__version__]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:24]
+
+
+@functools.cache
+def _parser_digest() -> str:
+    """A digest of the parser modules' source: read once per process (it cannot change while it runs)."""
+    here = Path(__file__).resolve().parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in _PARSER_MODULES)).hexdigest()
 
 
 def _fingerprint(path: Path) -> list:

@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data_roots import MOVIELENS_MARKERS
 from .datacache import cached_load
 from .errors import DataError
 from .fetch import resolve_dataset
 from .ratings import Ratings, Split, with_validation_frame
-from .tables import DEFAULT_MAX_BYTES, file_error, first_line, read_table
+from .tables import DEFAULT_MAX_BYTES, file_error, first_line, read_csv, read_table
 
 BUILTIN = "builtin"
 
@@ -91,12 +92,9 @@ def detect_movielens_format(folder: Path) -> str:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
-    if (folder / "u.data").is_file():
-        return "ml-100k"
-    if (folder / "ratings.dat").is_file():
-        return "ml-1m"
-    if (folder / "ratings.csv").is_file():
-        return "ml-latest"
+    for marker, layout in MOVIELENS_MARKERS.items():
+        if (folder / marker).is_file():
+            return layout
     present = sorted(p.name for p in folder.iterdir())[:12]
     raise DataError(f"{folder}: no MovieLens ratings file found (expected u.data, ratings.dat or ratings.csv); "
                     f"the folder holds: {', '.join(present) or 'nothing'}")
@@ -428,6 +426,4 @@ def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, n
 
 def _read_csv_file(path: Path, **kwargs) -> pd.DataFrame:
     """A MovieLens file of known layout (built-in or from a GroupLens folder), errors naming the file."""
-    from .tables import read_csv
-
     return read_csv(path, path, **kwargs)

@@ -34,6 +34,7 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from . import settings
+from .data_roots import DATASET_MARKERS
 from .errors import DataError, FetchCancelled, FetchError
 
 try:
@@ -44,7 +45,6 @@ except ImportError:  # pragma: no cover - Windows: no flock; concurrent fetches 
 CHUNK = 1 << 20
 MARKER = ".collab-fetch.json"  # written into a dataset folder by fetch: where and when it came from
 USER_AGENT = "cf-embedding-explorer (collab_core.fetch)"
-RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")  # what makes a folder a MovieLens dataset
 
 
 # ---------------------------------------------------------------------- the releases
@@ -555,7 +555,7 @@ def _dataset_prefix(members: list[zipfile.ZipInfo], release: Release, zip_path: 
 # ---------------------------------------------------------------------- the data folder
 def is_fetched(folder: Path) -> bool:
     """A dataset folder is there (the rename into place makes it whole) and holds a ratings file."""
-    return folder.is_dir() and any((folder / f).is_file() for f in RATINGS_FILES)
+    return folder.is_dir() and any((folder / f).is_file() for f in DATASET_MARKERS)
 
 
 def _make_folder(root: Path) -> None:

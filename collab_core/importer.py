@@ -39,6 +39,7 @@ from .errors import DataError
 from .export import unescape_cell
 from .models import VectorsOnly
 from .run_schema import MAX_IMPORT_DIM
+from .run_schema import short_repr as _short
 from .tables import check_file, decode_text, file_error, first_line, read_csv, sniff_separator
 from .trained import ImportInfo, TrainedModel
 
@@ -609,6 +610,3 @@ def _assemble(items: _Read, catalog: ItemCatalog, item_bias: np.ndarray | None, 
                         catalog, {}, [], dataset, source=info)
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

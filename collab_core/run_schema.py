@@ -103,7 +103,7 @@ class _Checker:
             self.fail(f"the field {key!r} is missing")
         value = values[key]
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
-            self.fail(f"{key!r} must be {what}, got {type(value).__name__} {_short(value)}")
+            self.fail(f"{key!r} must be {what}, got {type(value).__name__} {short_repr(value)}")
         return value
 
     def number_or_none(self, values: dict, key: str, where: str = "") -> None:
@@ -111,7 +111,7 @@ class _Checker:
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.fail(f"{where}{key!r} must be a finite number or null, got {type(value).__name__} {_short(value)}")
+            self.fail(f"{where}{key!r} must be a finite number or null, got {type(value).__name__} {short_repr(value)}")
 
 
 def check_meta(meta: dict, run_id: str) -> RunMeta:
@@ -176,7 +176,7 @@ def check_import_info(values: dict, check: _Checker) -> ImportInfo:
                        f"known: {', '.join(roles)}")
         for role, text in entries.items():
             if not isinstance(text, str) or len(text) > 1000:
-                check.fail(f"imported {key}[{role!r}] must be text of at most 1,000 characters, got {_short(text)}")
+                check.fail(f"imported {key}[{role!r}] must be text of at most 1,000 characters, got {short_repr(text)}")
         named[key] = dict(entries)
     if "vectors" not in named["files"]:
         check.fail("imported 'files' must name the 'vectors' file")
@@ -321,6 +321,7 @@ def _as_tuple(kinds) -> tuple:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def _short(value) -> str:
+def short_repr(value) -> str:
+    """repr(value), cut to 40 characters for a message."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

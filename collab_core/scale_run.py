@@ -19,11 +19,10 @@ import torch
 from .catalog import ItemCatalog, Vocab
 from .config import default_config
 from .models import build_model_for
-from .synthetic import long_tailed_counts
+from .synthetic import ML25M_ITEMS, ML25M_RATINGS, ML25M_USERS, long_tailed_counts
 from .trained import TrainedModel
 
 # MovieLens 25M's shape (its README): 25,000,095 ratings by 162,541 users of 59,047 movies
-ML25M_USERS, ML25M_ITEMS, ML25M_RATINGS = 162_541, 59_047, 25_000_095
 GENRES = ("Drama", "Comedy", "Thriller", "Romance", "Action", "Horror", "Documentary", "Crime", "Adventure",
           "Sci-Fi", "Children", "Animation", "Mystery", "Fantasy", "War", "Western", "Musical", "Film-Noir",
           "IMAX")
