@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import CHROMIUM, launch_chromium, start_server, stop_server
+from benchmarks.harness import CHROMIUM, launch_chromium, start_server, stop_server, wait_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,13 @@ def browser_page(browser, height: int = 1000):
 def page(browser):
     with browser_page(browser) as page:
         yield page
+
+
+def open_page(page, url: str) -> None:
+    """Go to `url`, wait until the app has drawn, and check that no page raised."""
+    page.goto(url)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def screenshot(page, name: str) -> Path:

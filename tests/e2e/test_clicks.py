@@ -11,7 +11,7 @@ from benchmarks.harness import wait_for_app
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
-from .conftest import serving
+from .conftest import open_page, serving
 
 pytestmark = pytest.mark.e2e
 # the page position of the first point of the trace named `name` in the page's first Plotly chart
@@ -52,12 +52,6 @@ def grouplens():
     server.serve("ml-1m")
     yield server
     server.httpd.shutdown()
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url)
-    wait_for_app(page)
-    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def click_point(page, trace: str) -> int:
@@ -136,6 +130,10 @@ def test_run_history_rows_and_their_buttons(server, page):
         assert "run=spare-run" in visitor.url
     finally:
         visitor.close()
+    select_history_row(page, runs.index("spare-run"))
+    page.get_by_role("button", name="Unpin the default").click()
+    page.get_by_text("No run is pinned now").wait_for(timeout=30_000)
+    assert root.joinpath(".default-run.json").exists() is False
     select_history_row(page, runs.index("spare-run"))
     page.get_by_role("button", name="Delete 1 selected").click()
     page.get_by_text("Deleted 1 run(s).").wait_for(timeout=30_000)

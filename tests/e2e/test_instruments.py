@@ -6,13 +6,12 @@ import re
 
 import pytest
 
-from benchmarks.harness import start_server, stop_server, wait_for_app
+from benchmarks.harness import wait_for_app
 from collab_app.navigation import PAGES
 
-from .conftest import browser_page, screenshot
+from .conftest import browser_page, open_page, screenshot, serving
 
 pytestmark = pytest.mark.e2e
-NO_UMAP = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}
 # the page position and customdata of the first point of trace `name`, in the chart that has such a trace
 POINT = """(name) => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     const d = gd._fullData.find(t => t.name === name); if (!d) continue;
@@ -49,9 +48,8 @@ def server(tmp_path_factory):
         store.save(fit(ratings, split, default_config(seed=7)), "other-seed-run")
     finally:
         torch.set_num_threads(threads)
-    process, url = start_server(root, root.parent, NO_UMAP)
-    yield url, root
-    stop_server(process)
+    with serving(root) as url:
+        yield url, root
 
 
 @pytest.fixture()
@@ -59,12 +57,6 @@ def tall_page(browser):
     """A 1,400 px wide window, tall enough for a screenshot to show a page's main chart."""
     with browser_page(browser, height=2200) as page:
         yield page
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url)
-    wait_for_app(page)
-    assert page.locator("[data-testid='stException']").count() == 0
 
 
 def click_point(page, trace: str):
@@ -120,6 +112,28 @@ def test_rating_movies_gives_recommendations_a_point_on_the_map_and_explanations
     page.mouse.move(5, 5)
     page.wait_for_timeout(1500)
     screenshot(page, "you")
+    page.locator("[class*='st-key-you_rm_'] button").first.click()  # a rating's "Remove this rating" button
+    page.get_by_role("heading", name="Your ratings (4)").wait_for(timeout=30_000)
+    wait_for_app(page)  # the rerun has ended: a click during one can be lost with the element it hit
+    page.get_by_role("button", name="Clear my ratings").click()
+    page.get_by_text("Rate at least one movie").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_home_without_runs_links_to_train_and_trains_the_default_run(tmp_path, page):
+    """Home's links and its one-click default run, on a server with no run yet."""
+    with serving(tmp_path / "runs") as url:
+        open_page(page, url)
+        page.get_by_role("link", name="Train with your own settings").click()
+        page.get_by_role("heading", name="Train").wait_for(timeout=30_000)
+        assert page.url.endswith("/train")
+        open_page(page, url)
+        page.get_by_role("button", name="Train the default run").click()
+        page.get_by_role("heading", name="Explore the active run").wait_for(timeout=180_000)
+        assert len([p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]) == 1
+        page.get_by_role("link", name="Neighbours: the movies nearest to one").click()
+        page.get_by_role("heading", name="Neighbours").wait_for(timeout=30_000)
+        assert "/neighbours" in page.url and page.locator("[data-testid='stException']").count() == 0
 
 
 def test_compare_two_runs_and_click_an_item_on_the_aligned_map(server, tall_page):
