@@ -18,6 +18,7 @@ from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielen
 from collab_core.errors import CollabError, RunStoreError
 from collab_core.ratings import DensityReport, Ratings, Split, random_split
 from collab_core.runs import RunInfo, RunStore
+from collab_core.tables import read_table
 from collab_core.trained import TrainedModel
 
 BUILTIN_LABEL = "MovieLens 100K (built-in)"
@@ -71,6 +72,13 @@ def _load_filtered(spec: DatasetSpec, mtime: float) -> tuple[Ratings, DensityRep
 def load_dataset(spec: DatasetSpec) -> tuple[Ratings, DensityReport]:
     """The ratings of `spec` after its density filter, and the filter's report. Raises DataError."""
     return _load_filtered(spec, _mtime(spec))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def upload_columns(path: str, max_bytes: int) -> list[str]:
+    """The column names of a stored upload. Its file name is a hash of its content, so the path alone keys
+    the cache: the Data page reruns on every widget change and would otherwise parse the whole file each time."""
+    return [str(c) for c in read_table(path, max_bytes)[0].columns]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -9,7 +9,6 @@ from collab_app.uploads import SessionUploads
 from collab_core import data_roots
 from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
-from collab_core.tables import read_table
 
 navigation.ensure_frame()
 state.to_url()  # this page owns no URL options; keep only the run
@@ -61,7 +60,7 @@ def upload_spec():
     keep = (active.path,) if active.kind == "upload" else ()
     try:
         path = uploads.save(upload.name, upload.getvalue(), keep=keep)
-        header = [str(c) for c in read_table(path, cached.upload_limit_bytes())[0].columns]
+        header = cached.upload_columns(str(path), cached.upload_limit_bytes())
     except CollabError as exc:
         st.error(f"{md(upload.name)}: {md(str(exc).split(': ', 1)[-1])}")
         return None
@@ -85,7 +84,8 @@ def folder_spec():
                            help="Only folders under this server's data folders can be opened: "
                                 + ", ".join(str(r) for r in roots) + " (COLLAB_DATA_ROOTS).")
     if found:
-        st.caption("Found there: " + ", ".join(f"`{md(f)}`" for f in found))
+        st.caption("Found there: " + ", ".join(md(f) for f in found))  # md() escapes: no code span, whose
+        # backslashes would show
     if not folder:
         return None
     try:
