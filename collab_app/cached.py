@@ -103,7 +103,10 @@ def _list_runs(root: str, mtime_ns: int) -> list[RunInfo]:
 
 
 def _with_load_failure(info: RunInfo) -> RunInfo:
-    reason = _load_failures().get((info.run_id, _run_mtime(info.run_id))) if info.ok else None
+    failed = {run_id for run_id, _ in _load_failures()}  # usually empty: then no run folder is stat-ed
+    if not info.ok or info.run_id not in failed:
+        return info
+    reason = _load_failures().get((info.run_id, _run_mtime(info.run_id)))
     return RunInfo(info.run_id, False, reason, info.created, name=info.name) if reason else info
 
 
