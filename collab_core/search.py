@@ -7,10 +7,15 @@ cannot be scrolled; a picker instead shows the `limit` best matches of what the 
 - then every title (or, for users, raw id) containing the text, case-insensitive, most popular first;
 - ids in `keep` (the current selection) are always offered, ahead of the matches, so a selection made by a
   link or a chart click stays visible; ids in `exclude` never are.
+
+A search answers with `Matches`: what to offer, and how many items the text matched (all of them, not only those
+offered, and how many of those were left out by `exclude`), so that what a picker says about a search is counted
+over the same set it searched, whatever the selection kept beside it.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,8 +25,24 @@ from .catalog import ItemCatalog, Vocab
 DEFAULT_LIMIT = 100
 
 
+@dataclass(frozen=True)
+class Matches:
+    """The answer to one search."""
+
+    offered: list[str]  # raw ids for the picker: `keep` first, then at most `limit` matches
+    typed: bool  # whether there was a search text (else `offered` is simply the most popular)
+    matched: int  # items the text matches, `exclude`d ones not counted (0 when nothing was typed)
+    excluded: int  # items the text matches that `exclude` left out (e.g. movies already rated)
+    limit: int
+
+    @property
+    def cut(self) -> bool:
+        """More items match than are offered."""
+        return self.matched > self.limit
+
+
 def match_items(catalog: ItemCatalog, text: str | None, limit: int = DEFAULT_LIMIT, keep: Iterable[str] = (),
-                exclude: Iterable[str] = ()) -> list[str]:
+                exclude: Iterable[str] = ()) -> Matches:
     """Raw item ids for a picker: see the module docstring."""
     fragment = (text or "").strip()
     if fragment:
@@ -30,11 +51,11 @@ def match_items(catalog: ItemCatalog, text: str | None, limit: int = DEFAULT_LIM
         ranked = np.concatenate([np.asarray(exact, dtype=np.int64), by_title])
     else:
         ranked = catalog.top_items(limit + _count(exclude))
-    return _bounded(catalog.vocab.ids, ranked, limit, keep, exclude)
+    return _bounded(catalog.vocab.ids, ranked, limit, keep, exclude, bool(fragment))
 
 
 def match_ids(vocab: Vocab, activity: np.ndarray, text: str | None, limit: int = DEFAULT_LIMIT,
-              keep: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
+              keep: Iterable[str] = (), exclude: Iterable[str] = ()) -> Matches:
     """Raw ids (e.g. users) for a picker: those containing `text`, the exact id first, then the most active
     (`activity`: (n,) a number per id, e.g. ratings per user)."""
     fragment = (text or "").strip().lower()
@@ -46,7 +67,7 @@ def match_ids(vocab: Vocab, activity: np.ndarray, text: str | None, limit: int =
         ranked = np.concatenate([exact, hits[lowered.to_numpy()[hits] != fragment]])
     else:
         ranked = order[: limit + _count(exclude)]
-    return _bounded(vocab.ids, ranked, limit, keep, exclude)
+    return _bounded(vocab.ids, ranked, limit, keep, exclude, bool(fragment))
 
 
 def _lower_ids(vocab: Vocab) -> pd.Series:
@@ -57,19 +78,21 @@ def _count(values: Iterable) -> int:
     return len(values) if hasattr(values, "__len__") else 0
 
 
-def _bounded(ids: np.ndarray, ranked: np.ndarray, limit: int, keep: Iterable[str], exclude: Iterable[str]
-             ) -> list[str]:
-    """`keep` first, then `ranked` (indices into `ids`) without repeats or `exclude`, at most `limit` of those."""
+def _bounded(ids: np.ndarray, ranked: np.ndarray, limit: int, keep: Iterable[str], exclude: Iterable[str],
+             typed: bool) -> Matches:
+    """`keep` first, then `ranked` (indices into `ids`) without repeats or `exclude`, at most `limit` of those;
+    counted over every ranked id when something was typed."""
     excluded = {str(e) for e in exclude}
     kept = [str(k) for k in dict.fromkeys(keep) if k is not None and str(k) not in excluded]
     seen = set(kept)
-    found = []
-    for raw in ids[ranked]:
-        raw = str(raw)
-        if raw in seen or raw in excluded:
+    found, matched, left_out = [], 0, 0
+    for raw in dict.fromkeys(str(r) for r in ids[ranked]):  # an exact id may also match by title: once
+        if raw in excluded:
+            left_out += 1
             continue
-        seen.add(raw)
-        found.append(raw)
-        if len(found) >= limit:
-            break
-    return kept + found
+        matched += 1
+        if len(found) < limit and raw not in seen:
+            found.append(raw)
+        elif not typed and len(found) >= limit:
+            break  # nothing typed: the counts are not shown, so stop at the limit
+    return Matches(kept + found, typed, matched if typed else 0, left_out if typed else 0, limit)

@@ -23,6 +23,7 @@ from . import models
 from .catalog import ItemCatalog, Vocab
 from .config import TrainConfig
 from .errors import CollabError
+from .nouns import Noun, item_noun
 from .ratings import Ratings
 
 
@@ -88,6 +89,11 @@ class TrainedModel:
     def model_kind(self) -> str:
         """'dot', 'dot_bias', 'nn' or 'imported'."""
         return "imported" if self.config is None else self.config.model
+
+    @property
+    def item_noun(self) -> Noun:
+        """What its items are called: movies for MovieLens data, else items (collab_core.nouns)."""
+        return item_noun(self.dataset)
 
     @property
     def has_counts(self) -> bool:

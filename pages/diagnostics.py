@@ -49,7 +49,7 @@ else:
     u_col, m_col = st.columns([1.4, 2.6])
     user = picker.user_picker(u_col, "User", USER.key, users, trained.user_counts,
                               help="Most active users first; the search finds any of them by id.")
-    movie = picker.movie_picker(m_col, "Movie", MOVIE.key, catalog)
+    movie = picker.movie_picker(m_col, "Movie", MOVIE.key, catalog, trained.item_noun)
     state.to_url(user=user, movie=movie, pcamin=st.session_state[PCA_MIN.key], worst=st.session_state[WORST.key])
     why = cached.explain_prediction(run_id, user, movie, data)
     p1, p2, p3 = st.columns(3)

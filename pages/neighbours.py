@@ -32,7 +32,7 @@ def select_clicked_point():
 
 
 left, k_col, metric_col, min_col = st.columns([4, 0.8, 1.3, 1.1], vertical_alignment="bottom")
-movie = picker.movie_picker(left, "Movie", MOVIE.key, catalog,
+movie = picker.movie_picker(left, "Movie", MOVIE.key, catalog, active.trained.item_noun,
                             help="The best matches of the search, most rated first (the 100 most rated when the "
                                  "search is empty).")
 k = options.number_input(k_col, "k", K)

@@ -44,8 +44,8 @@ colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
 c5, c6, c7 = st.columns([1, 2.4, 1])
 n_labels = options.number_input(c5, "Label the K most rated", LABELS,
                                 help="In 2D, a label that would cover a more-rated movie's is left out.")
-highlight = picker.movie_picker(c6, "Highlight a movie", HIGHLIGHT.key, catalog, optional=True,
-                                placeholder="none")
+highlight = picker.movie_picker(c6, "Highlight a movie", HIGHLIGHT.key, catalog, active.trained.item_noun,
+                                optional=True, placeholder="none")
 axes = options.selectbox(c7, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
     if method == "PCA" and dims == 2 else "1-2"
 top = int(top_n)

@@ -68,7 +68,8 @@ mine = state.your_ratings()
 usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.vocab.knows(item)}
 full = len(mine) >= MAX_RATINGS
 pick_col, stars_col, add_col = st.columns([3.4, 2, 0.7], vertical_alignment="bottom")
-pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, optional=True, exclude=mine,
+pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, trained.item_noun, optional=True,
+                           exclude=mine, excluded_as="you rated already",
                            search_label="Find a movie to rate",
                            disabled=full, placeholder="choose a movie",
                            help="Most rated first: the model knows popular movies best.")
@@ -210,7 +211,8 @@ else:
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")
-picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, optional=True, search_label="Find a movie to explain",
+picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, trained.item_noun, optional=True,
+                    search_label="Find a movie to explain",
                     placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))

@@ -1,0 +1,62 @@
+"""What the items (and users) of a run are called, so every page speaks of "movies" for MovieLens and of the
+data's own things otherwise ("items" when nothing says what they are).
+
+A page written for MovieLens says "Search movies" and "5 popular movies"; shown over imported vectors of foods,
+those words are wrong in front of a room. Every text that names the items takes its noun from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Noun:
+    """A countable noun: `one` for a single thing, `many` for several."""
+
+    one: str
+    many: str
+
+    def count(self, n: int) -> str:
+        """'1 movie', '1,682 movies'."""
+        return f"{n:,} {self.one if n == 1 else self.many}"
+
+    def of(self, n: int) -> str:
+        """The noun that goes with `n` ('movie' or 'movies')."""
+        return self.one if n == 1 else self.many
+
+    @property
+    def One(self) -> str:  # noqa: N802 - reads as the capitalised word at the start of a sentence or label
+        return self.one[:1].upper() + self.one[1:]
+
+    @property
+    def Many(self) -> str:  # noqa: N802
+        return self.many[:1].upper() + self.many[1:]
+
+
+MOVIE = Noun("movie", "movies")
+ITEM = Noun("item", "items")
+USER = Noun("user", "users")
+MOVIELENS_PREFIX = "MovieLens"  # every MovieLens dataset's name starts so (the built-in one, a folder, a fetch)
+
+
+def from_words(words: str | None) -> Noun | None:
+    """A noun a person typed, e.g. "foods" or "food / foods" (singular / plural); None when blank. A plural alone
+    gives its singular by dropping a final 's' where there is one."""
+    text = " ".join((words or "").split())
+    if not text:
+        return None
+    if "/" in text:
+        one, many = (part.strip() for part in text.split("/", 1))
+        if one and many:
+            return Noun(one, many)
+        text = one or many
+    one = text[:-1] if text.endswith("s") and len(text) > 1 else text
+    return Noun(one, text)
+
+
+def item_noun(dataset: str, stored: dict | None = None) -> Noun:
+    """The noun for a run's items: the one stored with the run (an import names its own), else movies for
+    MovieLens data and items for anything else."""
+    if stored and stored.get("one") and stored.get("many"):
+        return Noun(str(stored["one"]), str(stored["many"]))
+    return MOVIE if str(dataset).startswith(MOVIELENS_PREFIX) else ITEM
