@@ -25,6 +25,7 @@ with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.render
     sidebar.sidebar()
     state.show_notices()
     state.mark_frame()
+    state.keep_run_in_url()
     try:
         page.run()
     except CollabError as exc:  # a problem with the data or a setting, met while drawing: a message, not a traceback

@@ -10,7 +10,11 @@ take the bounds from the same declaration.
 - first run of a session: the value comes from the URL when it parses and is allowed, else the default,
   with a notice naming the refused value (escaped: URL values are text, never markup);
 - every later run: the kept value is clamped into the current bounds (numbers) or reset to the default
-  (a choice the run does not offer).
+  (a choice the run does not offer);
+- after a switch of the active run, an option whose default depends on the run (Neighbours' minimum of ratings is
+  20 on MovieLens and 0 on an imported run without counts) goes back to the new run's default: a value chosen
+  under one run's default is not carried to another, nor back again (each option remembers the run and the
+  default it was kept under). An option whose default is the same for both runs keeps the person's choice.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import Any
 
 import streamlit as st
 
+from . import state
 from .text import md
 
 SHOWN_URL_VALUE = 80  # characters of a refused URL value repeated in the notice
@@ -69,16 +74,27 @@ class Choice:
 Option = Number | Choice
 
 
+_KEPT_UNDER = "_options_kept_under"  # option key -> (run id, default) its value was last kept under
+
+
 def apply(*options: Option) -> None:
-    """Initialise each option from the URL once per session, then keep it inside its current bounds."""
+    """Initialise each option from the URL once per session, then keep it inside its current bounds, and back at
+    its default when the active run changed and brought another default (see the module docstring)."""
+    active = state.active_run()
+    run_id = active.run_id if active is not None else None
+    kept_under = st.session_state.setdefault(_KEPT_UNDER, {})
     for option in options:
         if option.key not in st.session_state:
             st.session_state[option.key] = _from_url(option)
-            continue
-        value = st.session_state[option.key]
-        fitted = option.fit(value)
-        if fitted != value or type(fitted) is not type(value):
-            st.session_state[option.key] = fitted
+        else:
+            seen_run, seen_default = kept_under.get(option.key, (run_id, option.default))
+            value = st.session_state[option.key]
+            if seen_run != run_id and seen_default != option.default:
+                value = option.default
+            fitted = option.fit(value)
+            if fitted != st.session_state[option.key] or type(fitted) is not type(st.session_state[option.key]):
+                st.session_state[option.key] = fitted
+        kept_under[option.key] = (run_id, option.default)
 
 
 def _from_url(option: Option):

@@ -50,12 +50,25 @@ def keep_widget_state() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+# ---------------------------------------------------------------------- the address
+# The frame puts the active run into the address before the page runs, so every page keeps `run=` for every kind of
+# run, also one that stops early for a run it cannot show; a page then writes its own options with the run
+# (to_url) as soon as it has drawn them.
+def keep_run_in_url() -> None:
+    """Called by the frame before the page: the address gets the active run if it does not have it yet."""
+    run = st.session_state.get(ACTIVE_RUN)
+    if st.query_params.get("run") != run:  # the link's other values stay: the page reads them next
+        if run:
+            st.query_params["run"] = run
+        else:
+            del st.query_params["run"]
+
+
 def to_url(**params: Any) -> None:
-    """Write this page's options into the URL (None removes a parameter); keeps `run` in sync too."""
+    """Write this page's options into the address (None leaves a parameter out), with the active run."""
     wanted = {"run": st.session_state.get(ACTIVE_RUN), **params}
-    current = st.query_params.to_dict()
     new = {k: str(v) for k, v in wanted.items() if v is not None}
-    if current != new:
+    if st.query_params.to_dict() != new:
         st.query_params.from_dict(new)
 
 

@@ -11,7 +11,6 @@ from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
 
 navigation.ensure_frame()
-state.to_url()  # this page owns no URL options; keep only the run
 st.title("Data")
 active = state.dataset(cached.DatasetSpec())
 st.caption(f"Training uses: **{md(active.label)}**")

@@ -7,7 +7,6 @@ from collab_app.sidebar import run_label
 from collab_app.text import md
 
 navigation.ensure_frame()
-state.to_url()  # this page owns no URL options; keep only the run
 st.title("CF Embedding Explorer")
 st.markdown("Train a collaborative-filtering model (the fast.ai lesson's dot product with biases, or an MLP) on "
             "movie ratings, then look inside it.  \n"

@@ -15,7 +15,6 @@ from collab_core.presets import LESSON
 from collab_core.training import cuda_summary
 
 navigation.ensure_frame()
-state.to_url()  # this page owns no URL options; keep only the run
 st.title("Train")
 MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
 spec = state.dataset(cached.DatasetSpec())

@@ -1,11 +1,19 @@
 """AppTest fixtures: the real app.py, with a runs directory holding a tiny trained run (no real training)."""
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from collab_core import export
+from collab_core.importer import import_embeddings
+from collab_core.runs import RunStore
+from tests.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projections.py", "pages/neighbours.py",
@@ -92,6 +100,67 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny") / "runs"
     RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "tiny-run")
     return root / "tiny-run"
+
+
+@pytest.fixture(scope="session")
+def instrument_runs(tmp_path_factory, movie_run):
+    """The tiny movie run (conftest), a second dot_bias with another weight seed, and an nn, all on the built-in
+    MovieLens 100K with the same split (seed 0, 10%)."""
+    from collab_core.config import default_config
+    from collab_core.datasets import load_builtin
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.training import fit
+
+    root, run_id = movie_run
+    copy = tmp_path_factory.mktemp("instrument-runs") / "runs"
+    shutil.copytree(root, copy)
+    ratings = load_builtin()
+    split = random_split(ratings, 0.1, 0)
+    store = RunStore(copy)
+    store.save(fit(ratings, split, default_config(epochs=1, n_factors=8, seed=7)), "other-seed-run")
+    store.save(fit(ratings, split, default_config("nn", epochs=1, n_factors=8, nn_layers=(16,))), "nn-run")
+    store.save(fit(ratings, split, default_config("dot", epochs=1, n_factors=8)), "dot-run")
+    for day, name in ((4, run_id), (3, "other-seed-run"), (2, "nn-run"), (1, "dot-run")):  # newest first
+        meta = json.loads((copy / name / "run.json").read_text())
+        (copy / name / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
+    return copy, run_id
+
+
+@pytest.fixture(scope="session")
+def imported_runs(movie_run, tmp_path_factory):
+    """Runs folder with three imported runs: 'bare' (vectors only: no metadata, biases, counts or users),
+    'full' (the tiny MovieLens run's embeddings CSV with its user vectors and biases) and 'hostile'."""
+    from tests.hostile import save_hostile_run
+
+    root, run_id = movie_run
+    folder = tmp_path_factory.mktemp("imports")
+    runs = RunStore(folder / "runs")
+    np.save(folder / "bare.npy", np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32))
+    runs.save(import_embeddings(folder / "bare.npy")[0], "bare")
+    movies = RunStore(root).load(run_id)
+    (folder / "items.csv").write_bytes(export.embeddings_csv(movies))
+    np.save(folder / "users.npy", movies.user_factors())
+    (folder / "users.tsv").write_text("user\tbias\n" + "".join(
+        f"{u}\t{b!r}\n" for u, b in zip(movies.users.ids, movies.user_biases().tolist())))
+    runs.save(import_embeddings(folder / "items.csv", user_vectors=folder / "users.npy",
+                                user_metadata=folder / "users.tsv")[0], "full")
+    save_hostile_run(folder / "trained")
+    (folder / "hostile.csv").write_bytes(export.embeddings_csv(RunStore(folder / "trained").load("hostile-run")))
+    runs.save(import_embeddings(folder / "hostile.csv", names={"vectors": HOSTILE[2]})[0], "hostile", name=HOSTILE[0])
+    return runs.root
+
+
+@pytest.fixture(scope="session")
+def every_kind_of_run(instrument_runs, imported_runs, tmp_path_factory):
+    """One runs folder with a run of every kind: dot_bias (the tiny movie run, and another seed), nn, dot, and the
+    imports 'bare' and 'full' (see instrument_runs and imported_runs)."""
+    root, run_id = instrument_runs
+    copy = tmp_path_factory.mktemp("every-kind") / "runs"
+    shutil.copytree(root, copy)
+    for name in ("bare", "full"):
+        shutil.copytree(imported_runs / name, copy / name)
+    return copy, run_id
 
 
 @pytest.fixture(autouse=True)

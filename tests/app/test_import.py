@@ -1,40 +1,14 @@
 """Imported embeddings in the app (issue 14): the Data page's Import panel makes uploaded vectors the active run,
 and every page works with an imported run active, saying in one line what it cannot show for lack of biases,
 counts or a training history. Hostile titles and names from imported files stay text."""
-import numpy as np
 import pytest
 
 from collab_core import export
-from collab_core.importer import import_embeddings
 from collab_core.runs import RunStore
 from tests.hostile import HOSTILE
 
 from .conftest import PAGES, no_exceptions, open_app, shown, use_copy_of
 from .test_escaping import assert_nothing_hostile_is_markup
-
-
-@pytest.fixture(scope="session")
-def imported_runs(movie_run, tmp_path_factory):
-    """Runs folder with three imported runs: 'bare' (vectors only: no metadata, biases, counts or users),
-    'full' (the tiny MovieLens run's embeddings CSV with its user vectors and biases) and 'hostile'."""
-    from tests.hostile import save_hostile_run
-
-    root, run_id = movie_run
-    folder = tmp_path_factory.mktemp("imports")
-    runs = RunStore(folder / "runs")
-    np.save(folder / "bare.npy", np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32))
-    runs.save(import_embeddings(folder / "bare.npy")[0], "bare")
-    movies = RunStore(root).load(run_id)
-    (folder / "items.csv").write_bytes(export.embeddings_csv(movies))
-    np.save(folder / "users.npy", movies.user_factors())
-    (folder / "users.tsv").write_text("user\tbias\n" + "".join(
-        f"{u}\t{b!r}\n" for u, b in zip(movies.users.ids, movies.user_biases().tolist())))
-    runs.save(import_embeddings(folder / "items.csv", user_vectors=folder / "users.npy",
-                                user_metadata=folder / "users.tsv")[0], "full")
-    save_hostile_run(folder / "trained")
-    (folder / "hostile.csv").write_bytes(export.embeddings_csv(RunStore(folder / "trained").load("hostile-run")))
-    runs.save(import_embeddings(folder / "hostile.csv", names={"vectors": HOSTILE[2]})[0], "hostile", name=HOSTILE[0])
-    return runs.root
 
 
 @pytest.fixture()

@@ -15,31 +15,6 @@ from .conftest import no_exceptions, open_app, pick, shown
 NEEDS_TWO = ("pages/compare.py",)
 
 
-@pytest.fixture(scope="session")
-def instrument_runs(tmp_path_factory, movie_run):
-    """The tiny movie run (conftest), a second dot_bias with another weight seed, and an nn, all on the built-in
-    MovieLens 100K with the same split (seed 0, 10%)."""
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
-
-    root, run_id = movie_run
-    copy = tmp_path_factory.mktemp("instrument-runs") / "runs"
-    shutil.copytree(root, copy)
-    ratings = load_builtin()
-    split = random_split(ratings, 0.1, 0)
-    store = RunStore(copy)
-    store.save(fit(ratings, split, default_config(epochs=1, n_factors=8, seed=7)), "other-seed-run")
-    store.save(fit(ratings, split, default_config("nn", epochs=1, n_factors=8, nn_layers=(16,))), "nn-run")
-    store.save(fit(ratings, split, default_config("dot", epochs=1, n_factors=8)), "dot-run")
-    for day, name in ((4, run_id), (3, "other-seed-run"), (2, "nn-run"), (1, "dot-run")):  # newest first
-        meta = json.loads((copy / name / "run.json").read_text())
-        (copy / name / "run.json").write_text(json.dumps({**meta, "created": f"2026-01-0{day}T00:00:00+00:00"}))
-    return copy, run_id
-
-
 @pytest.fixture()
 def runs(instrument_runs, tmp_path, monkeypatch):
     root, run_id = instrument_runs
