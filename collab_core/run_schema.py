@@ -166,14 +166,14 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
         check.fail(f"a run needs at least 2 users and 2 items, got {n_users} and {n_items}")
     scale = check.field(meta, "rating_scale", dict, "an object of rating values", optional=True)
     if scale is not None:
-        scale = check_rating_scale(scale, config, check)
+        scale = check_recorded_scale(scale, config, check)
     return RunMeta(run_id=run_id, created=check.field(meta, "created", str, "an ISO date-time text"),
                    dataset=check.field(meta, "dataset", str, "text"), name=name, config=config,
                    metrics=metrics, history=history, n_users=n_users, n_items=n_items, imported=imported,
                    rating_scale=scale)
 
 
-def check_rating_scale(values: dict, config: TrainConfig | None, check: _Checker) -> RatingScale:
+def check_recorded_scale(values: dict, config: TrainConfig | None, check: _Checker) -> RatingScale:
     """run.json's "rating_scale": {"values": [1 to MAX_DISTINCT increasing finite numbers]} or {"low", "high",
     "step"} of at most MAX_CONTINUOUS_STEPS steps (bounded, so that a planted file cannot make a page draw a
     million star buttons), inside the model's y_range where the model has one (training refuses a y_range that
@@ -208,9 +208,13 @@ def check_rating_scale(values: dict, config: TrainConfig | None, check: _Checker
 
 
 def _scale_number(check: _Checker, value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # a JSON whole number may have any number of digits
+        number = math.nan
+    if not math.isfinite(number):
         check.fail(f"rating_scale {where} must hold finite numbers, got {type(value).__name__} {short_repr(value)}")
-    return float(value)
+    return number
 
 
 def check_import_info(values: dict, check: _Checker) -> ImportInfo:

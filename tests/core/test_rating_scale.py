@@ -116,3 +116,17 @@ def test_a_run_saved_before_scales_were_recorded_loads_with_one_to_five_stars(tm
     scale = foldin.rating_scale(store.load("old"))
     assert scale.values() == [1.0, 2.0, 3.0, 4.0, 5.0] and scale.assumed and scale.note == NOTE_UNRECORDED
     assert foldin.check_rating(store.load("old"), 0.5) == 0.5  # its data's half stars are still taken
+
+
+def test_recommend_on_the_command_line_takes_the_runs_own_stars(tmp_path, capsys):
+    from collab_core.cli import main
+
+    values = np.random.default_rng(5).integers(1, 6, 900).astype(np.float32)
+    RunStore(tmp_path / "runs").save(untrained_on(ratings_of(values)), "stars")
+    command = ["recommend", "--run", "stars", "--runs-dir", str(tmp_path / "runs"), "--json"]
+    assert main([*command, "--rate", "3=1", "--rate", "4=5"]) == 0
+    assert {f["rating"] for f in json.loads(capsys.readouterr().out)["fitted"]} == {1.0, 5.0}
+    assert main([*command, "--rate", "3=4.5"]) == 2
+    err = capsys.readouterr().err
+    assert "'3=4.5': 4.5 is not on this run's scale; its data holds the ratings 1, 2, 3, 4, 5" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

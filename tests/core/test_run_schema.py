@@ -73,6 +73,7 @@ def test_each_bad_run_json_field_is_named(saved, capsys, key, value, reason):
     ({"values": [1, "2", 3]}, "rating_scale 'values' must hold finite numbers, got str '2'"),
     ({"values": [1, True]}, "rating_scale 'values' must hold finite numbers, got bool True"),
     ({"values": [1, float("nan")]}, "rating_scale 'values' must hold finite numbers, got float nan"),
+    ({"values": [1, 10**400]}, "rating_scale 'values' must hold finite numbers, got int 1000000000"),
     ({"values": [5, 1]}, "rating_scale 'values' must increase, without repeats, got [5, 1]"),
     ({"values": [1, 1, 2]}, "rating_scale 'values' must increase, without repeats"),
     ({"values": [0, 9]}, "rating_scale runs from 0 to 9, outside the model's y_range (0, 5.5)"),
