@@ -46,9 +46,17 @@ Plain Adam and SGD put wd into the gradient (an L2 penalty on the mean loss): la
 
 The rating scale
 ----------------
-A run does not store its rating scale. Ratings are accepted within the model's `y_range` for 'dot_bias'
-and 'nn' (the only values its sigmoid can produce; a rating at an end is fitted as if just inside it), and
-any finite number for 'dot', whose output is unbounded.
+A run records the rating values its training data holds (`rating_scale`, collab_core.rating_values): the
+distinct values of a star scale, or the range and a round step of a continuous one. A person is offered
+those values, and a rating is accepted when
+- the scale is discrete and recorded (`exact`): it is one of its values (4.5 is not a rating of data that
+  holds 1, 2, 3, 4, 5);
+- and, for 'dot_bias' and 'nn', it lies within the model's `y_range`, the only values its sigmoid can
+  produce (a rating at an end is fitted as if just inside it); 'dot', whose output is unbounded, and
+  imported runs take any finite number there.
+A continuous scale's ends are only the lowest and highest rating seen, and a run without recorded values
+(imported, or saved before runs recorded them) is assumed to use whole stars 1 to 5, which it may not: so
+for those only the second rule applies.
 
 "Because you rated ..."
 -----------------------
@@ -98,6 +106,7 @@ from .diagnostics import check_trained_on
 from .errors import AmbiguousTitleError, CollabError, DataError, UnknownIdError
 from .interpret import NeighbourIndex, candidate_items, pca
 from .models import sigmoid_range
+from .rating_values import NOTE_IMPORTED, NOTE_UNRECORDED, RatingScale, assumed_scale
 from .trained import TrainedModel
 
 REFINE_METHODS = ("newton", "lbfgs", None)
@@ -121,13 +130,17 @@ def rating_bounds(trained: TrainedModel) -> tuple[float, float] | None:
 
 
 def check_rating(trained: TrainedModel, rating, what: str = "rating") -> float:
-    """`rating` as a float, or RatingError saying what the run accepts."""
+    """`rating` as a float, or RatingError saying what the run accepts (see the module docstring)."""
     try:
         value = float(rating)
     except (TypeError, ValueError):
         raise RatingError(f"{what}: {rating!r} is not a number") from None
     if not math.isfinite(value):
         raise RatingError(f"{what}: {rating!r} is not a finite number")
+    scale = rating_scale(trained)
+    if scale.exact and not scale.holds(np.array([value]))[0]:
+        raise RatingError(f"{what}: {value:g} is not on this run's scale; its data holds the ratings "
+                          f"{scale.describe()}")
     bounds = rating_bounds(trained)
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise RatingError(f"{what}: {value:g} is outside this run's scale {bounds[0]:g} to {bounds[1]:g} "
@@ -135,9 +148,17 @@ def check_rating(trained: TrainedModel, rating, what: str = "rating") -> float:
     return value
 
 
+def _accepted(trained: TrainedModel, values: np.ndarray) -> np.ndarray:
+    """(n,) bool: which of `values` (n,) float64 check_rating accepts, at once."""
+    bounds = rating_bounds(trained) or (-math.inf, math.inf)
+    ok = np.isfinite(values) & (values >= bounds[0]) & (values <= bounds[1])
+    scale = rating_scale(trained)
+    return ok & scale.holds(values) if scale.exact else ok
+
+
 def parse_rating(trained: TrainedModel, text: str) -> tuple[int, float]:
     """'Star Wars (1977)=5' or '50=4.5' -> (item index, rating). The item goes through `catalog.find_item`
-    (raw id, exact title, or an unambiguous part of one); the rating must be within the run's scale."""
+    (raw id, exact title, or an unambiguous part of one); the rating must be one the run accepts."""
     item_text, sep, rating_text = str(text).rpartition("=")
     if not sep or not item_text.strip() or not rating_text.strip():
         raise RatingError(f"{text!r}: expected TITLE=RATING or ID=RATING, e.g. 'Star Wars (1977)=5'")
@@ -172,10 +193,9 @@ def _rated_arrays(trained: TrainedModel, ratings: Mapping[int, float]) -> tuple[
     if len(bad):
         raise RatingError(f"item index {int(bad[0])} is out of range (0..{trained.n_items - 1})")
     raw = list(ratings.values())
-    bounds = rating_bounds(trained) or (-math.inf, math.inf)
     try:
         values = np.array(raw, dtype=np.float64)  # (n_rated,)
-        ok = np.isfinite(values) & (values >= bounds[0]) & (values <= bounds[1])
+        ok = _accepted(trained, values)
     except (TypeError, ValueError):  # something that is not a number: the loop below names it
         values, ok = None, np.zeros(len(raw), dtype=bool)
     for j in np.flatnonzero(~ok):  # the scalar check says what is wrong with which item
@@ -738,59 +758,13 @@ def _rows_by_user(users: np.ndarray, rows: np.ndarray) -> dict[int, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- for the "You" page (and any front end)
-@dataclass(frozen=True)
-class RatingScale:
-    """The ratings a person can give in a run: `low` to `high` in steps of `step`."""
-
-    low: float
-    high: float
-    step: float
-
-    def values(self) -> list[float]:
-        """Every allowed rating, lowest first."""
-        count = int(round((self.high - self.low) / self.step))
-        return [round(self.low + i * self.step, 6) for i in range(count + 1)]
-
-    def nearest(self, rating: float) -> float:
-        """The allowed rating closest to `rating` (ties go up)."""
-        values = np.array(self.values())
-        return float(values[np.argmin(np.abs(values - rating + 1e-9))])
-
-
 def rating_scale(trained: TrainedModel) -> RatingScale:
-    """The scale the run's data was rated on, read from what a run stores (it does not store the scale):
-    the step is 1 when every item's rating sum (mean x count) is a whole number, 0.5 when every one is a
-    multiple of a half (MovieLens 10M and later have half stars), else a round tenth of the range; the ends are the
-    lowest and highest item or user means rounded out to the step (MovieLens 100K: items rated once by 1 and by
-    5 give 1 to 5), kept inside the model's y_range. Data where no item or user is rated at an end of the scale
-    gets a narrower scale than it had."""
-    catalog = trained.catalog
-    rated = catalog.counts > 0
-    means = catalog.means[rated].astype(np.float64)
-    user_means = np.asarray(trained.user_means, dtype=np.float64)[np.asarray(trained.user_counts) > 0]
-    if len(means) == 0 or not np.isfinite(means).all():
-        bounds = rating_bounds(trained) or (1.0, 5.0)
-        return RatingScale(float(bounds[0]), float(bounds[1]), (bounds[1] - bounds[0]) / 10)
-    sums = means * catalog.counts[rated]
-    step = next((s for s in (1.0, 0.5) if np.allclose(sums / s, np.round(sums / s), atol=1e-6)), None)
-    every_mean = np.concatenate([means, user_means[np.isfinite(user_means)]])  # each lies inside the scale
-    low, high = float(every_mean.min()), float(every_mean.max())
-    if step is None:  # ratings on a continuous scale: about ten round steps across it
-        step = _round_step((high - low) / 10) if high > low else 1.0
-    low, high = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
-    bounds = rating_bounds(trained)
-    if bounds is not None:  # only ratings inside the model's y_range are accepted (check_rating)
-        low, high = max(low, bounds[0]), min(high, bounds[1])
-        high = low + math.floor((high - low) / step + 1e-9) * step  # a whole number of steps from low
-    if high <= low:
-        high = low + step
-    return RatingScale(float(low), float(high), float(step))
-
-
-def _round_step(size: float) -> float:
-    """The 1, 2 or 5 times a power of ten nearest above `size` (> 0)."""
-    power = 10.0 ** math.floor(math.log10(size))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= size * (1 - 1e-9))
+    """The ratings a person can give in this run: the values its training data holds, recorded with the run
+    (collab_core.rating_values); whole stars 1 to 5, flagged `assumed` with a note saying why, for a run
+    that has none recorded (imported vectors, or a run saved before runs recorded them)."""
+    if trained.recorded_scale is not None:
+        return trained.recorded_scale
+    return assumed_scale(NOTE_IMPORTED if trained.imported else NOTE_UNRECORDED)
 
 
 def demo_ratings(trained: TrainedModel, n: int = 5, pool: int = 40,

@@ -13,6 +13,9 @@ columns}` and `"config": null`, has no loss history and no validation score; its
 `models.VectorsOnly` (item_factors, and item_bias, user_factors, user_bias when imported), checked against
 the shapes `dim`, `columns` and the vocabulary imply, exactly as a trained run's are against its config. Its
 counts are zero where the metadata had none, and its means may be NaN (unknown), never infinite.
+
+A trained run's run.json also records the rating values of its data, "rating_scale" (collab_core.rating_values):
+absent for imported runs and runs saved before it was recorded, which then load with an assumed scale.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import CollabError, RunStoreError
+from .rating_values import MAX_CONTINUOUS_STEPS, MAX_DISTINCT, RatingScale, continuous_scale, discrete_scale
 from .trained import ImportInfo
 
 FORMAT_VERSION = 1
@@ -60,6 +64,7 @@ class RunMeta:
     n_users: int
     n_items: int
     imported: ImportInfo | None = None  # set for an imported run only
+    rating_scale: RatingScale | None = None  # the data's rating values; None: not recorded (imported, older runs)
 
     def to_json(self) -> dict:
         values = {"format_version": FORMAT_VERSION, "run_id": self.run_id, "created": self.created,
@@ -68,6 +73,8 @@ class RunMeta:
                   "metrics": self.metrics, "history": self.history, "n_users": self.n_users, "n_items": self.n_items}
         if self.imported is not None:  # trained runs' run.json stays exactly as it was
             values["imported"] = self.imported.to_json()
+        if self.rating_scale is not None:  # absent, not null, when unknown: as in runs saved before it existed
+            values["rating_scale"] = self.rating_scale.to_json()
         return values
 
     @property
@@ -157,9 +164,57 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
         _check_imported_meta(check, imported, metrics, history, n_users, n_items)
     elif n_users < 2 or n_items < 2:
         check.fail(f"a run needs at least 2 users and 2 items, got {n_users} and {n_items}")
+    scale = check.field(meta, "rating_scale", dict, "an object of rating values", optional=True)
+    if scale is not None:
+        scale = check_recorded_scale(scale, config, check)
     return RunMeta(run_id=run_id, created=check.field(meta, "created", str, "an ISO date-time text"),
                    dataset=check.field(meta, "dataset", str, "text"), name=name, config=config,
-                   metrics=metrics, history=history, n_users=n_users, n_items=n_items, imported=imported)
+                   metrics=metrics, history=history, n_users=n_users, n_items=n_items, imported=imported,
+                   rating_scale=scale)
+
+
+def check_recorded_scale(values: dict, config: TrainConfig | None, check: _Checker) -> RatingScale:
+    """run.json's "rating_scale": {"values": [1 to MAX_DISTINCT increasing finite numbers]} or {"low", "high",
+    "step"} of at most MAX_CONTINUOUS_STEPS steps (bounded, so that a planted file cannot make a page draw a
+    million star buttons), inside the model's y_range where the model has one (training refuses a y_range that
+    does not cover the ratings, so a value outside it is a damaged file, and no star outside it could be fitted)."""
+    if set(values) == {"values"}:
+        points = values["values"]
+        if not isinstance(points, list) or not 1 <= len(points) <= MAX_DISTINCT:
+            check.fail(f"rating_scale 'values' must be a list of 1 to {MAX_DISTINCT} ratings, got "
+                       f"{type(points).__name__} {short_repr(points)}")
+        for point in points:
+            _scale_number(check, point, "'values'")
+        if any(b <= a for a, b in zip(points, points[1:])):
+            check.fail(f"rating_scale 'values' must increase, without repeats, got {short_repr(points)}")
+        scale = discrete_scale(points)
+    elif set(values) == {"low", "high", "step"}:
+        low, high, step = (_scale_number(check, values[key], repr(key)) for key in ("low", "high", "step"))
+        if not low < high:
+            check.fail(f"rating_scale 'low' must be below 'high', got {low:g} and {high:g}")
+        if not (step > 0 and (high - low) / step <= MAX_CONTINUOUS_STEPS):
+            check.fail(f"rating_scale 'step' must be positive and cut {low:g} to {high:g} into at most "
+                       f"{MAX_CONTINUOUS_STEPS} steps, got {step:g}")
+        scale = continuous_scale(low, high, step)
+    else:
+        check.fail(f"rating_scale must hold either 'values' or 'low', 'high' and 'step', got the keys "
+                   f"{short_repr(sorted(values))}")
+    if config is not None and config.model != "dot":
+        y_low, y_high = config.y_range
+        if scale.low < y_low or scale.high > y_high:
+            check.fail(f"rating_scale runs from {scale.low:g} to {scale.high:g}, outside the model's y_range "
+                       f"({y_low:g}, {y_high:g}): its sigmoid can never reach them")
+    return scale
+
+
+def _scale_number(check: _Checker, value, where: str) -> float:
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # a JSON whole number may have any number of digits
+        number = math.nan
+    if not math.isfinite(number):
+        check.fail(f"rating_scale {where} must hold finite numbers, got {type(value).__name__} {short_repr(value)}")
+    return number
 
 
 def check_import_info(values: dict, check: _Checker) -> ImportInfo:

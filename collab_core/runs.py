@@ -2,7 +2,8 @@
 default ./runs).
 
 A run folder holds
-  run.json              format version, config, metrics, loss history, dataset name, creation time
+  run.json              format version, config, metrics, loss history, dataset name, creation time, and the
+                        rating values of the data (its rating scale)
   vocab.json            raw user/item ids, item titles, years and genres
   weights.safetensors   the network's state_dict (an imported run: its VectorsOnly tables)
   stats.safetensors     per-user/per-item rating counts and means
@@ -133,7 +134,8 @@ class RunStore:
     def _write(folder: Path, trained: TrainedModel, run_id: str, name: str) -> None:
         meta = RunMeta(run_id=run_id, created=trained.created, dataset=trained.dataset, name=name,
                        config=trained.config, metrics=trained.metrics, history=trained.history,
-                       n_users=trained.n_users, n_items=trained.n_items, imported=trained.source)
+                       n_users=trained.n_users, n_items=trained.n_items, imported=trained.source,
+                       rating_scale=trained.recorded_scale)
         _write_json(folder / "run.json", meta.to_json())
         items = trained.catalog.items
         _write_json(folder / "vocab.json", {
@@ -259,7 +261,8 @@ class RunStore:
         catalog = ItemCatalog(Vocab(item_ids, "item"), items, stats["item_counts"].numpy(), stats["item_means"].numpy())
         return TrainedModel(model.eval(), meta.config, Vocab(np.array(vocab["user_ids"], dtype=object), "user"),
                             stats["user_counts"].numpy(), stats["user_means"].numpy(), catalog, meta.metrics,
-                            meta.history, meta.dataset, meta.created, name=meta.name, source=meta.imported)
+                            meta.history, meta.dataset, meta.created, name=meta.name, source=meta.imported,
+                            recorded_scale=meta.rating_scale)
 
     # ------------------------------------------------------------------ the default run
     def pinned(self) -> str | None:

@@ -19,6 +19,7 @@ import torch
 from .catalog import ItemCatalog, Vocab
 from .config import default_config
 from .models import build_model_for
+from .rating_values import discrete_scale
 from .synthetic import ML25M_ITEMS, ML25M_RATINGS, ML25M_USERS, long_tailed_counts
 from .trained import TrainedModel
 
@@ -119,7 +120,8 @@ def scale_run(seed: int = 0, shape: ScaleShape = ScaleShape(), structure_seed: i
                "n_valid": shape.n_ratings - int(shape.n_ratings * 0.9)}
     users_vocab = Vocab(np.arange(1, shape.n_users + 1).astype(str).astype(object), "user")
     return TrainedModel(model.eval(), config, users_vocab, user_counts, user_means, catalog, metrics, history,
-                        dataset=f"ML-25M-shaped synthetic run ({shape.n_ratings:,} ratings, not trained)", name=name)
+                        dataset=f"ML-25M-shaped synthetic run ({shape.n_ratings:,} ratings, not trained)", name=name,
+                        recorded_scale=discrete_scale(np.arange(1, 11) / 2))  # ML-25M's half stars, 0.5 to 5
 
 
 def _genre_shares() -> np.ndarray:

@@ -2,7 +2,8 @@
 
 As in fastai's collab learner, the raw-id vocabulary travels with the model, so `item_bias(["50"])` and
 `item_weight(["50"])` take raw ids, and an unknown id gets an error naming it. Item titles, counts and
-mean ratings come along too, so a run loaded from disk can be interpreted without its rating data.
+mean ratings come along too, so a run loaded from disk can be interpreted without its rating data; so do the
+rating values the data holds (`recorded_scale`, collab_core.rating_values), the stars a new user is offered.
 
 An imported run (embeddings trained elsewhere, collab_core.importer) is a TrainedModel too, with the same
 whole-matrix API: its `model` is a `models.VectorsOnly` holding the imported tables, `config` is None, and
@@ -24,6 +25,7 @@ from .catalog import ItemCatalog, Vocab
 from .config import TrainConfig
 from .errors import CollabError
 from .nouns import Noun, item_noun
+from .rating_values import RatingScale, observed_scale
 from .ratings import Ratings
 
 
@@ -67,6 +69,9 @@ class TrainedModel:
     created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     name: str = ""  # the person's name for the run ("" when none was given)
     source: ImportInfo | None = None  # for an imported run only: its files and columns
+    # the rating values of the training data (rating_values); None when not recorded: imported vectors, or a
+    # run saved before runs recorded them (foldin.rating_scale then assumes whole stars 1 to 5)
+    recorded_scale: RatingScale | None = None
 
     def __post_init__(self):
         if (self.config is None) == (self.source is None):
@@ -77,7 +82,7 @@ class TrainedModel:
     def from_training(cls, model: nn.Module, ratings: Ratings, config: TrainConfig, metrics: dict,
                       history: list[dict]) -> TrainedModel:
         return cls(model, config, ratings.user_vocab, ratings.user_counts, ratings.user_means, ratings.catalog,
-                   metrics, history, ratings.name)
+                   metrics, history, ratings.name, recorded_scale=observed_scale(ratings.rating))
 
     # ------------------------------------------------------------------ what kind of run
     @property

@@ -74,9 +74,11 @@ pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, train
                            disabled=full, placeholder="choose a movie",
                            help="Most rated first: the model knows popular movies best.")
 chosen = stars_col.segmented_control("Your rating", stars, key="you_stars", format_func=star_label, disabled=full,
-                                     help=f"This run's data was rated from {scale.low:g} to {scale.high:g} in steps of "
-                                          f"{scale.step:g}.")
+                                     help=scale.note if scale.assumed else
+                                     f"The ratings this run's data holds: {scale.describe()}.")
 add_col.button("Rate", key="you_add", type="primary", on_click=add_rating, disabled=full or None in (pick, chosen))
+if scale.assumed:  # imported vectors, or a run saved before runs recorded their rating values
+    st.caption(scale.note)
 demo_col, clear_col, _ = st.columns([1.6, 1, 2])
 demo_col.button("Start with 5 popular movies", key="you_demo", icon=":material/bolt:",
                 on_click=lambda: replace_ratings(cached.demo_ratings(run_id, int(st.session_state[MIN.key]))),

@@ -143,7 +143,42 @@ def test_a_half_star_run_offers_half_stars(tmp_path, monkeypatch):
     monkeypatch.setenv("COLLAB_RUNS_DIR", str(root))
     at = open_app("pages/you.py")
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert at.segmented_control(key="you_stars").options[:3] == ["0.5 ★", "1 ★", "1.5 ★"]
+    assert at.segmented_control(key="you_stars").options == [f"{v:g} ★" for v in sorted(set(table["rating"]))]
+
+
+def test_a_run_with_one_star_ratings_offers_one_star(tmp_path, monkeypatch):
+    """Every movie and every person also has higher ratings, so no mean is near 1: the stars come from the
+    ratings themselves, not from means."""
+    from collab_core.config import default_config
+    from collab_core.ratings import Ratings, random_split
+    from collab_core.runs import RunStore
+    from collab_core.training import fit
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"user": rng.integers(0, 40, 1500).astype(str), "item": rng.integers(0, 30, 1500).astype(str),
+                          "rating": rng.integers(1, 6, 1500).astype(float)})
+    ratings = Ratings.from_frame(table.drop_duplicates(["user", "item"]), name="whole stars")
+    assert (ratings.rating == 1).any() and min(ratings.item_means.min(), ratings.user_means.min()) > 1.5
+    root = tmp_path / "runs"
+    RunStore(root).save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=4,
+                                                                                   batch_size=64)), "whole")
+    monkeypatch.setenv("COLLAB_RUNS_DIR", str(root))
+    at = open_app("pages/you.py")
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert at.segmented_control(key="you_stars").options == ["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"]
+    assert "whole stars 1 to 5 are offered" not in shown(at.caption)  # recorded, not assumed
+
+
+def test_a_run_without_recorded_rating_values_offers_whole_stars_and_says_so(with_run):
+    root, run_id = with_run
+    path = root / run_id / "run.json"
+    meta = json.loads(path.read_text())
+    del meta["rating_scale"]  # as a run saved before runs recorded their rating values
+    path.write_text(json.dumps(meta))
+    at = open_app("pages/you.py")
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert at.segmented_control(key="you_stars").options == ["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"]
+    assert "saved before runs recorded the rating values" in shown(at.caption)
 
 
 def test_a_dot_run_without_biases_or_sigmoid_folds_you_in_on_every_section(runs):

@@ -46,7 +46,8 @@ def with_factors(trained: TrainedModel, item_factors: np.ndarray, user_factors: 
     model.load_state_dict(state)
     config = TrainConfig.from_dict({**trained.config.to_dict(), "n_factors": width})
     return TrainedModel(model.eval(), config, trained.users, trained.user_counts, trained.user_means,
-                        trained.catalog, dict(trained.metrics), list(trained.history), trained.dataset)
+                        trained.catalog, dict(trained.metrics), list(trained.history), trained.dataset,
+                        recorded_scale=trained.recorded_scale)
 
 
 def random_rotation(width: int, seed: int = 0) -> np.ndarray:

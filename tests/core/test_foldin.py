@@ -201,31 +201,6 @@ def test_cli_recommend(tiny_trained, tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_the_rating_scale_is_read_from_the_item_means():
-    from dataclasses import replace
-
-    trained = planted_model("dot_bias", n_items=80, n_factors=4)
-    trained = replace(trained, user_means=np.full(trained.n_users, 3.0))  # users' means bound the scale too
-    catalog = trained.catalog
-    whole = replace(catalog, counts=np.full(80, 2), means=np.tile([1.0, 1.5, 3.0, 5.0], 20))
-    assert F.rating_scale(replace(trained, catalog=whole)) == F.RatingScale(1.0, 5.0, 1.0)
-    harsh = replace(trained, catalog=whole, user_means=np.r_[0.0, np.full(trained.n_users - 1, 3.0)])
-    assert F.rating_scale(harsh) == F.RatingScale(0.0, 5.0, 1.0)  # a user who gives 0 to everything widens it
-    half = replace(catalog, counts=np.ones(80, dtype=np.int64), means=np.tile([0.5, 3.5, 5.0, 4.0], 20))
-    scale = F.rating_scale(replace(trained, catalog=half))
-    assert scale == F.RatingScale(0.5, 5.0, 0.5) and scale.values()[:3] == [0.5, 1.0, 1.5]
-    assert len(scale.values()) == 10
-    assert scale.nearest(4.3) == 4.5 and scale.nearest(-3) == 0.5
-    odd = replace(catalog, counts=np.ones(80, dtype=np.int64), means=np.linspace(0.2, 5.3, 80))
-    assert F.rating_scale(replace(trained, catalog=odd)) == F.RatingScale(0.0, 5.0, 1.0)  # a round step, in y_range
-    narrow = replace(catalog, counts=np.ones(80, dtype=np.int64), means=np.linspace(2.13, 3.31, 80))
-    scale = F.rating_scale(replace(trained, catalog=narrow))
-    assert (scale.low, scale.high, scale.step) == pytest.approx((2.0, 3.4, 0.2))
-    assert scale.values() == pytest.approx([2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 3.2, 3.4])
-    wide = replace(catalog, counts=np.ones(80, dtype=np.int64), means=np.tile([0.0, 10.0], 40))
-    assert F.rating_scale(replace(trained, catalog=wide)) == F.RatingScale(0.0, 5.0, 1.0)  # inside y_range (0, 5.5)
-
-
 def test_the_demo_person_has_a_clear_taste_along_the_maps_first_axis(planted_dot_bias):
     ratings = F.demo_ratings(planted_dot_bias, 5, pool=30)
     assert len(ratings) == 5 and set(ratings) <= set(planted_dot_bias.catalog.top_items(30).tolist())

@@ -66,6 +66,31 @@ def test_each_bad_run_json_field_is_named(saved, capsys, key, value, reason):
     assert_refused_everywhere(store, run_id, reason, capsys)
 
 
+@pytest.mark.parametrize("scale, reason", [
+    ({"values": "1-5"}, "rating_scale 'values' must be a list of 1 to 21 ratings, got str '1-5'"),
+    ({"values": []}, "rating_scale 'values' must be a list of 1 to 21 ratings, got list []"),
+    ({"values": list(range(1, 23))}, "rating_scale 'values' must be a list of 1 to 21 ratings"),
+    ({"values": [1, "2", 3]}, "rating_scale 'values' must hold finite numbers, got str '2'"),
+    ({"values": [1, True]}, "rating_scale 'values' must hold finite numbers, got bool True"),
+    ({"values": [1, float("nan")]}, "rating_scale 'values' must hold finite numbers, got float nan"),
+    ({"values": [1, 10**400]}, "rating_scale 'values' must hold finite numbers, got int 1000000000"),
+    ({"values": [5, 1]}, "rating_scale 'values' must increase, without repeats, got [5, 1]"),
+    ({"values": [1, 1, 2]}, "rating_scale 'values' must increase, without repeats"),
+    ({"values": [0, 9]}, "rating_scale runs from 0 to 9, outside the model's y_range (0, 5.5)"),
+    ({"low": 1, "high": 5, "step": 1e-9}, "rating_scale 'step' must be positive and cut 1 to 5 into at most 20 steps"),
+    ({"low": 1, "high": 5, "step": -1}, "rating_scale 'step' must be positive"),
+    ({"low": 5, "high": 1, "step": 1}, "rating_scale 'low' must be below 'high', got 5 and 1"),
+    ({"low": 1, "high": "5", "step": 1}, "rating_scale 'high' must hold finite numbers, got str '5'"),
+    ({"stars": 5}, "rating_scale must hold either 'values' or 'low', 'high' and 'step', got the keys ['stars']"),
+    ({"values": [1, 2], "step": 1}, "rating_scale must hold either 'values' or"),
+    ([1, 2, 3], "'rating_scale' must be an object of rating values, got list [1, 2, 3]"),
+])
+def test_a_bad_rating_scale_is_refused_with_what_is_wrong(saved, capsys, scale, reason):
+    store, run_id = saved
+    rewrite_json(store.root / run_id / "run.json", lambda meta: meta.__setitem__("rating_scale", scale))
+    assert_refused_everywhere(store, run_id, reason, capsys)
+
+
 @pytest.mark.parametrize("file, tensor, damage, reason", [
     ("stats", "item_counts", "drop", "missing tensor(s) item_counts"),
     ("stats", "item_counts", "cut", "tensor 'item_counts' is I64 [10], expected I64 [120]"),
