@@ -22,7 +22,7 @@ def panel(use_folder) -> None:
             + (" (fetched)" if statuses[n].fetched else "")))
         status = statuses[name]
         if status.fetched:
-            st.success(f"{md(name)} is in this server's data folder.", icon=":material/check:")
+            st.success(f"{md(name)} is in the data folder.", icon=":material/check:")
             st.button(f"Use {name}", key="fetch_use", type="primary", on_click=use_folder, args=(status.folder,))
             return
         st.caption("GroupLens' usage terms (the data is downloaded from GroupLens by you; this project does not "

@@ -11,8 +11,9 @@ server's files nor its command line, so the text shown:
 - carries no error number (`[Errno 2]`), no urlopen `<...>` wrapper and no backticks (those quote commands
   for a shell the visitor does not have);
 - for an exception that is not a CollabError (a bug), says what failed and that the server's log has the rest.
-The original message, paths and all, goes to the server's log at warning level, once per distinct message
-(a page reruns on every click and would otherwise log the same failure each time).
+The original message, paths and all, goes to the server's log at warning level with where each named file
+lies on the server, once per distinct message (a page reruns on every click and would otherwise log the same
+failure each time).
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def user_message(exc: BaseException, names: Mapping[str, str] | None = None, wha
     else:  # a bug: its message may be anything; the log has it with the traceback
         text = f"{what} failed unexpectedly on the server; its log has the details for the server's operator"
     shown = clean(text, names)
-    _log_once(exc, shown)
+    _log_once(exc, shown, names)
     return shown
 
 
@@ -115,7 +116,7 @@ def _server_folders() -> list[tuple[Path, str, str | None]]:
     return sorted(both, key=lambda entry: -len(entry[0].parts))
 
 
-def _log_once(exc: BaseException, shown: str) -> None:
+def _log_once(exc: BaseException, shown: str, names: Mapping[str, str] | None) -> None:
     original = str(exc) if isinstance(exc, CollabError) else f"{type(exc).__name__}: {exc}"
     with _logged_lock:
         if original in _logged:
@@ -124,5 +125,6 @@ def _log_once(exc: BaseException, shown: str) -> None:
         _logged[original] = None
         if len(_logged) > _LOGGED_MAX:
             _logged.popitem(last=False)
-    _log.warning("error shown in the browser: %s | in full: %s", shown, original,
+    files = "; ".join(f"{name} is {path}" for path, name in (names or {}).items() if str(path) != name)
+    _log.warning("error shown in the browser: %s | in full: %s%s", shown, original, f" | {files}" if files else "",
                  exc_info=None if isinstance(exc, CollabError) else exc)

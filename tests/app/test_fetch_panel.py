@@ -36,7 +36,8 @@ def test_accept_the_terms_download_and_use_a_dataset(empty_runs, grouplens, tmp_
     wait_until(lambda: not fetch_job("ml-latest-small").active, timeout=60)
     assert fetch_job("ml-latest-small").status == "done", fetch_job("ml-latest-small").error
     at.run()
-    assert "ml-latest-small is in this server's data folder" in shown(at.success)
+    assert "ml-latest-small is in the data folder" in shown(at.success)
+    assert str(tmp_path) not in shown(at.success)  # the server's folders are not the visitor's business
     at.button(key="fetch_use").click().run()
     assert no_exceptions(at), [e.value for e in at.exception]
     assert at.segmented_control(key="p_data_source").value == "folder"
