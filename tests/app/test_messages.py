@@ -112,7 +112,7 @@ def not_on_the_server(at, env):
     return download("ml-latest-small")(at, env)
 
 
-def folder(typed: str, files: dict[str, str] | None = None):
+def folder(typed: str, files: dict[str, str] | None = None, known: str | None = None):
     def drive(at, env):
         if files is not None:
             for name, text in files.items():
@@ -120,7 +120,7 @@ def folder(typed: str, files: dict[str, str] | None = None):
                 (env.roots / typed / name).write_text(text)
         at.segmented_control(key="p_data_source").set_value("folder").run()
         at.text_input(key="p_data_folder").set_value(typed).run()
-        return "p_data_folder", typed
+        return "p_data_folder", known or typed
     return drive
 
 
@@ -165,7 +165,8 @@ CASES = {
     "folder outside the data folders": folder("../outside"),
     "folder without MovieLens files": folder("my-set", {"notes.txt": "hello"}),
     "MovieLens folder with a bad row": folder("ml-latest-small", {
-        "ratings.csv": "userId,movieId,rating\n1,1,4\n2,1,great\n", "movies.csv": "movieId,title\n1,A\n"}),
+        "ratings.csv": "userId,movieId,rating\n1,1,4\n2,1,great\n", "movies.csv": "movieId,title\n1,A\n"},
+        known="ml-latest-small/ratings.csv: row 2"),
     "ragged vectors": import_preview("vectors.tsv", b"1\t2\n3\n"),
     "unreadable vectors": unreadable_import,
     "user vectors of another width": import_button,
@@ -221,3 +222,46 @@ def test_the_operator_log_keeps_where_the_file_is(env, caplog):
     assert len(logged) == 1 and "logged.csv is /" in logged[0] and "row 2" in logged[0]
     at.number_input(key="p_data_min_user").set_value(1).run()  # a rerun shows it again: logged once
     assert len([r for r in caplog.records if r.name == "collab_app.messages"]) == 1
+
+
+# ---------------------------------------------------------------------- the safety net on its own
+def net_cases(data_dir: Path, runs_dir: Path) -> list[tuple[str, dict, str, str]]:
+    """(message a reader might let through, names, what must be shown, what must not)."""
+    from collab_app.uploads import process_root
+
+    stored = process_root() / "session-x" / "57dc7ce0ab.csv"
+    return [
+        (f"{stored}: row 2: rating 'five'", {str(stored): "bad2.csv"}, "bad2.csv: row 2", "57dc7ce0"),
+        (f"{stored}: row 2", {}, "the uploaded file: row 2", "57dc7ce0"),
+        ("cannot reach http://h/ml-1m.zip (<urlopen error [Errno -2] Name or service not known>); run "
+         "`python -m collab_core data fetch ml-1m --zip PATH`", {}, "(Name or service not known)", "Errno"),
+        (f"save it as {data_dir / 'ml-1m.zip'} and fetch again", {}, "save it as ml-1m.zip and fetch again", "/"),
+        (f"runs cannot be saved in {runs_dir}: Permission denied", {}, "in the server's runs folder:", "/"),
+        (f"{data_dir / 'ml-1m'}/ratings.dat: row 3", {str(data_dir / "ml-1m"): "ml-1m"}, "ml-1m/ratings.dat: row 3",
+         str(data_dir)),
+    ]
+
+
+def test_the_net_catches_what_a_reader_missed(env, empty_runs):
+    from collab_app.messages import user_message
+    from collab_core.errors import DataError
+
+    for message, names, wanted, unwanted in net_cases(env.roots, empty_runs):
+        text = user_message(DataError(message), names)
+        assert wanted in text and unwanted not in text and "`" not in text, (message, text)
+
+
+def test_a_bug_is_not_shown_as_a_repr(env):
+    from collab_app.messages import user_message
+
+    text = user_message(KeyError("/srv/secret/path"), what="Downloading ml-1m")
+    assert text.startswith("Downloading ml-1m failed unexpectedly") and "KeyError" not in text and "/" not in text
+
+
+def test_a_fetch_error_is_said_in_plain_words(env):
+    from collab_app.messages import user_message
+    from collab_core.errors import FetchError
+
+    error = FetchError("network", f"cannot reach x; save it as {env.roots}/ml-1m.zip", plain="ml-1m could not be "
+                       "downloaded")
+    assert user_message(error) == "ml-1m could not be downloaded"
