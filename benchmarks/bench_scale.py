@@ -151,9 +151,9 @@ def server_tree_rss_mb(pid: int) -> dict:
 def measure_browser(runs_dir: Path, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.bench_ui import measured, set_number
+    from benchmarks.bench_ui import TIMING_LOG, measured, set_number
 
-    env = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0"}
+    env = {"COLLAB_UMAP_PREWARM": "0", "COLLAB_UMAP_WORKER": "0", **TIMING_LOG}
     process, url = start_server(runs_dir, work, env)
     out = {"memory": [], "projections": []}
     try:

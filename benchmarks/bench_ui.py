@@ -38,9 +38,13 @@ OBSERVER = """() => {
 }"""
 
 
+# The server logs its script-run and gc-pause lines only when asked: a server this benchmark reads starts with it.
+TIMING_LOG = {"COLLAB_TIMING_LOG": "1"}
+
+
 def server_ms(log_path: Path, since_line: int, page_name: str = r"\S+") -> list[float]:
     """Durations of the script runs of `page_name` the server logged after line `since_line` (another session's
-    runs on another page are left out)."""
+    runs on another page are left out). The server must have been started with TIMING_LOG."""
     lines = log_path.read_text().splitlines()[since_line:]
     pattern = re.compile(rf"script-run page={page_name} ms=([\d.]+)")
     return [float(m.group(1)) for m in map(pattern.search, lines) if m]
@@ -238,7 +242,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     ratings = load_builtin()
     run_id = RunStore(work / "runs").save(fit(ratings, random_split(ratings, 0.1, 42), default_config()))
-    process, url = start_server(work / "runs", work)
+    process, url = start_server(work / "runs", work, TIMING_LOG)
     results: dict = {"run_id": run_id, "cores": os.cpu_count(), "browser_nice": args.nice_browser,
                      "trainer_view": args.trainer_view, "think_ms": args.think_ms, "cpu_share": {}}
     global DIAGNOSTICS_DIR

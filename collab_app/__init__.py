@@ -5,6 +5,7 @@
   state       every non-widget session-state entry, the URL, one-shot notices, the active run accessor
   options     page options declared once with run-dependent bounds, kept inside them
   text        untrusted text escaped for Streamlit's Markdown
+  messages    an error as the visitor reads it (their names, no server paths), beside its control; logged in full
   cached      every st.cache_* wrapper around collab_core
   services    process-wide singletons: the training service, UMAP computations
   progress    this session's training on screen, and the one-click default run

@@ -55,7 +55,7 @@ def _load_raw(kind: str, path: str, label: str, columns: ColumnMap, rating_scale
     if kind == BUILTIN:
         return load_builtin()
     if kind == "folder":
-        return load_movielens_folder(path)
+        return load_movielens_folder(path, name=Path(path).name)  # messages name the folder, not the server's path
     return load_table(path, columns, max_bytes=upload_limit_bytes(), rating_scale=rating_scale, name=label)
 
 
@@ -69,16 +69,23 @@ def _load_filtered(spec: DatasetSpec, mtime: float) -> tuple[Ratings, DensityRep
     return ratings.filter_density(spec.min_user_ratings, spec.min_item_ratings)
 
 
+def read_dataset(spec: DatasetSpec) -> Ratings:
+    """The ratings of `spec` before its density filter (the same cache entry load_dataset reads): what a page
+    calls right under the control that chose them, so that a bad file is named there. Raises DataError."""
+    return _load_raw(spec.kind, spec.path, spec.label, spec.columns, spec.rating_scale, _mtime(spec))
+
+
 def load_dataset(spec: DatasetSpec) -> tuple[Ratings, DensityReport]:
     """The ratings of `spec` after its density filter, and the filter's report. Raises DataError."""
     return _load_filtered(spec, _mtime(spec))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def upload_columns(path: str, max_bytes: int) -> list[str]:
-    """The column names of a stored upload. Its file name is a hash of its content, so the path alone keys
-    the cache: the Data page reruns on every widget change and would otherwise parse the whole file each time."""
-    return [str(c) for c in read_table(path, max_bytes)[0].columns]
+def upload_columns(path: str, max_bytes: int, name: str) -> list[str]:
+    """The column names of a stored upload (`name`: its own file name, which messages use). Its stored name is
+    a hash of its content, so the path keys the cache: the Data page reruns on every widget change and would
+    otherwise parse the whole file each time."""
+    return [str(c) for c in read_table(path, max_bytes, name)[0].columns]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -9,6 +9,7 @@ import streamlit as st
 from collab_core import fetch
 
 from . import services
+from .messages import show_error
 from .text import md
 
 
@@ -21,7 +22,7 @@ def panel(use_folder) -> None:
             + (" (fetched)" if statuses[n].fetched else "")))
         status = statuses[name]
         if status.fetched:
-            st.success(f"{md(name)} is in the data folder ({md(status.folder)}).", icon=":material/check:")
+            st.success(f"{md(name)} is in the data folder.", icon=":material/check:")
             st.button(f"Use {name}", key="fetch_use", type="primary", on_click=use_folder, args=(status.folder,))
             return
         st.caption("GroupLens' usage terms (the data is downloaded from GroupLens by you; this project does not "
@@ -34,13 +35,13 @@ def panel(use_folder) -> None:
         if job is not None and job.active:
             _progress(name)
             return
-        if job is not None and job.status == "failed":
-            st.error(md(job.error), icon=":material/error:")
-        elif job is not None and job.status == "cancelled":
-            st.info("Download cancelled; the part already downloaded is kept and resumed next time.")
         if st.button("Download", key="fetch_start", disabled=not accepted, icon=":material/download:"):
             services.fetch_service().start(name)
             st.rerun()
+        if job is not None and job.status == "failed":  # right under the button that started it
+            show_error(job.failure or RuntimeError(job.error), what=f"Downloading {name}")
+        elif job is not None and job.status == "cancelled":
+            st.info("Download cancelled; the part already downloaded is kept and resumed next time.")
 
 
 @st.fragment(run_every=1.0)

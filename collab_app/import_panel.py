@@ -12,6 +12,7 @@ from collab_core.errors import CollabError
 from collab_core.importer import import_embeddings
 
 from . import cached, state
+from .messages import show_error
 from .text import md
 from .uploads import SessionUploads
 
@@ -35,13 +36,13 @@ def draw() -> None:
     if uploads.get("vectors") is None:
         st.info("Upload the item vectors to preview them.", icon=":material/upload_file:")
         return
+    names = {role: upload.name for role, upload in uploads.items() if upload is not None}
     try:
         paths = _save(uploads)
-        names = {role: upload.name for role, upload in uploads.items() if upload is not None}
         found = cached.import_preview(str(paths["vectors"]), str(paths.get("metadata", "")),
                                       names["vectors"], names.get("metadata", ""))
     except CollabError as exc:
-        st.error(md(exc), icon=":material/error:")
+        show_error(exc, names=_known_names(uploads))
         return
     st.caption(f"{found.n_rows:,} item vectors of dimension {found.dim}.")
     for note in found.notes:
@@ -50,7 +51,7 @@ def draw() -> None:
     name = st.text_input("Run name (optional)", max_chars=80, key="imp_name")
     ready = not found.columns or (id_column is not None and title_column is not None)
     if st.button("Import as a run", type="primary", key="imp_go", disabled=not ready):
-        _import(paths, names, id_column, title_column, name)
+        _import(paths, names, id_column, title_column, name, _known_names(uploads))
 
 
 def _uploads() -> dict:
@@ -69,10 +70,21 @@ def _uploads() -> dict:
     return found
 
 
+def _folder() -> SessionUploads:
+    return state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+
+
+def _known_names(uploads: dict) -> dict[str, str]:
+    """Where each upload is stored -> its own file name, for the messages (collab_app.messages)."""
+    folder = _folder()
+    return {str(folder.path_for(upload.name, upload.getvalue())): upload.name for upload in uploads.values()
+            if upload is not None}
+
+
 def _save(uploads: dict) -> dict[str, Path]:
     """Each upload stored in this session's private folder (collab_app.uploads), keeping the others of this
     import and the ratings file the session trains on."""
-    folder = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+    folder = _folder()
     dataset = state.dataset(cached.DatasetSpec())
     files = {role: (upload.name, upload.getvalue()) for role, upload in uploads.items() if upload is not None}
     paths = {role: folder.path_for(name, data) for role, (name, data) in files.items()}
@@ -96,7 +108,8 @@ def _column_choices(found) -> tuple[str | None, str | None]:
     return chosen[0], chosen[1]
 
 
-def _import(paths: dict, names: dict, id_column, title_column, name: str) -> None:
+def _import(paths: dict, names: dict, id_column, title_column, name: str, stored: dict[str, str]) -> None:
+    """Import and save as a run; a failure is said right under the button (`stored`: stored path -> file name)."""
     try:
         with st.spinner("Importing ..."):
             trained, notes = import_embeddings(
@@ -105,7 +118,7 @@ def _import(paths: dict, names: dict, id_column, title_column, name: str) -> Non
                 max_bytes=cached.upload_limit_bytes(), names=names)
             run_id = cached.store().save(trained, name=name)
     except CollabError as exc:
-        st.error(f"Nothing was imported: {md(exc)}", icon=":material/error:")
+        show_error(exc, names=stored, prefix="Nothing was imported: ")
         return
     for note in notes:
         state.notice(f"Note: {md(note)}", "info")

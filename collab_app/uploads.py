@@ -70,7 +70,7 @@ class SessionUploads:
         """Store `data` (named by its hash, with `name`'s suffix when it is a known one) and delete this
         session's other uploads except those in `keep`. Raises DataError above the size limit."""
         if len(data) > self.limit_bytes:
-            raise DataError(f"{len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
+            raise DataError(f"{name}: {len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
                             f"(COLLAB_UPLOAD_LIMIT_MB)")
         path = self.path_for(name, data)
         if not path.exists():

@@ -33,9 +33,10 @@ def allowed_folder(text: str, allowed: tuple[Path, ...] | None = None) -> Path:
         real_root = root.expanduser().resolve()
         if resolved == real_root or real_root in resolved.parents:
             return resolved
-    shown = ", ".join(str(r) for r in allowed) or "none"
-    raise DataError(f"{text!s}: only folders under the data folders of this server can be opened ({shown}); "
-                    f"an operator can add folders with COLLAB_DATA_ROOTS")
+    # Said to a dashboard visitor: what they typed, and what they can do; not where the roots are on the server
+    raise DataError(f"{text!s} is not in this server's data folders, the only folders the dashboard opens: choose "
+                    f"one of the folders found there, or fetch a MovieLens dataset (the server's operator can add "
+                    f"data folders with COLLAB_DATA_ROOTS)")
 
 
 def dataset_folders(allowed: tuple[Path, ...] | None = None, depth: int = 2) -> list[Path]:

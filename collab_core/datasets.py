@@ -8,7 +8,10 @@
 - Any table with user, item and rating columns; names are mapped by the caller or guessed from common
   spellings (`userId`, `user_id`, ...), with optional title/genres columns or a separate items file.
 
-Every reader fails with a DataError that names the file and what is wrong with it. Nothing here executes
+Every reader fails with a DataError that names the file and what is wrong with it. The readers a dashboard
+visitor reaches take `name`, what that person calls the file or folder (an upload's own file name, a dataset
+folder's name): the path on the server (an upload is stored under a hash of its content) is then never in a
+message; the command line leaves it out and its messages name the paths its user typed. Nothing here executes
 content from a file: CSV is parsed by pandas' C parser, Parquet by pyarrow.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .datacache import cached_load
 from .errors import DataError
 from .fetch import resolve_dataset
 from .ratings import Ratings, Split, with_validation_frame
-from .tables import DEFAULT_MAX_BYTES, file_error, first_line, read_csv, read_table
+from .tables import DEFAULT_MAX_BYTES, file_error, first_line, names_for, read_csv, read_table
 
 BUILTIN = "builtin"
 
@@ -87,73 +90,94 @@ def load_builtin() -> Ratings:
 
 
 # ---------------------------------------------------------------------- MovieLens folders
-def detect_movielens_format(folder: Path) -> str:
-    """'ml-100k', 'ml-1m' (also ml-10m) or 'ml-latest' (ml-latest-small, 20m, 25m, 32m) from the files present."""
+def detect_movielens_format(folder: Path, name: str | None = None) -> str:
+    """'ml-100k', 'ml-1m' (also ml-10m) or 'ml-latest' (ml-latest-small, 20m, 25m, 32m) from the files present.
+    Messages call the folder `name` when given, else its path."""
     folder = Path(folder)
+    shown = name or str(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder")
+        raise DataError(f"{shown}: not a folder")
     for marker, layout in MOVIELENS_MARKERS.items():
         if (folder / marker).is_file():
             return layout
     present = sorted(p.name for p in folder.iterdir())[:12]
-    raise DataError(f"{folder}: no MovieLens ratings file found (expected u.data, ratings.dat or ratings.csv); "
+    raise DataError(f"{shown}: no MovieLens ratings file found (expected u.data, ratings.dat or ratings.csv); "
                     f"the folder holds: {', '.join(present) or 'nothing'}")
 
 
-def load_movielens_folder(folder: str | Path, cache: bool = True) -> Ratings:
-    """Read a MovieLens folder as downloaded from GroupLens, whatever its size.
+def load_movielens_folder(folder: str | Path, cache: bool = True, name: str | None = None) -> Ratings:
+    """Read a MovieLens folder as downloaded from GroupLens, whatever its size. Messages call the folder
+    `name` when given (its files `<name>/ratings.dat`, ...), else its path.
 
     With `cache`, the parsed result is kept in `<folder>/.collab-cache/` and later loads read it instead
     (see collab_core.datacache): seconds rather than a minute at 25M ratings."""
-    folder = Path(folder)
-    kind = detect_movielens_format(folder)
+    found = _Folder(Path(folder), name)
+    kind = detect_movielens_format(found.path, name)
     parse = {"ml-100k": _load_ml100k, "ml-1m": _load_ml1m, "ml-latest": _load_ml_latest}[kind]
-    return cached_load(folder, lambda: parse(folder)) if cache else parse(folder)
+    return cached_load(found.path, lambda: parse(found)) if cache else parse(found)
 
 
-def _require(folder: Path, name: str) -> Path:
-    path = folder / name
-    if not path.is_file():
-        raise DataError(f"{folder}: the MovieLens file {name} is missing; download the complete folder again")
-    return path
+@dataclass(frozen=True)
+class _Folder:
+    """A MovieLens folder being read, and what messages call it and its files."""
+
+    path: Path
+    name: str | None  # None: its path (the command line's user typed it)
+
+    def file(self, file_name: str) -> tuple[Path, str | None]:
+        """(the file's path, what messages call it: None for its path)."""
+        return self.path / file_name, f"{self.name}/{file_name}" if self.name else None
+
+    def require(self, file_name: str) -> tuple[Path, str | None]:
+        path, shown = self.file(file_name)
+        if not path.is_file():
+            raise DataError(f"{self.name or self.path}: the MovieLens file {file_name} is missing; download the "
+                            f"complete folder again")
+        return path, shown
 
 
-def _load_ml100k(folder: Path) -> Ratings:
-    data = _read_csv_file(_require(folder, "u.data"), sep="\t", header=None, dtype=str,
-                     names=["user", "item", "rating", "timestamp"])
-    item_path = _require(folder, "u.item")
-    items = _read_csv_file(item_path, sep="|", header=None, dtype=str, encoding="latin-1", keep_default_na=False)
+def _load_ml100k(folder: _Folder) -> Ratings:
+    data_file = folder.require("u.data")
+    data = _read_csv_file(*data_file, sep="\t", header=None, dtype=str, names=["user", "item", "rating", "timestamp"])
+    item_path, item_name = folder.require("u.item")
+    items = _read_csv_file(item_path, item_name, sep="|", header=None, dtype=str, encoding="latin-1",
+                           keep_default_na=False)
     if items.shape[1] < 5 + len(ML100K_GENRES):
-        raise DataError(f"{item_path}: expected {5 + len(ML100K_GENRES)} '|'-separated fields "
+        raise DataError(f"{item_name or item_path}: expected {5 + len(ML100K_GENRES)} '|'-separated fields "
                         f"(id, title, dates, URL, 19 genre flags), found {items.shape[1]}")
     flags = items.iloc[:, 5:5 + len(ML100K_GENRES)].to_numpy() == "1"
     genres = [[g for g, on in zip(ML100K_GENRES, row) if on] for row in flags]
     item_meta = pd.DataFrame({"item": items[0], "title": items[1].replace("", None), "genres": genres})
     user_meta = None
-    if (folder / "u.user").is_file():
-        user_meta = _read_csv_file(folder / "u.user", sep="|", header=None, dtype=str,
-                              names=["user", "age", "gender", "occupation", "zip_code"])
-    return _ratings_from_table(data, folder / "u.data", item_meta, user_meta, name=f"MovieLens {folder.name}")
+    if folder.file("u.user")[0].is_file():
+        user_meta = _read_csv_file(*folder.file("u.user"), sep="|", header=None, dtype=str,
+                                   names=["user", "age", "gender", "occupation", "zip_code"])
+    return _ratings_from_table(data, names_for(*data_file)[1], item_meta, user_meta,
+                               name=f"MovieLens {folder.path.name}")
 
 
-def _load_ml1m(folder: Path) -> Ratings:
-    ratings = _read_double_colon(_require(folder, "ratings.dat"), ["user", "item", "rating", "timestamp"])
-    movies = _read_double_colon(_require(folder, "movies.dat"), ["item", "title", "genres"])
+def _load_ml1m(folder: _Folder) -> Ratings:
+    ratings_file = folder.require("ratings.dat")
+    ratings = _read_double_colon(*ratings_file, ["user", "item", "rating", "timestamp"])
+    movies = _read_double_colon(*folder.require("movies.dat"), ["item", "title", "genres"])
     item_meta = movies.assign(genres=_split_genres(movies["genres"]))
     user_meta = None
-    if (folder / "users.dat").is_file():
-        user_meta = _read_double_colon(folder / "users.dat", ["user", "gender", "age", "occupation", "zip_code"])
-    return _ratings_from_table(ratings, folder / "ratings.dat", item_meta, user_meta, name=f"MovieLens {folder.name}")
+    if folder.file("users.dat")[0].is_file():
+        user_meta = _read_double_colon(*folder.file("users.dat"), ["user", "gender", "age", "occupation", "zip_code"])
+    return _ratings_from_table(ratings, names_for(*ratings_file)[1], item_meta, user_meta,
+                               name=f"MovieLens {folder.path.name}")
 
 
-def _load_ml_latest(folder: Path) -> Ratings:
+def _load_ml_latest(folder: _Folder) -> Ratings:
     """ratings.csv + movies.csv. Column names are matched like any table's (userId, user_id, ...), and a
     movies file without genres or titles still loads: releases and hand-made extracts differ."""
-    ratings_path, movies_path = _require(folder, "ratings.csv"), _require(folder, "movies.csv")
-    ratings = _read_csv_file(ratings_path, dtype=str, keep_default_na=False)
-    table, _ = _map_columns(ratings, ColumnMap(), ratings_path)
-    item_meta = _items_table(_read_csv_file(movies_path, dtype=str, keep_default_na=False), movies_path)
-    return _ratings_from_table(table, ratings_path, item_meta, None, name=f"MovieLens {folder.name}")
+    ratings_file, movies_file = folder.require("ratings.csv"), folder.require("movies.csv")
+    ratings = _read_csv_file(*ratings_file, dtype=str, keep_default_na=False)
+    table, _ = _map_columns(ratings, ColumnMap(), names_for(*ratings_file)[1])
+    item_meta = _items_table(_read_csv_file(*movies_file, dtype=str, keep_default_na=False),
+                             names_for(*movies_file)[1])
+    return _ratings_from_table(table, names_for(*ratings_file)[1], item_meta, None,
+                               name=f"MovieLens {folder.path.name}")
 
 
 def _split_genres(column: pd.Series) -> list[list[str]]:
@@ -165,23 +189,24 @@ def _split_genres(column: pd.Series) -> list[list[str]]:
     return out
 
 
-def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
+def _read_double_colon(path: Path, shown: str | None, names: list[str]) -> pd.DataFrame:
     """MovieLens 1M/10M '::'-separated latin-1 files, as a frame of strings.
 
     No CSV parser takes a two-character separator at C speed, so '::' is swapped for the ASCII unit
     separator (which no MovieLens field contains) in the raw bytes: latin-1 is one byte per character, so
     this is the same as swapping it in the text. pyarrow then parses without quoting rules (titles hold
     '"'); it is several times faster than pandas' C parser on 10M rows. A ragged file falls back to the
-    C parser, which pads short rows and names the first long one, as this reader always did.
+    C parser, which pads short rows and names the first long one, as this reader always did. Messages call
+    the file `shown` (None: its path).
     """
     try:
         data = path.read_bytes().replace(b"::", b"\x1f")
     except OSError as exc:
-        raise file_error(path, exc) from None
+        raise file_error(path, exc, shown) from None
     try:
         return _parse_unit_separated(data, names)
     except ValueError:  # pyarrow.ArrowInvalid: ragged rows or an empty file; pandas' C parser decides
-        return _parse_unit_separated_leniently(path, data, names)
+        return _parse_unit_separated_leniently(shown or str(path), data, names)
 
 
 def _parse_unit_separated(data: bytes, names: list[str]) -> pd.DataFrame:
@@ -198,12 +223,12 @@ def _parse_unit_separated(data: bytes, names: list[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _parse_unit_separated_leniently(path: Path, data: bytes, names: list[str]) -> pd.DataFrame:
+def _parse_unit_separated_leniently(shown: str, data: bytes, names: list[str]) -> pd.DataFrame:
     try:
         return pd.read_csv(io.BytesIO(data), sep="\x1f", header=None, names=names, dtype=str, encoding="latin-1",
                            quoting=csv.QUOTE_NONE, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: not a '::'-separated MovieLens file ({first_line(str(exc))})") from None
+        raise DataError(f"{shown}: not a '::'-separated MovieLens file ({first_line(str(exc))})") from None
 
 
 # ---------------------------------------------------------------------- generic tables
@@ -224,16 +249,17 @@ def load_table(path: str | Path, columns: ColumnMap = ColumnMap(), items_path: s
     """Ratings from any table with user, item and rating columns (and optional title/genres).
 
     With `rating_scale` (low, high) declared, a rating outside it is refused, naming the row: a 50 in a
-    1-5 file is a data error, and clipping it would hide that. `name` is what the ratings are called on
-    screen (default: the file name)."""
+    1-5 file is a data error, and clipping it would hide that. `name` is what the person calls the file (an
+    upload's own name): the ratings' name on screen and the file's name in every message (default: the path
+    in messages where it helps, such as "no such file", and the file name elsewhere)."""
     path = Path(path)
     rating_scale = check_rating_scale(rating_scale)
-    frame, notes = read_table(path, max_bytes)
-    table, item_meta = _map_columns(frame, columns, path)
+    frame, notes = read_table(path, max_bytes, name)
+    shown = names_for(path, name)[1]
+    table, item_meta = _map_columns(frame, columns, shown)
     if items_path is not None:
         item_meta = load_items_file(items_path, max_bytes)
-    return _ratings_from_table(table, path, item_meta, None, name=name or path.name, rating_scale=rating_scale,
-                               notes=notes)
+    return _ratings_from_table(table, shown, item_meta, None, name=shown, rating_scale=rating_scale, notes=notes)
 
 
 def check_rating_scale(scale) -> tuple[float, float] | None:
@@ -255,11 +281,11 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
     train_path, valid_path = Path(train_path), Path(valid_path)
     rating_scale = check_rating_scale(rating_scale)
     train_frame, read_notes = read_table(train_path, max_bytes)
-    train, item_meta = _map_columns(train_frame, columns, train_path)
-    valid, _ = _map_columns(read_table(valid_path, max_bytes)[0], columns, valid_path)
-    train, train_notes = _validated(train, train_path, rating_scale)
+    train, item_meta = _map_columns(train_frame, columns, train_path.name)
+    valid, _ = _map_columns(read_table(valid_path, max_bytes)[0], columns, valid_path.name)
+    train, train_notes = _validated(train, train_path.name, rating_scale)
     train_notes = read_notes + train_notes
-    valid, _ = _validated(valid, valid_path, rating_scale)
+    valid, _ = _validated(valid, valid_path.name, rating_scale)
     ratings, split = with_validation_frame(train, valid, item_meta, None, name=train_path.name)
     ratings.require_two_of_each(train_path.name)
     return replace(ratings, notes=tuple(train_notes) + ratings.notes), split
@@ -268,14 +294,14 @@ def load_train_valid(train_path: str | Path, valid_path: str | Path, columns: Co
 def load_items_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
     """An items table: an id column (item/movieId/...) plus title and/or genres."""
     path = Path(path)
-    return _items_table(read_table(path, max_bytes)[0], path)
+    return _items_table(read_table(path, max_bytes)[0], path.name)
 
 
-def _items_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _items_table(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     """item (raw id) plus title and genres when the frame has them, its columns found by name."""
-    meta = pd.DataFrame({"item": frame[_pick(frame, None, ITEM_COLUMNS, "item id", path)]})
-    title = _pick(frame, None, TITLE_COLUMNS, "title", path, required=False)
-    genres = _pick(frame, None, GENRE_COLUMNS, "genres", path, required=False)
+    meta = pd.DataFrame({"item": frame[_pick(frame, None, ITEM_COLUMNS, "item id", file)]})
+    title = _pick(frame, None, TITLE_COLUMNS, "title", file, required=False)
+    genres = _pick(frame, None, GENRE_COLUMNS, "genres", file, required=False)
     if title:
         meta["title"] = frame[title]
     if genres:
@@ -301,16 +327,17 @@ def load_dataset(spec: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Rating
 
 
 # ---------------------------------------------------------------------- shared helpers
-def _map_columns(frame: pd.DataFrame, columns: ColumnMap, path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    user = _pick(frame, columns.user, USER_COLUMNS, "user", path)
-    item = _pick(frame, columns.item, ITEM_COLUMNS, "item", path)
-    rating = _pick(frame, columns.rating, RATING_COLUMNS, "rating", path)
+def _map_columns(frame: pd.DataFrame, columns: ColumnMap, file: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The user, item and rating columns (and item metadata) of `frame`; messages call it `file`."""
+    user = _pick(frame, columns.user, USER_COLUMNS, "user", file)
+    item = _pick(frame, columns.item, ITEM_COLUMNS, "item", file)
+    rating = _pick(frame, columns.rating, RATING_COLUMNS, "rating", file)
     if len({user, item, rating}) < 3:
-        raise DataError(f"{path.name}: the user, item and rating columns must differ "
+        raise DataError(f"{file}: the user, item and rating columns must differ "
                         f"(got {user!r}, {item!r}, {rating!r})")
     table = pd.DataFrame({"user": frame[user], "item": frame[item], "rating": frame[rating]})
-    title = _pick(frame, columns.title, TITLE_COLUMNS, "title", path, required=False)
-    genres = _pick(frame, columns.genres, GENRE_COLUMNS, "genres", path, required=False)
+    title = _pick(frame, columns.title, TITLE_COLUMNS, "title", file, required=False)
+    genres = _pick(frame, columns.genres, GENRE_COLUMNS, "genres", file, required=False)
     item_meta = None
     if title or genres:
         item_meta = pd.DataFrame({"item": frame[item]})
@@ -334,21 +361,21 @@ def guess_column(columns: list[str], candidates: list[str]) -> str | None:
     return None
 
 
-def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: str, path: Path,
+def _pick(frame: pd.DataFrame, wanted: str | None, candidates: list[str], what: str, file: str,
           required: bool = True) -> str | None:
     columns = [str(c) for c in frame.columns]
     if wanted:
         if wanted not in columns:
-            raise DataError(f"{path.name}: no column {wanted!r} for the {what}; columns are: {', '.join(columns)}")
+            raise DataError(f"{file}: no column {wanted!r} for the {what}; columns are: {', '.join(columns)}")
         return wanted
     found = guess_column(columns, candidates)
     if found is None and required:
-        raise DataError(f"{path.name}: no {what} column found (tried {', '.join(candidates[:5])}); columns are: "
+        raise DataError(f"{file}: no {what} column found (tried {', '.join(candidates[:5])}); columns are: "
                         f"{', '.join(columns)}. Name the {what} column explicitly.")
     return found
 
 
-def _validated(table: pd.DataFrame, path: Path,
+def _validated(table: pd.DataFrame, file: str,
                rating_scale: tuple[float, float] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Check ids and ratings row by row; the message names the first bad row (1-based, header excluded).
     Returns the cleaned table and notes about what was found (e.g. ids that mix numbers and text)."""
@@ -361,7 +388,7 @@ def _validated(table: pd.DataFrame, path: Path,
         blank_rows = (codes < 0) | blank.to_numpy()[codes]
         if blank_rows.any():
             row = int(np.flatnonzero(blank_rows)[0]) + 1
-            raise DataError(f"{path.name}: row {row}: the {column} id is empty "
+            raise DataError(f"{file}: row {row}: the {column} id is empty "
                             f"({int(blank_rows.sum())} rows have none)")
         notes += _id_notes(ids, column)  # uniques come in row order: examples are the first such rows' ids
         # Stripping can make two ids equal (' 7' and '7'): re-code, and hand on a categorical, which
@@ -373,14 +400,14 @@ def _validated(table: pd.DataFrame, path: Path,
     raw = table["rating"]
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path.name}: row {row + 1}: rating {raw.iloc[row]!r} is not a finite number "
+        raise DataError(f"{file}: row {row + 1}: rating {raw.iloc[row]!r} is not a finite number "
                         f"({int(bad.sum())} such rows)")
     if rating_scale is not None:
         low, high = rating_scale
         outside = ((numbers < low) | (numbers > high)).to_numpy()
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
-            raise DataError(f"{path.name}: row {row + 1}: rating {numbers.iloc[row]:g} is outside the declared scale "
+            raise DataError(f"{file}: row {row + 1}: rating {numbers.iloc[row]:g} is outside the declared scale "
                             f"{low:g}-{high:g} ({int(outside.sum())} such rows); fix the file or the scale")
     return table.assign(rating=numbers), notes
 
@@ -415,15 +442,17 @@ def _parse_ratings(raw: pd.Series) -> pd.Series:
     return pd.Series(parsed.astype("float64").to_numpy()[codes], index=raw.index)
 
 
-def _ratings_from_table(table: pd.DataFrame, path: Path, item_meta, user_meta, name: str,
+def _ratings_from_table(table: pd.DataFrame, file: str, item_meta, user_meta, name: str,
                         rating_scale: tuple[float, float] | None = None, notes: list[str] = ()) -> Ratings:
-    table, id_notes = _validated(table[["user", "item", "rating"]], path, rating_scale)
+    """Ratings from the user, item and rating columns read from `file` (what messages call it)."""
+    table, id_notes = _validated(table[["user", "item", "rating"]], file, rating_scale)
     notes = list(notes) + id_notes
     ratings = Ratings.from_frame(table, item_meta, user_meta, name=name, notes=notes)
-    ratings.require_two_of_each(path.name)
+    ratings.require_two_of_each(file)
     return ratings
 
 
-def _read_csv_file(path: Path, **kwargs) -> pd.DataFrame:
-    """A MovieLens file of known layout (built-in or from a GroupLens folder), errors naming the file."""
-    return read_csv(path, path, **kwargs)
+def _read_csv_file(path: Path, shown: str | None = None, **kwargs) -> pd.DataFrame:
+    """A MovieLens file of known layout (built-in or from a GroupLens folder), errors naming the file (`shown`,
+    else its path)."""
+    return read_csv(path, path, name=shown, **kwargs)

@@ -6,6 +6,25 @@ and the dashboard can show it as it is, without a traceback. All of them are `Va
 """
 from __future__ import annotations
 
+import re
+
+_ERROR_NUMBER = re.compile(r"\[(?:Errno|WinError) -?\d+\]\s*")
+
+
+def os_reason(exc: BaseException) -> str:
+    """An OS or network error in plain words: 'Connection refused', 'Name or service not known', 'timed out';
+    never '[Errno 111]' or a Python repr. A URLError is read through its `reason` (the socket's error)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        exc = reason
+    elif isinstance(reason, str) and reason.strip():
+        return _ERROR_NUMBER.sub("", reason).strip()
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = _ERROR_NUMBER.sub("", text).strip()
+    if not text and isinstance(exc, TimeoutError):
+        return "timed out"
+    return text or "no reason given"
+
 
 class CollabError(ValueError):
     """Base class: a problem with the user's input or settings, with a message fit to show them."""
@@ -17,11 +36,16 @@ class DataError(CollabError):
 
 class FetchError(DataError):
     """Fetching a MovieLens release failed; `reason` says how, for an app to react ('network', 'not_found',
-    'checksum', 'corrupt', 'unsafe', 'missing_file', 'disk_full', 'interrupted', ...)."""
+    'checksum', 'corrupt', 'unsafe', 'missing_file', 'disk_full', 'interrupted', ...).
 
-    def __init__(self, reason: str, message: str):
+    The message is for the command line (it names the server's paths and the commands to run); `plain` says the
+    same to a person who reaches the server only through a browser: what failed in their terms and what to do,
+    with no path, command or error number (None: no such wording, the message must be cleaned)."""
+
+    def __init__(self, reason: str, message: str, plain: str | None = None):
         super().__init__(message)
         self.reason = reason
+        self.plain = plain
 
 
 class ConfigError(CollabError):

@@ -6,7 +6,9 @@ it against the `.md5` file published beside it when there is one, and unzips it 
 renamed into place, so `<data dir>/<name>/` appears complete or not at all. A lock file in the data folder
 (fcntl.flock) makes two processes or threads fetching the same set share one download. Every failure is
 a FetchError naming the URL or file and what to do, and leaves no dataset, staging folder or partial
-file behind, except the partial download of an interrupted transfer, which the next fetch resumes.
+file behind, except the partial download of an interrupted transfer, which the next fetch resumes. Each
+FetchError also says it in plain words for a person using the dashboard (`plain`): the dataset's name, what
+failed and what to do, never a path on the server, a command or an error number.
 
 Also here: the releases this knows (`RELEASES`), a summary of GroupLens' usage terms (`terms_text`), the
 download size (`remote_size`), what is fetched (`list_datasets`) and names -> folders (`resolve_dataset`).
@@ -31,11 +33,12 @@ from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
 from . import settings
 from .data_roots import DATASET_MARKERS
-from .errors import DataError, FetchCancelled, FetchError
+from .errors import DataError, FetchCancelled, FetchError, os_reason
 
 try:
     import fcntl
@@ -219,7 +222,8 @@ def fetch(name: str, *, accept_terms: bool, folder: str | Path | None = None, ba
     """
     release = get_release(name)
     if not accept_terms:
-        raise FetchError("terms", f"{name}: GroupLens' usage terms must be accepted before fetching (see terms_text)")
+        raise FetchError("terms", f"{name}: GroupLens' usage terms must be accepted before fetching (see terms_text)",
+                         plain=f"Accept GroupLens' usage terms for {name} before downloading it.")
     root = data_dir(folder)
     url = zip_url(name, base_url)
     _make_folder(root)
@@ -240,7 +244,9 @@ def _fetch_locked(release: Release, root: Path, url: str, zip_path: str | Path |
         return FetchResult(name, target, str(target), already_present=True)
     if target.exists():
         raise FetchError("exists", f"{target} exists but holds no MovieLens ratings file; move it away and "
-                                   f"fetch again")
+                                   f"fetch again",
+                         plain=f"The server's data folder already holds a folder called {name} with no MovieLens "
+                               f"ratings in it; ask the server's operator to move it away, then download again.")
     dropped = root / f"{name}.zip"  # where the network error message tells the user to save a zip
     if zip_path is None and dropped.is_file():
         zip_path = dropped
@@ -260,7 +266,9 @@ def _download_and_install(release: Release, url: str, root: Path, reporter: _Rep
     if published is not None and digest != published:
         part.unlink(missing_ok=True)
         raise FetchError("checksum", f"{url}: the download's MD5 is {digest} but {url}.md5 says {published}; the "
-                                     f"download was deleted: fetch again (a mirror may be out of date)")
+                                     f"download was deleted: fetch again (a mirror may be out of date)",
+                         plain=f"The download of {release.name} arrived damaged (its checksum is not the one "
+                               f"published beside it) and was deleted; press Download to try again.")
     try:
         _unpack(part, release, root, reporter, source=url, md5=digest, verified=published is not None)
     except FetchError:
@@ -274,7 +282,9 @@ def _download_and_install(release: Release, url: str, root: Path, reporter: _Rep
 def _install_local_zip(release: Release, zip_path: Path, root: Path, reporter: _Reporter) -> FetchResult:
     if not zip_path.is_file():
         raise FetchError("missing_file", f"{zip_path}: no such file (expected {release.name}.zip as downloaded "
-                                         f"from GroupLens)")
+                                         f"from GroupLens)",
+                         plain=f"The zip of {release.name} to unpack is missing on the server; press Download to "
+                               f"download it.")
     reporter.begin("verifying", zip_path.stat().st_size)
     digest = _md5_of(zip_path, reporter)
     _unpack(zip_path, release, root, reporter, source=str(zip_path), md5=digest, verified=False)
@@ -305,7 +315,10 @@ def _download_with_retries(url: str, part: Path, reporter: _Reporter, retries: i
                 kept = part.stat().st_size if part.is_file() else 0
                 raise FetchError("interrupted", f"{url}: the download stopped after {kept / 1e6:,.1f} MB "
                                                 f"({exc.args[0]}); the part is kept in {part}: run the same "
-                                                f"fetch again to resume") from None
+                                                f"fetch again to resume",
+                                 plain=f"The download of {_dataset_of(url)} stopped after {kept / 1e6:,.1f} MB "
+                                       f"({exc.args[0]}); what arrived is kept: press Download again to "
+                                       f"resume.") from None
             time.sleep(min(2.0, 0.2 * 2**attempt))
     raise AssertionError("unreachable")
 
@@ -338,7 +351,7 @@ def _download(url: str, part: Path, reporter: _Reporter, timeout: float) -> tupl
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else None
         if total is not None:
-            _require_space(part.parent, total - start, f"downloading {url}")
+            _require_space(part.parent, total - start, f"downloading {url}", _dataset_of(url))
         return _stream(response, part, start, total, reporter), start
 
 
@@ -352,7 +365,7 @@ def _stream(response, part: Path, start: int, total: int | None, reporter: _Repo
             try:
                 chunk = response.read(CHUNK)
             except (OSError, ValueError, HTTPException) as exc:  # reset, timeout, IncompleteRead
-                raise _Interrupted(str(exc) or type(exc).__name__, received, start) from None
+                raise _Interrupted(os_reason(exc), received, start) from None
             if not chunk:
                 break
             _write_or_fail(handle, chunk, part, delete=True)
@@ -381,17 +394,25 @@ def _write_or_fail(handle, data: bytes, path: Path, delete: bool) -> None:
 
 
 def _disk_error(path: Path, exc: OSError) -> FetchError:
+    name = _dataset_of(path)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return FetchError("disk_full", f"{path}: no space left on the device; free some space in {path.parent} "
-                                       f"(or set COLLAB_DATA_DIR to a folder on a larger disk) and fetch again")
-    return FetchError("disk", f"{path}: cannot write ({exc.strerror or exc})")
+                                       f"(or set COLLAB_DATA_DIR to a folder on a larger disk) and fetch again",
+                          plain=f"{name} could not be saved: the server's disk is full. Ask the server's operator "
+                                f"to free some space, then press Download again.")
+    return FetchError("disk", f"{path}: cannot write ({os_reason(exc)})",
+                      plain=f"{name} could not be saved on the server ({os_reason(exc)}); ask the server's operator "
+                            f"to check its data folder, then press Download again.")
 
 
-def _require_space(folder: Path, needed: int, doing: str) -> None:
+def _require_space(folder: Path, needed: int, doing: str, name: str) -> None:
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise FetchError("disk_full", f"{folder}: {doing} needs {needed / 1e6:,.0f} MB but only {free / 1e6:,.0f} MB "
-                                      f"are free; free some space (or set COLLAB_DATA_DIR elsewhere) and fetch again")
+                                      f"are free; free some space (or set COLLAB_DATA_DIR elsewhere) and fetch again",
+                         plain=f"{name} needs {needed / 1e6:,.0f} MB on the server's disk but only "
+                               f"{free / 1e6:,.0f} MB are free; ask the server's operator to free some space, then "
+                               f"press Download again.")
 
 
 def _range_start(content_range: str | None) -> int | None:
@@ -404,20 +425,40 @@ def _range_total(content_range: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _dataset_of(where: str | Path) -> str:
+    """The dataset a download URL or a file of the data folder belongs to: .../ml-1m.zip(.part) -> 'ml-1m'."""
+    return PurePosixPath(str(where)).name.split(".zip")[0]
+
+
+def _host(url: str) -> str:
+    return urlparse(url).netloc or url
+
+
 def _http_error(url: str, exc: HTTPError) -> FetchError:
+    name, host = _dataset_of(url), _host(url)
     if exc.code == 404:
         return FetchError("not_found", f"{url}: not found (HTTP 404); check the dataset name and the base URL "
-                                       f"(--base-url or COLLAB_MOVIELENS_URL)")
-    return FetchError("http", f"{url}: the server answered HTTP {exc.code} {exc.reason}; try again later")
+                                       f"(--base-url or COLLAB_MOVIELENS_URL)",
+                          plain=f"{name} could not be downloaded: {host} has no {name}.zip (HTTP 404 not found). "
+                                f"The download address may be wrong: ask the server's operator to check it "
+                                f"(COLLAB_MOVIELENS_URL).")
+    return FetchError("http", f"{url}: the server answered HTTP {exc.code} {exc.reason}; try again later",
+                      plain=f"{name} could not be downloaded: {host} answered HTTP {exc.code} {exc.reason}; "
+                            f"press Download again later.")
 
 
 def _network_error(url: str, root: Path, exc: Exception, kept: int = 0) -> FetchError:
-    reason = getattr(exc, "reason", None) or exc
+    reason = os_reason(exc)
     name = PurePosixPath(url).name
     resume = f" (the {kept / 1e6:,.1f} MB downloaded so far are kept and resumed next time)" if kept else ""
+    kept_plain = f" The {kept / 1e6:,.1f} MB downloaded so far are kept." if kept else ""
     return FetchError("network", f"cannot reach {url} ({reason}){resume}. Download {name} yourself (in a "
                                  f"browser or on another machine), then save it as {root / name} and fetch again, "
-                                 f"or run `python -m collab_core data fetch {name.removesuffix('.zip')} --zip PATH`")
+                                 f"or run `python -m collab_core data fetch {name.removesuffix('.zip')} --zip PATH`",
+                      plain=f"{_dataset_of(url)} could not be downloaded: the server running this dashboard "
+                            f"cannot reach {_host(url)} ({reason}).{kept_plain} Press Download again later, or "
+                            f"ask the server's operator to download {name} from GroupLens and put it in the "
+                            f"server's data folder.")
 
 
 def remote_size(name: str, base_url: str | None = None, timeout: float = 10.0,
@@ -487,7 +528,7 @@ def _unpack(zip_path: Path, release: Release, root: Path, reporter: _Reporter, s
         _check_members_safe(members, zip_path)
         prefix = _dataset_prefix(members, release, zip_path)
         chosen = [m for m in members if m.filename.startswith(prefix) and not m.is_dir()]
-        _require_space(root, sum(m.file_size for m in chosen), f"unzipping {zip_path.name}")
+        _require_space(root, sum(m.file_size for m in chosen), f"unzipping {zip_path.name}", release.name)
         staging = Path(tempfile.mkdtemp(prefix=f".{release.name}.staging-", dir=root))
         try:
             _extract(archive, chosen, prefix, staging, reporter)
@@ -520,7 +561,9 @@ def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], prefix: s
 
 def _corrupt(zip_path: Path, exc: Exception) -> FetchError:
     return FetchError("corrupt", f"{zip_path}: not a complete, readable zip ({exc}); it was truncated or damaged: "
-                                 f"download it again")
+                                 f"download it again",
+                      plain=f"The download of {_dataset_of(zip_path)} is not a complete zip (it was cut short or "
+                            f"damaged) and was deleted; press Download to try again.")
 
 
 def _check_members_safe(members: list[zipfile.ZipInfo], zip_path: Path) -> None:
@@ -532,7 +575,10 @@ def _check_members_safe(members: list[zipfile.ZipInfo], zip_path: Path) -> None:
         if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in path.parts or is_link:
             what = "a symbolic link" if is_link else "a path outside the folder"
             raise FetchError("unsafe", f"{zip_path}: member {member.filename!r} is {what}; refusing to unzip it "
-                                       f"(a genuine MovieLens zip has none)")
+                                       f"(a genuine MovieLens zip has none)",
+                             plain=f"The download of {_dataset_of(zip_path)} holds {what} ({member.filename!r}), "
+                                   f"which no genuine MovieLens zip has; it was not unpacked. Ask the server's "
+                                   f"operator to check the download address (COLLAB_MOVIELENS_URL).")
 
 
 def _dataset_prefix(members: list[zipfile.ZipInfo], release: Release, zip_path: Path) -> str:
@@ -545,11 +591,18 @@ def _dataset_prefix(members: list[zipfile.ZipInfo], release: Release, zip_path: 
         if prefix + release.ratings_file in names:
             if prefix + release.movies_file not in names:
                 raise FetchError("missing_file", f"{zip_path}: holds {prefix}{release.ratings_file} but no "
-                                                 f"{prefix}{release.movies_file}; not a complete {release.name} zip")
+                                                 f"{prefix}{release.movies_file}; not a complete {release.name} zip",
+                                 plain=_not_the_release(release))
             return prefix
     shown = ", ".join(sorted(names)[:6]) or "nothing"
     raise FetchError("missing_file", f"{zip_path}: holds no {release.zip_folder}/{release.ratings_file}; not a "
-                                     f"{release.name} zip (it holds {shown})")
+                                     f"{release.name} zip (it holds {shown})", plain=_not_the_release(release))
+
+
+def _not_the_release(release: Release) -> str:
+    return (f"The download of {release.name} is not the complete {release.name} dataset (its ratings or movies "
+            f"file is missing); it was not unpacked. Ask the server's operator to check the download address "
+            f"(COLLAB_MOVIELENS_URL).")
 
 
 # ---------------------------------------------------------------------- the data folder
@@ -562,8 +615,9 @@ def _make_folder(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FetchError("disk", f"{root}: cannot create the data folder ({exc.strerror or exc}); set "
-                                 f"COLLAB_DATA_DIR to a folder you can write") from None
+        raise FetchError("disk", f"{root}: cannot create the data folder ({os_reason(exc)}); set "
+                                 f"COLLAB_DATA_DIR to a folder you can write",
+                         plain=_data_folder_unwritable(exc)) from None
 
 
 @contextmanager
@@ -572,8 +626,9 @@ def _locked(lock_path: Path, reporter: _Reporter) -> Iterator[None]:
     try:
         handle = lock_path.open("a")
     except OSError as exc:
-        raise FetchError("disk", f"{lock_path}: cannot create the lock file ({exc.strerror or exc}); set "
-                                 f"COLLAB_DATA_DIR to a folder you can write") from None
+        raise FetchError("disk", f"{lock_path}: cannot create the lock file ({os_reason(exc)}); set "
+                                 f"COLLAB_DATA_DIR to a folder you can write",
+                         plain=_data_folder_unwritable(exc)) from None
     with handle:
         locked = fcntl is not None and _wait_for_lock(handle, reporter)
         try:
@@ -581,6 +636,11 @@ def _locked(lock_path: Path, reporter: _Reporter) -> Iterator[None]:
         finally:
             if locked:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _data_folder_unwritable(exc: OSError) -> str:
+    return (f"Nothing can be downloaded: the server's data folder cannot be written ({os_reason(exc)}). Ask the "
+            f"server's operator to point COLLAB_DATA_DIR at a folder it can write.")
 
 
 def _wait_for_lock(handle, reporter: _Reporter) -> bool:

@@ -164,11 +164,12 @@ def _read_bytes(path: Path, name: str, limit: tuple[int, str]) -> bytes:
         size = 0  # check_file names what is wrong with it
     if size > max_bytes:
         raise DataError(f"{name}: {size:,} bytes is above the import limit of {max_bytes:,} bytes ({hint})")
-    check_file(path, max_bytes)
+    known = name if name != path.name else None  # a name of its own (an upload's): never the stored path
+    check_file(path, max_bytes, known)
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise file_error(path, exc) from None
+        raise file_error(path, exc, known) from None
 
 
 def _read_vectors(data: bytes, name: str, vector_column: str | None) -> _Read:

@@ -100,6 +100,9 @@ _SETTINGS = [
     Setting("COLLAB_DEFAULT_RUN", _run_id, lambda: None, "the run new visitors see first (else the best built-in run)"),
     Setting("COLLAB_MOVIELENS_URL", _url, lambda: "https://files.grouplens.org/datasets/movielens",
             "where MovieLens zips are downloaded from (a mirror may be given)"),
+    Setting("COLLAB_TIMING_LOG", _flag, lambda: False,
+            "log each script run's and each full garbage collection's duration to the server's log (script-run and "
+            "gc-pause lines, at debug level; the UI benchmarks turn it on to read them)"),
 ]
 SETTINGS: dict[str, Setting] = {s.name: s for s in _SETTINGS}
 

@@ -23,7 +23,8 @@ class Fetch:
     status: str = "running"  # running -> done | failed | cancelled
     progress: fetch.FetchProgress | None = None
     result: fetch.FetchResult | None = None
-    error: str | None = None
+    error: str | None = None  # the full message, for the command line and the server's log
+    failure: Exception | None = None  # what failed: a page turns it into words for its reader (collab_app.messages)
     started: float = field(default_factory=time.time)
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
@@ -71,7 +72,7 @@ class FetchService:
         except FetchCancelled:
             job.status = "cancelled"
         except CollabError as exc:
-            job.status, job.error = "failed", str(exc)
+            job.status, job.error, job.failure = "failed", str(exc), exc
         except Exception as exc:  # a bug: shown where the download was, logged in full
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.status, job.error, job.failure = "failed", f"{type(exc).__name__}: {exc}", exc
             _log.exception("fetching %s failed", job.name)

@@ -4,6 +4,7 @@ elsewhere as a run (collab_app.import_panel)."""
 import streamlit as st
 
 from collab_app import cached, charts, fetch_panel, import_panel, navigation, state
+from collab_app.messages import show_error
 from collab_app.text import md
 from collab_app.uploads import SessionUploads
 from collab_core import data_roots
@@ -17,6 +18,7 @@ st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet",
            "import": "Import embeddings"}
 NONE = "(none)"
+FAILED = "failed"  # what a source returns when its file or folder cannot be used (the error is shown beside it)
 st.session_state.setdefault("p_data_source", active.kind)
 
 
@@ -49,20 +51,29 @@ def column_mapping(header: list[str]) -> ColumnMap:
                      None if chosen["genres"] == NONE else chosen["genres"])
 
 
+def failed(where, exc: CollabError, names: dict[str, str]) -> str:
+    """Show why the chosen file or folder cannot be used in `where`, right under its control."""
+    show_error(exc, where, names)
+    where.caption(f"Training still uses **{md(active.label)}**.")
+    return FAILED
+
+
 def upload_spec():
     upload = st.file_uploader(f"Ratings table (CSV, TSV or Parquet, at most {cached.upload_limit_mb()} MB)",
                               type=["csv", "tsv", "txt", "parquet"], key="data_upload",
                               max_upload_size=cached.upload_limit_mb())
     if upload is None:
         return None
+    problem = st.container()  # right under the uploader, above the column mapping: in view when it goes wrong
     uploads = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
     keep = (active.path,) if active.kind == "upload" else ()
+    data = upload.getvalue()
+    names = {str(uploads.path_for(upload.name, data)): upload.name}  # stored under a hash; the person knows this
     try:
-        path = uploads.save(upload.name, upload.getvalue(), keep=keep)
-        header = cached.upload_columns(str(path), cached.upload_limit_bytes())
+        path = uploads.save(upload.name, data, keep=keep)
+        header = cached.upload_columns(str(path), cached.upload_limit_bytes(), upload.name)
     except CollabError as exc:
-        st.error(f"{md(upload.name)}: {md(str(exc).split(': ', 1)[-1])}")
-        return None
+        return failed(problem, exc, names)
     st.caption("Map the columns (guessed from their names):")
     mapping = column_mapping(header)
     scale = None
@@ -71,7 +82,12 @@ def upload_spec():
                    help="Ratings outside it are then refused with the row named, instead of being taken as they are."):
         scale = (float(s2.number_input("lowest rating", value=1.0, key="p_data_scale_low")),
                  float(s3.number_input("highest rating", value=5.0, key="p_data_scale_high")))
-    return cached.DatasetSpec("upload", str(path), upload.name, mapping, rating_scale=scale)
+    spec = cached.DatasetSpec("upload", str(path), upload.name, mapping, rating_scale=scale)
+    try:
+        cached.read_dataset(spec)  # every row is checked here, so a bad one is named under the uploader
+    except CollabError as exc:
+        return failed(problem, exc, names)
+    return spec
 
 
 def folder_spec():
@@ -82,17 +98,21 @@ def folder_spec():
                            key="p_data_folder", placeholder=str(found[0] if found else roots[0] / "ml-1m"),
                            help="Only folders under this server's data folders can be opened: "
                                 + ", ".join(str(r) for r in roots) + " (COLLAB_DATA_ROOTS).")
+    problem = st.container()  # right under the box
     if found:
         st.caption("Found there: " + ", ".join(md(f) for f in found))  # md() escapes: no code span, whose
         # backslashes would show
     if not folder:
         return None
+    names = {folder: folder}  # as typed
     try:
         path = data_roots.allowed_folder(folder, roots)
+        names[str(path)] = path.name
+        spec = cached.DatasetSpec("folder", str(path), f"MovieLens {path.name}")
+        cached.read_dataset(spec)  # a folder without MovieLens files is named under the box
     except CollabError as exc:
-        st.error(md(exc), icon=":material/error:")
-        return None
-    return cached.DatasetSpec("folder", str(path), f"MovieLens {path.name}")
+        return failed(problem, exc, names)
+    return spec
 
 
 spec = {"builtin": lambda: cached.DatasetSpec(), "folder": folder_spec, "upload": upload_spec}[source]()
@@ -110,13 +130,15 @@ if spec is None:
     st.info("Choose a folder or upload a file to preview it. The dataset used for training stays as it is until "
             "you press **Use this dataset**.")
     st.stop()
+if spec == FAILED:
+    st.stop()
 spec = cached.DatasetSpec(spec.kind, spec.path, spec.label, spec.columns, int(min_user), int(min_item),
                           spec.rating_scale)
 
 try:
     ratings, report = cached.load_dataset(spec)
-except CollabError as exc:
-    st.error(md(exc), icon=":material/error:")
+except CollabError as exc:  # the density filter left too little: said here, beside the filter
+    show_error(exc, names={spec.path: spec.label})
     st.caption(f"Training still uses **{md(active.label)}**.")
     st.stop()
 

@@ -37,6 +37,7 @@ def test_accept_the_terms_download_and_use_a_dataset(empty_runs, grouplens, tmp_
     assert fetch_job("ml-latest-small").status == "done", fetch_job("ml-latest-small").error
     at.run()
     assert "ml-latest-small is in the data folder" in shown(at.success)
+    assert str(tmp_path) not in shown(at.success)  # the server's folders are not the visitor's business
     at.button(key="fetch_use").click().run()
     assert no_exceptions(at), [e.value for e in at.exception]
     assert at.segmented_control(key="p_data_source").value == "folder"

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD_VALUES = {"COLLAB_RUNS_DIR": "", "COLLAB_DATA_DIR": "", "COLLAB_DATA_ROOTS": ":",
               "COLLAB_UPLOAD_LIMIT_MB": "abc", "COLLAB_MAX_TRAININGS": "-1", "COLLAB_TORCH_THREADS": "0",
               "COLLAB_UMAP_WORKER": "maybe", "COLLAB_UMAP_PREWARM": "2", "COLLAB_DEFAULT_RUN": "../etc",
-              "COLLAB_MOVIELENS_URL": "ftp://example.org"}
+              "COLLAB_MOVIELENS_URL": "ftp://example.org", "COLLAB_TIMING_LOG": "sometimes"}
 
 
 def test_every_setting_has_a_bad_value_case():

@@ -53,9 +53,9 @@ def browser():
 
 
 @contextmanager
-def browser_page(browser, height: int = 1000):
-    """A page in a fresh context (its own cookies and storage), 1,400 px wide and `height` tall."""
-    context = browser.new_context(viewport={"width": 1400, "height": height})
+def browser_page(browser, height: int = 1000, width: int = 1400):
+    """A page in a fresh context (its own cookies and storage), `width` x `height` px."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     try:
         yield context.new_page()
     finally:
