@@ -159,7 +159,7 @@ def pca_projection(run_id: str, top_n: int | None, k: int = 3):
     trained = load_run(run_id)
     indices = trained.catalog.top_items(top_n)
     result = interpret.item_pca(trained, indices, k)
-    extremes = interpret.component_extremes(result, trained.catalog.titles[indices], n=10)
+    extremes = interpret.component_extremes(result, trained.catalog.display_titles[indices], n=10)
     return indices, result.coords, result.explained_variance_ratio, extremes
 
 

@@ -17,6 +17,9 @@ computed after aligning B onto A with orthogonal Procrustes over the shared item
   columns first (a rotation of the wider space can then map it anywhere). B's aligned factors are put back
   in A's units (A's centre and norm), ONE PCA is fitted on A and applied to A and to aligned B, so both maps
   share axes; each item's displacement is measured in the full aligned space, in A's units.
+
+Every title here (`title`, `titles`, `title_a`, `title_b`) is A's display title (`ItemCatalog.display_titles`:
+the id is appended where two items share a title), since these tables are what people read.
 """
 from __future__ import annotations
 
@@ -106,7 +109,7 @@ def bias_comparison(a: TrainedModel, b: TrainedModel, match: ItemMatch, position
     rank_a = scipy.stats.rankdata(-bias_a, method="ordinal").astype(np.int64)
     rank_b = scipy.stats.rankdata(-bias_b, method="ordinal").astype(np.int64)
     table = pd.DataFrame({
-        "item": match.raw_ids[positions], "title": a.catalog.titles[ia], "count_a": a.catalog.counts[ia],
+        "item": match.raw_ids[positions], "title": a.catalog.display_titles[ia], "count_a": a.catalog.counts[ia],
         "count_b": b.catalog.counts[ib], "bias_a": bias_a, "bias_b": bias_b, "rank_a": rank_a, "rank_b": rank_b,
         "rank_change": rank_a - rank_b,
         "bias_change": (bias_b - np.median(bias_b)) - (bias_a - np.median(bias_a)),
@@ -159,7 +162,7 @@ def neighbour_stability(a: TrainedModel, b: TrainedModel, match: ItemMatch, k: i
     k = int(min(k, len(positions) - 1))
     ia, ib = match.index_a[positions], match.index_b[positions]
     overlap = jaccard_rows(cosine_top_k(a.item_factors()[ia], k), cosine_top_k(b.item_factors()[ib], k))
-    table = pd.DataFrame({"item": match.raw_ids[positions], "title": a.catalog.titles[ia],
+    table = pd.DataFrame({"item": match.raw_ids[positions], "title": a.catalog.display_titles[ia],
                           "count_a": a.catalog.counts[ia], "count_b": b.catalog.counts[ib], "jaccard": overlap})
     return table.sort_values("jaccard", kind="stable").reset_index(drop=True)
 
@@ -235,7 +238,7 @@ class RunComparison:
     bias_spearman: float | None
     neighbours: pd.DataFrame  # item, title, count_a, count_b, jaccard, least stable first
     alignment: Alignment
-    titles: np.ndarray  # (n_compared,) titles (from A) of the compared items, in the alignment's row order
+    titles: np.ndarray  # (n_compared,) display titles (A's) of the compared items, in the alignment's row order
     counts_a: np.ndarray  # (n_compared,) their rating counts in A
 
     def summary(self) -> dict:
@@ -286,7 +289,7 @@ def compare_runs(a: TrainedModel, b: TrainedModel, k: int = 10, min_ratings: int
     compared = match.index_a[positions]
     return RunComparison(match, positions, int(min_ratings), int(min(k, len(positions) - 1)), settings_diff(a, b),
                          accuracy(a, b), loss_histories(a, b), biases, spearman, neighbours, alignment,
-                         a.catalog.titles[compared], a.catalog.counts[compared])
+                         a.catalog.display_titles[compared], a.catalog.counts[compared])
 
 
 def neighbours_in_both(comparison: RunComparison, a: TrainedModel, b: TrainedModel, item_id, k: int | None = None

@@ -73,8 +73,8 @@ if summary["n_only_a"] or summary["n_only_b"]:
                f"{summary['n_only_b']:,} only in B. Everything below is about the {summary['n_compared_items']:,} "
                f"shared items with at least {min_ratings} ratings in both.", icon=":material/join_inner:")
     with st.expander("Items only one run has"):
-        only_a = a.catalog.titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
-        only_b = b.catalog.titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
+        only_a = a.catalog.display_titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
+        only_b = b.catalog.display_titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
         o1, o2 = st.columns(2)
         o1.dataframe(pd.DataFrame({"only in A": only_a}), hide_index=True, key="cmp_only_a")
         o2.dataframe(pd.DataFrame({"only in B": only_b}), hide_index=True, key="cmp_only_b")
@@ -169,7 +169,7 @@ st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.tit
                                     selected=selected_row if selected_row >= 0 else None, rows=drawn_rows),
                 key="cmp_map", on_select=select_clicked_item, selection_mode="points")
 if selected_id is not None and selected_row < 0:
-    st.caption(f"{md(a.catalog.titles[a.catalog.vocab.to_index(selected_id)])} is not among the compared items.")
+    st.caption(f"{md(a.catalog.display_title(selected_id))} is not among the compared items.")
 elif selected_id is not None:
     both = cached.neighbours_in_both(run_a, run_b, int(k), int(min_ratings), selected_id)
     shared = int(both["in_b"].sum())
