@@ -269,19 +269,46 @@ class RunComparison:
         return self.neighbours.iloc[::-1].head(n).reset_index(drop=True)
 
 
+MIN_COMPARED = 3  # items two runs must share (with enough ratings in both) to be compared
+
+
+def compared_positions(a: TrainedModel, b: TrainedModel, match: ItemMatch, min_ratings: int = 0) -> np.ndarray:
+    """(n_compared,) positions into `match` of the shared items with at least `min_ratings` ratings in both runs
+    (rarely-rated items sit near the origin and crowd every neighbourhood). CollabError, in plain words, when
+    fewer than MIN_COMPARED are left: what `compare_runs` and `why_not_comparable` say."""
+    if len(match) < MIN_COMPARED:
+        raise CollabError(f"the runs share {len(match)} item(s) by raw id, and comparing them needs at least "
+                          f"{MIN_COMPARED} (A has {a.n_items:,} items from {a.dataset}, B {b.n_items:,} from "
+                          f"{b.dataset})")
+    enough = np.minimum(a.catalog.counts[match.index_a], b.catalog.counts[match.index_b]) >= min_ratings
+    positions = np.flatnonzero(enough)
+    if len(positions) >= MIN_COMPARED:
+        return positions
+    uncounted = [side for side, run in (("A", a), ("B", b)) if not run.has_counts]
+    if uncounted and min_ratings > 0:
+        raise CollabError(f"run {' and '.join(uncounted)} has no rating counts (imported without a count column), "
+                          f"so no item has {min_ratings} ratings there; set the minimum to 0")
+    raise CollabError(f"only {len(positions)} shared item(s) have at least {min_ratings} ratings in both runs; "
+                      f"lower the minimum")
+
+
+def why_not_comparable(a: TrainedModel, b: TrainedModel, min_ratings: int = 0) -> str | None:
+    """Why `compare_runs(a, b, k, min_ratings)` would refuse these runs, in plain words; None when it would not.
+    Cheap: it matches raw ids and reads rating counts (O(n_items)), fits and aligns nothing, so a page can ask it
+    of many runs to choose one it can compare."""
+    try:
+        compared_positions(a, b, match_items(a, b), min_ratings)
+    except CollabError as exc:
+        return str(exc)
+    return None
+
+
 def compare_runs(a: TrainedModel, b: TrainedModel, k: int = 10, min_ratings: int = 0,
                  n_components: int = 2) -> RunComparison:
     """Compare run B with run A over their shared items (those with at least `min_ratings` ratings in both
     runs are compared: rarely-rated items sit near the origin and crowd every neighbourhood)."""
     match = match_items(a, b)
-    if len(match) < 3:
-        raise CollabError(f"the runs share {len(match)} item(s) by raw id; comparing them needs at least 3 "
-                          f"(A has {a.n_items:,} items, B {b.n_items:,})")
-    enough = np.minimum(a.catalog.counts[match.index_a], b.catalog.counts[match.index_b]) >= min_ratings
-    positions = np.flatnonzero(enough)
-    if len(positions) < 3:
-        raise CollabError(f"only {len(positions)} shared item(s) have at least {min_ratings} ratings in both runs; "
-                          f"lower the minimum")
+    positions = compared_positions(a, b, match, min_ratings)
     neighbours = neighbour_stability(a, b, match, k, positions)
     biases, spearman = bias_comparison(a, b, match, positions)
     alignment = align(a.item_factors()[match.index_a[positions]], b.item_factors()[match.index_b[positions]],
