@@ -269,6 +269,20 @@ def compare_runs(run_a: str, run_b: str, k: int, min_ratings: int) -> compare.Ru
     return compare.compare_runs(load_run(run_a), load_run(run_b), k, min_ratings)
 
 
+def why_not_comparable(run_a: str, run_b: str, min_ratings: int) -> str | None:
+    """Why Compare could not set run B beside run A, in plain words (collab_core.compare.why_not_comparable, or
+    why a run cannot be read); None when it could. Cached per pair, so choosing a default B costs one check."""
+    return _why_not_comparable(run_a, run_b, int(min_ratings), _run_mtime(run_a), _run_mtime(run_b))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _why_not_comparable(run_a: str, run_b: str, min_ratings: int, mtime_a: float, mtime_b: float) -> str | None:
+    try:
+        return compare.why_not_comparable(load_run(run_a), load_run(run_b), min_ratings)
+    except RunStoreError as exc:
+        return f"a run cannot be read: {exc}"
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def neighbours_in_both(run_a: str, run_b: str, k: int, min_ratings: int, item_id: str) -> pd.DataFrame:
     return compare.neighbours_in_both(compare_runs(run_a, run_b, k, min_ratings), load_run(run_a), load_run(run_b),
