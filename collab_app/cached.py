@@ -166,7 +166,7 @@ def pca_projection(run_id: str, top_n: int | None, k: int = 3):
     trained = load_run(run_id)
     indices = trained.catalog.top_items(top_n)
     result = interpret.item_pca(trained, indices, k)
-    extremes = interpret.component_extremes(result, trained.catalog.titles[indices], n=10)
+    extremes = interpret.component_extremes(result, trained.catalog.display_titles[indices], n=10)
     return indices, result.coords, result.explained_variance_ratio, extremes
 
 
@@ -274,6 +274,20 @@ def compare_runs(run_a: str, run_b: str, k: int, min_ratings: int) -> compare.Ru
     aligned factors and maps) it is big enough that st.cache_data's copy on every rerun would cost more than
     the page. Keyed on both run ids, k and the minimum number of ratings."""
     return compare.compare_runs(load_run(run_a), load_run(run_b), k, min_ratings)
+
+
+def why_not_comparable(run_a: str, run_b: str, min_ratings: int) -> str | None:
+    """Why Compare could not set run B beside run A, in plain words (collab_core.compare.why_not_comparable, or
+    why a run cannot be read); None when it could. Cached per pair, so choosing a default B costs one check."""
+    return _why_not_comparable(run_a, run_b, int(min_ratings), _run_mtime(run_a), _run_mtime(run_b))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _why_not_comparable(run_a: str, run_b: str, min_ratings: int, mtime_a: float, mtime_b: float) -> str | None:
+    try:
+        return compare.why_not_comparable(load_run(run_a), load_run(run_b), min_ratings)
+    except RunStoreError as exc:
+        return f"a run cannot be read: {exc}"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -3,6 +3,11 @@
 Both a `Ratings` (data in memory) and a `TrainedModel` (a run loaded from disk, without its rating rows)
 need to turn what a person types, a raw id or part of a title, into an embedding row. This module does
 that once for both. Raw ids are strings, so `50` and `"50"` name the same item.
+
+Titles are not keys: MovieLens 100K has 1,664 titles for 1,682 ids ("Kull the Conqueror (1997)" is two
+items), so a table of titles can show two rows nobody can tell apart. `ItemCatalog.display_titles` is what
+a person is shown for an item: its title, with its id appended where the catalog has another item whose
+title reads the same (`distinct_titles`). The raw `titles` stay the data: search and exports use them.
 """
 from __future__ import annotations
 
@@ -13,6 +18,30 @@ import numpy as np
 import pandas as pd
 
 from .errors import AmbiguousTitleError, UnknownIdError
+
+ID_MARK = " · id "  # between a colliding title and its raw id: "Kull the Conqueror (1997) · id 1336"
+
+
+def distinct_titles(titles, ids) -> np.ndarray:
+    """(n,) object array: each title as a person should see it, with `ID_MARK` and its id appended where
+    another item's title reads the same (`reads_as`: case and runs of white space do not tell titles apart on
+    a screen). The result has no two entries that read the same when the ids are distinct: a title that
+    happens to equal another's "title · id N" gets its own id too, until none collide."""
+    shown = np.array([str(t) for t in titles], dtype=object)  # (n,)
+    ids = np.array([str(i) for i in ids], dtype=object)  # (n,)
+    tagged = np.zeros(len(shown), dtype=bool)  # (n,) the id is appended already
+    while True:  # one pass in practice; a second only when a title equals another's appended form
+        clash = reads_as(shown).duplicated(keep=False).to_numpy() & ~tagged
+        if not clash.any():
+            return shown
+        shown[clash] = shown[clash] + ID_MARK + ids[clash]
+        tagged |= clash
+
+
+def reads_as(titles) -> pd.Series:
+    """How each title reads on a screen, for telling collisions: case folded, white space runs as one space."""
+    # a plain comprehension: 22 ms for 59,047 titles, where pandas' .str chain took 190 ms
+    return pd.Series([" ".join(str(t).split()).casefold() for t in titles], dtype=object)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +89,17 @@ class ItemCatalog:
     @property
     def titles(self) -> np.ndarray:
         return self.items["title"].to_numpy()
+
+    @cached_property
+    def display_titles(self) -> np.ndarray:
+        """(n_items,) str: the title every page, table and chart shows for each item index: the title, with
+        " · id <raw id>" appended where two or more items of this catalog share it (`distinct_titles`).
+        Computed once per catalog. Search and exports keep the raw `titles`."""
+        return distinct_titles(self.titles, self.vocab.ids)
+
+    def display_title(self, raw_id) -> str:
+        """The display title of the item with this raw id (UnknownIdError naming an unknown one)."""
+        return str(self.display_titles[self.vocab.to_index(raw_id)])
 
     @cached_property
     def _lower_titles(self) -> pd.Series:

@@ -17,6 +17,9 @@ computed after aligning B onto A with orthogonal Procrustes over the shared item
   columns first (a rotation of the wider space can then map it anywhere). B's aligned factors are put back
   in A's units (A's centre and norm), ONE PCA is fitted on A and applied to A and to aligned B, so both maps
   share axes; each item's displacement is measured in the full aligned space, in A's units.
+
+Every title here (`title`, `titles`, `title_a`, `title_b`) is A's display title (`ItemCatalog.display_titles`:
+the id is appended where two items share a title), since these tables are what people read.
 """
 from __future__ import annotations
 
@@ -106,7 +109,7 @@ def bias_comparison(a: TrainedModel, b: TrainedModel, match: ItemMatch, position
     rank_a = scipy.stats.rankdata(-bias_a, method="ordinal").astype(np.int64)
     rank_b = scipy.stats.rankdata(-bias_b, method="ordinal").astype(np.int64)
     table = pd.DataFrame({
-        "item": match.raw_ids[positions], "title": a.catalog.titles[ia], "count_a": a.catalog.counts[ia],
+        "item": match.raw_ids[positions], "title": a.catalog.display_titles[ia], "count_a": a.catalog.counts[ia],
         "count_b": b.catalog.counts[ib], "bias_a": bias_a, "bias_b": bias_b, "rank_a": rank_a, "rank_b": rank_b,
         "rank_change": rank_a - rank_b,
         "bias_change": (bias_b - np.median(bias_b)) - (bias_a - np.median(bias_a)),
@@ -159,7 +162,7 @@ def neighbour_stability(a: TrainedModel, b: TrainedModel, match: ItemMatch, k: i
     k = int(min(k, len(positions) - 1))
     ia, ib = match.index_a[positions], match.index_b[positions]
     overlap = jaccard_rows(cosine_top_k(a.item_factors()[ia], k), cosine_top_k(b.item_factors()[ib], k))
-    table = pd.DataFrame({"item": match.raw_ids[positions], "title": a.catalog.titles[ia],
+    table = pd.DataFrame({"item": match.raw_ids[positions], "title": a.catalog.display_titles[ia],
                           "count_a": a.catalog.counts[ia], "count_b": b.catalog.counts[ib], "jaccard": overlap})
     return table.sort_values("jaccard", kind="stable").reset_index(drop=True)
 
@@ -235,7 +238,7 @@ class RunComparison:
     bias_spearman: float | None
     neighbours: pd.DataFrame  # item, title, count_a, count_b, jaccard, least stable first
     alignment: Alignment
-    titles: np.ndarray  # (n_compared,) titles (from A) of the compared items, in the alignment's row order
+    titles: np.ndarray  # (n_compared,) display titles (A's) of the compared items, in the alignment's row order
     counts_a: np.ndarray  # (n_compared,) their rating counts in A
 
     def summary(self) -> dict:
@@ -266,19 +269,46 @@ class RunComparison:
         return self.neighbours.iloc[::-1].head(n).reset_index(drop=True)
 
 
+MIN_COMPARED = 3  # items two runs must share (with enough ratings in both) to be compared
+
+
+def compared_positions(a: TrainedModel, b: TrainedModel, match: ItemMatch, min_ratings: int = 0) -> np.ndarray:
+    """(n_compared,) positions into `match` of the shared items with at least `min_ratings` ratings in both runs
+    (rarely-rated items sit near the origin and crowd every neighbourhood). CollabError, in plain words, when
+    fewer than MIN_COMPARED are left: what `compare_runs` and `why_not_comparable` say."""
+    if len(match) < MIN_COMPARED:
+        raise CollabError(f"the runs share {len(match)} item(s) by raw id, and comparing them needs at least "
+                          f"{MIN_COMPARED} (A has {a.n_items:,} items from {a.dataset}, B {b.n_items:,} from "
+                          f"{b.dataset})")
+    enough = np.minimum(a.catalog.counts[match.index_a], b.catalog.counts[match.index_b]) >= min_ratings
+    positions = np.flatnonzero(enough)
+    if len(positions) >= MIN_COMPARED:
+        return positions
+    uncounted = [side for side, run in (("A", a), ("B", b)) if not run.has_counts]
+    if uncounted and min_ratings > 0:
+        raise CollabError(f"run {' and '.join(uncounted)} has no rating counts (imported without a count column), "
+                          f"so no item has {min_ratings} ratings there; set the minimum to 0")
+    raise CollabError(f"only {len(positions)} shared item(s) have at least {min_ratings} ratings in both runs; "
+                      f"lower the minimum")
+
+
+def why_not_comparable(a: TrainedModel, b: TrainedModel, min_ratings: int = 0) -> str | None:
+    """Why `compare_runs(a, b, k, min_ratings)` would refuse these runs, in plain words; None when it would not.
+    Cheap: it matches raw ids and reads rating counts (O(n_items)), fits and aligns nothing, so a page can ask it
+    of many runs to choose one it can compare."""
+    try:
+        compared_positions(a, b, match_items(a, b), min_ratings)
+    except CollabError as exc:
+        return str(exc)
+    return None
+
+
 def compare_runs(a: TrainedModel, b: TrainedModel, k: int = 10, min_ratings: int = 0,
                  n_components: int = 2) -> RunComparison:
     """Compare run B with run A over their shared items (those with at least `min_ratings` ratings in both
     runs are compared: rarely-rated items sit near the origin and crowd every neighbourhood)."""
     match = match_items(a, b)
-    if len(match) < 3:
-        raise CollabError(f"the runs share {len(match)} item(s) by raw id; comparing them needs at least 3 "
-                          f"(A has {a.n_items:,} items, B {b.n_items:,})")
-    enough = np.minimum(a.catalog.counts[match.index_a], b.catalog.counts[match.index_b]) >= min_ratings
-    positions = np.flatnonzero(enough)
-    if len(positions) < 3:
-        raise CollabError(f"only {len(positions)} shared item(s) have at least {min_ratings} ratings in both runs; "
-                          f"lower the minimum")
+    positions = compared_positions(a, b, match, min_ratings)
     neighbours = neighbour_stability(a, b, match, k, positions)
     biases, spearman = bias_comparison(a, b, match, positions)
     alignment = align(a.item_factors()[match.index_a[positions]], b.item_factors()[match.index_b[positions]],
@@ -286,7 +316,7 @@ def compare_runs(a: TrainedModel, b: TrainedModel, k: int = 10, min_ratings: int
     compared = match.index_a[positions]
     return RunComparison(match, positions, int(min_ratings), int(min(k, len(positions) - 1)), settings_diff(a, b),
                          accuracy(a, b), loss_histories(a, b), biases, spearman, neighbours, alignment,
-                         a.catalog.titles[compared], a.catalog.counts[compared])
+                         a.catalog.display_titles[compared], a.catalog.counts[compared])
 
 
 def neighbours_in_both(comparison: RunComparison, a: TrainedModel, b: TrainedModel, item_id, k: int | None = None

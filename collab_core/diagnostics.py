@@ -8,6 +8,9 @@ and where on the validation set the model is wrong.
   interprets only the 1,000 most-rated movies; Google's recommendation-systems course plots exactly this.
 - `where_wrong`: the validation error per rating, binned by how many training ratings the item and the user
   had, and the worst predictions.
+
+Every `title` in the tables here is the item's display title (`ItemCatalog.display_titles`: the id is appended
+where two items share a title), since these tables are what people read; the raw titles stay in the catalog.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class PredictionExplanation:
     model_kind: str
     user: str  # raw ids
     item: str
-    title: str
+    title: str  # the item's display title
     factors: pd.DataFrame | None  # factor, user_value, item_value, product; largest |product| first (None: 'nn')
     dot: float | None  # sum of the products (None: 'nn')
     user_bias: float | None  # None without biases
@@ -76,7 +79,7 @@ def explain_prediction(trained: TrainedModel, user_id, item_id, ratings: Ratings
     prediction = float(trained.predict([str(user_id)], [str(item_id)])[0])
     actual = _actual_rating(ratings, str(user_id), str(item_id)) if ratings is not None else None
     common = {"model_kind": kind, "user": str(user_id), "item": str(item_id),
-              "title": str(trained.catalog.titles[item]), "prediction": prediction, "actual": actual}
+              "title": str(trained.catalog.display_titles[item]), "prediction": prediction, "actual": actual}
     if kind == "nn":
         return _explain_nn(trained, user, item, common)
     user_vector = trained.user_factors()[user].astype(np.float64)  # (k,)
@@ -160,7 +163,7 @@ def norms_vs_popularity(trained: TrainedModel, pca_min_ratings: int = 20) -> Nor
     projection = pca(factors[fit_on], 1)
     pc1 = (factors - projection.mean) @ projection.components[0]  # (n_items,)
     norms = np.linalg.norm(factors, axis=1)
-    items = pd.DataFrame({"item": catalog.vocab.ids, "title": catalog.titles, "count": counts,
+    items = pd.DataFrame({"item": catalog.vocab.ids, "title": catalog.display_titles, "count": counts,
                           "log10_count": log_count, "norm": norms,
                           "bias": biases.astype(np.float64) if biases is not None else np.nan,
                           "pc1": pc1, "in_pca_fit": fit_on})
@@ -244,7 +247,7 @@ def where_wrong(trained: TrainedModel, ratings: Ratings, split: Split, n_worst: 
     item_train = np.bincount(ratings.item_index[split.train], minlength=ratings.n_items)
     user_train = np.bincount(ratings.user_index[split.train], minlength=ratings.n_users)
     errors = pd.DataFrame({"user": ratings.user_ids[users], "item": ratings.item_ids[items],
-                           "title": ratings.titles[items], "rating": truth, "prediction": predictions,
+                           "title": trained.catalog.display_titles[items], "rating": truth, "prediction": predictions,
                            "error": predictions - truth, "abs_error": np.abs(predictions - truth),
                            "item_train_count": item_train[items], "user_train_count": user_train[users]})
     aggregations = {"n_ratings": ("error", "size"), "rmse": ("error", lambda e: float(np.sqrt(np.mean(e**2)))),

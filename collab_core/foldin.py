@@ -83,6 +83,9 @@ sigmoid). Any finite rating is accepted. With no weight decay to derive the pena
 square of the item factors' entries: with roughly isotropic factors Q^T Q grows by about that much per
 rated item, so the penalty weighs like one rated item (it keeps the solve well-posed with fewer ratings than
 dimensions and matters little after a handful); lam_b = 1 is the same rule for the bias's column of ones.
+
+Every `title` in the tables here (and in `because`) is the item's display title (`ItemCatalog.display_titles`:
+the id is appended where two items share a title); the raw titles stay in the catalog.
 """
 from __future__ import annotations
 
@@ -596,7 +599,7 @@ def fitted_table(trained: TrainedModel, fold: UserFoldIn) -> pd.DataFrame:
     """One row per rated item: item_index, item (raw id), title, rating, prediction, error (prediction - rating)."""
     catalog = trained.catalog
     return pd.DataFrame({"item_index": fold.items, "item": catalog.vocab.ids[fold.items],
-                         "title": catalog.titles[fold.items], "rating": fold.ratings, "prediction": fold.fitted,
+                         "title": catalog.display_titles[fold.items], "rating": fold.ratings, "prediction": fold.fitted,
                          "error": fold.fitted - fold.ratings})
 
 
@@ -606,7 +609,7 @@ def explain_item(trained: TrainedModel, fold: UserFoldIn, item_index: int) -> pd
     The contributions plus the item bias sum to the linear score (see the module docstring)."""
     parts = contributions(trained, fold, np.array([item_index]))[0]  # (n_rated,)
     catalog = trained.catalog
-    table = pd.DataFrame({"item": catalog.vocab.ids[fold.items], "title": catalog.titles[fold.items],
+    table = pd.DataFrame({"item": catalog.vocab.ids[fold.items], "title": catalog.display_titles[fold.items],
                           "rating": fold.ratings, "contribution": parts})
     table = table.iloc[np.argsort(-np.abs(parts), kind="stable")].reset_index(drop=True)
     if fold.bias is not None:
@@ -641,7 +644,7 @@ def recommend(trained: TrainedModel, fold: UserFoldIn, n: int = 10, min_ratings:
         "rank": np.arange(1, len(chosen) + 1),
         "item_index": chosen,
         "item": catalog.vocab.ids[chosen],
-        "title": catalog.titles[chosen],
+        "title": catalog.display_titles[chosen],
         "score": scores[order],
         "linear_score": linear_scores(trained, fold, chosen) if fold.model_kind != "nn" else np.nan,
         "item_bias": biases[chosen] if biases is not None else np.nan,
@@ -660,7 +663,7 @@ def _because(trained: TrainedModel, fold: UserFoldIn, chosen: np.ndarray, n_beca
         unit = factors / np.maximum(np.linalg.norm(factors, axis=1, keepdims=True), 1e-12)  # (n_items, width)
         weights = unit[chosen] @ unit[fold.items].T  # (n_chosen, n_rated) cosine similarities
         order = np.argsort(-weights, axis=1, kind="stable")[:, :n_because]
-    return [[{"item": str(catalog.vocab.ids[fold.items[j]]), "title": str(catalog.titles[fold.items[j]]),
+    return [[{"item": str(catalog.vocab.ids[fold.items[j]]), "title": str(catalog.display_titles[fold.items[j]]),
               "rating": float(fold.ratings[j]),
               "contribution": float(weights[row, j]) if fold.shares is not None else None}
              for j in order[row]] for row in range(len(chosen))]

@@ -20,13 +20,15 @@ from .trained import TrainedModel
 
 # ---------------------------------------------------------------------- bias rankings
 def item_table(trained: TrainedModel, indices: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per item: item (raw id), title, year, genres, bias, mean_rating, count; index = item index."""
+    """One row per item: item (raw id), title, year, genres, bias, mean_rating, count; index = item index.
+    `title` is the catalog's display title (the id appended where two items share a title): this table is what
+    the pages show items by."""
     catalog = trained.catalog
     indices = np.arange(trained.n_items) if indices is None else np.asarray(indices)
     biases = trained.item_biases()
     table = pd.DataFrame({
         "item": catalog.vocab.ids[indices],
-        "title": catalog.titles[indices],
+        "title": catalog.display_titles[indices],
         "year": catalog.items["year"].to_numpy()[indices],
         "genres": [", ".join(g) for g in catalog.items["genres"].to_numpy()[indices]],
         "bias": biases[indices] if biases is not None else np.nan,
@@ -140,7 +142,8 @@ def pca_map(factors: np.ndarray, fitted_on: np.ndarray, k: int = 2) -> np.ndarra
 
 def component_extremes(result: PCAResult, titles: np.ndarray, n: int = 10) -> list[dict]:
     """For each component, the n titles at its top and bottom: the lesson's fac0/fac1/fac2 tables,
-    which are how a person names a component ("connoisseur" vs "blockbuster")."""
+    which are how a person names a component ("connoisseur" vs "blockbuster"). `titles`: (n_samples,) as shown,
+    e.g. catalog.display_titles of the items fitted."""
     out = []
     for c in range(result.coords.shape[1]):
         order = np.argsort(result.coords[:, c], kind="stable")

@@ -224,7 +224,7 @@ class Ratings:
 
     @property
     def titles(self) -> np.ndarray:
-        """(n_items,) str: display title of each item index."""
+        """(n_items,) str: the title of each item index, as the data gives it (`catalog.display_titles` for showing)."""
         return self.items["title"].to_numpy()
 
     # ------------------------------------------------------------------ raw id <-> index, titles

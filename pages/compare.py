@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, progress, state
+from collab_app import cached, charts, compare_choice, options, progress, state
 from collab_app.sidebar import run_label
 from collab_app.text import md
 from collab_core import interpret
@@ -23,12 +23,16 @@ st.info("A factor space is only defined up to a rotation: two runs, even with th
         icon=":material/360:")
 
 A = options.Choice("p_cmp_a", "a", active.run_id, choices=run_ids)
-B = options.Choice("p_cmp_b", "b", next((r for r in run_ids if r != active.run_id), active.run_id), choices=run_ids)
 K = options.Number("p_cmp_k", "k", 10, low=1, high=50)
 MIN = options.Number("p_cmp_min", "min", 20, low=0, high=100_000)
 MOVED = options.Number("p_cmp_moved", "moved", 10, low=0, high=100)
-options.apply(A, B, K, MIN, MOVED)
-run_a, run_b = st.session_state[A.key], st.session_state[B.key]
+options.apply(A, K, MIN, MOVED)
+run_a = st.session_state[A.key]
+# the newest other run that can be compared with A (A itself when none can): never a dead end by default
+B = options.Choice("p_cmp_b", "b", compare_choice.default_b(run_a, run_ids, int(st.session_state[MIN.key])),
+                   choices=run_ids)
+options.apply(B)
+run_b = st.session_state[B.key]
 a, b = cached.load_run(run_a), cached.load_run(run_b)
 ITEM = options.Choice("p_cmp_item", "item", None, allowed=a.catalog.vocab.knows)
 options.apply(ITEM)
@@ -42,9 +46,14 @@ def select_clicked_item():
         st.session_state[ITEM.key] = str(compared_ids[row])
 
 
+def name(run_id: str) -> str:
+    return run_label(infos[run_id])
+
+
 left, right = st.columns(2)
-options.selectbox(left, "Run A", A, format_func=lambda r: run_label(infos[r]))
-options.selectbox(right, "Run B", B, format_func=lambda r: run_label(infos[r]))
+options.selectbox(left, "Run A", A, format_func=name)
+options.selectbox(right, "Run B", B, format_func=name, help="Runs are compared over the items they share by id; "
+                                                            "by default the newest run that can be compared with A.")
 c1, c2, c3 = st.columns(3)
 k = options.number_input(c1, "Neighbours per item (k)", K, help="The k nearest movies (cosine) whose overlap in A "
                                                                 "and B measures neighbour stability.")
@@ -52,15 +61,21 @@ min_ratings = options.number_input(c2, "Only items with at least this many ratin
                                    help="Rarely-rated items sit near the origin, where any neighbourhood is noise.")
 n_moved = options.slider(c3, "Items that moved most, marked on the map", MOVED)
 state.to_url(a=run_a, b=run_b, k=k, min=min_ratings, moved=n_moved, item=st.session_state[ITEM.key])
+dead_end = compare_choice.advice(run_a, run_b, run_ids, int(min_ratings), name)
+if dead_end is not None:  # plain words and what to pick, not an error: nothing went wrong, the choice does not fit
+    st.info(dead_end, icon=":material/compare_arrows:")
+    st.stop()
 if len(run_ids) < 2:
     st.caption("There is only one run, so A and B are the same: every figure below shows perfect agreement. Train "
                "another (the same settings with another seed shows how much of a run is chance) to compare.")
+elif run_a == run_b and compare_choice.comparable_partner(run_a, run_ids, int(min_ratings)) is None:
+    st.info(compare_choice.no_partner(run_a, run_ids, int(min_ratings), name), icon=":material/compare_arrows:")
 elif run_a == run_b:
     st.caption("A and B are the same run: every figure below shows perfect agreement. Pick another run for B.")
 
 try:
     result = cached.compare_runs(run_a, run_b, int(k), int(min_ratings))
-except CollabError as exc:
+except CollabError as exc:  # what the cheap check cannot foresee, e.g. a run whose factors are all identical
     st.error(f"These runs cannot be compared: {md(exc)}", icon=":material/error:")
     st.stop()
 summary = result.summary()
@@ -73,8 +88,8 @@ if summary["n_only_a"] or summary["n_only_b"]:
                f"{summary['n_only_b']:,} only in B. Everything below is about the {summary['n_compared_items']:,} "
                f"shared items with at least {min_ratings} ratings in both.", icon=":material/join_inner:")
     with st.expander("Items only one run has"):
-        only_a = a.catalog.titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
-        only_b = b.catalog.titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
+        only_a = a.catalog.display_titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
+        only_b = b.catalog.display_titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
         o1, o2 = st.columns(2)
         o1.dataframe(pd.DataFrame({"only in A": only_a}), hide_index=True, key="cmp_only_a")
         o2.dataframe(pd.DataFrame({"only in B": only_b}), hide_index=True, key="cmp_only_b")
@@ -169,7 +184,7 @@ st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.tit
                                     selected=selected_row if selected_row >= 0 else None, rows=drawn_rows),
                 key="cmp_map", on_select=select_clicked_item, selection_mode="points")
 if selected_id is not None and selected_row < 0:
-    st.caption(f"{md(a.catalog.titles[a.catalog.vocab.to_index(selected_id)])} is not among the compared items.")
+    st.caption(f"{md(a.catalog.display_title(selected_id))} is not among the compared items.")
 elif selected_id is not None:
     both = cached.neighbours_in_both(run_a, run_b, int(k), int(min_ratings), selected_id)
     shared = int(both["in_b"].sum())

@@ -103,7 +103,7 @@ points["log_count"] = np.log10(points["count"].clip(lower=1))
 label_rows = points.sort_values("count", ascending=False).head(int(n_labels))
 highlight_rows = points[points["item"] == highlight] if highlight else None
 if highlight and (highlight_rows is None or highlight_rows.empty):
-    st.caption(f"{md(catalog.titles[catalog.vocab.to_index(highlight)])} is not among the items shown; raise the "
+    st.caption(f"{md(catalog.display_title(highlight))} is not among the items shown; raise the "
                f"number of items to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
 if shown_dims == 2:

@@ -95,7 +95,7 @@ if mine:
         if item not in usable:
             title.markdown(f"~~movie id {md(item)}~~ (this run does not have it: not used)")
         else:
-            title.markdown(md(catalog.titles[catalog.vocab.to_index(item)]))
+            title.markdown(md(catalog.display_title(item)))
             if st.session_state.get(row_key(item)) not in stars:  # e.g. kept from a run rated on another scale
                 st.session_state[row_key(item)] = usable[item]
             rating.segmented_control("rating", stars, key=row_key(item), format_func=star_label, required=True,
@@ -218,7 +218,7 @@ picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, trained.item_no
                     placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))
-    st.markdown(f"**{md(catalog.titles[explain_index])}**: your predicted rating **{score:.2f}**"
+    st.markdown(f"**{md(catalog.display_titles[explain_index])}**: your predicted rating **{score:.2f}**"
                 + (f" (you rated it {usable[explain_id]:g})" if explain_id in usable else ""))
     if parts is None:
         st.caption("An 'nn' model's prediction goes through an MLP, so it does not split into one part per rated "

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import scipy.spatial
 
-from collab_core.compare import align, compare_runs, cosine_top_k, jaccard_rows, match_items
+from collab_core.compare import align, compare_runs, cosine_top_k, jaccard_rows, match_items, why_not_comparable
 from collab_core.errors import CollabError
 from collab_core.ratings import Ratings
 from collab_core.synthetic import planted_ratings
@@ -153,3 +153,42 @@ def test_an_items_neighbours_in_both_runs_are_what_its_jaccard_counts(run_a):
             assert table["in_b"].all() and list(table["title_a"]) == list(table["title_b"])
     with pytest.raises(CollabError, match="not among the 70 compared items"):
         neighbours_in_both(result, run_a, noisy, "no-such-item")
+
+
+# ---------------------------------------------------------------------- which runs can be compared, cheaply
+def test_the_cheap_check_says_what_compare_runs_would_refuse(run_a):
+    """why_not_comparable is None exactly when compare_runs compares, and otherwise gives compare_runs' reason."""
+    ratings, truth = planted_ratings(30, 20, 400, n_factors=5, seed=2)
+    elsewhere = planted_model("dot_bias", ratings=_with_item_ids(ratings, np.array([f"z{i}" for i in range(20)],
+                                                                                   dtype=object)), truth=truth)
+    two_shared = planted_model("dot_bias", ratings=_with_item_ids(ratings, np.array(
+        ["0", "1", *(f"z{i}" for i in range(18))], dtype=object)), truth=truth)
+    third_most = int(np.sort(run_a.catalog.counts)[-3])  # at this minimum, 3 items (or more, with ties) are left
+    cases = [(run_a, 0), (run_a, third_most), (run_a, third_most + 1), (elsewhere, 0), (two_shared, 0)]
+    verdicts = []
+    for run_b, min_ratings in cases:
+        reason = why_not_comparable(run_a, run_b, min_ratings)
+        try:
+            compare_runs(run_a, run_b, k=3, min_ratings=min_ratings)
+        except CollabError as exc:
+            assert reason == str(exc)
+        else:
+            assert reason is None
+        verdicts.append(reason)
+    assert verdicts[:2] == [None, None]
+    assert "lower the minimum" in verdicts[2]  # above the third highest count, at most 2 items are left
+    assert "share 0 item(s)" in verdicts[3] and "share 2 item(s)" in verdicts[4]
+
+
+def test_an_imported_run_without_counts_is_comparable_at_a_minimum_of_zero(run_a, tmp_path):
+    from collab_core.export import embeddings_csv
+    from collab_core.importer import import_embeddings
+
+    (tmp_path / "items.csv").write_bytes(embeddings_csv(run_a))
+    table = pd.read_csv(tmp_path / "items.csv", dtype={"item": str}).drop(columns=["count", "mean_rating"])
+    table.to_csv(tmp_path / "uncounted.csv", index=False)
+    imported, _ = import_embeddings(tmp_path / "uncounted.csv")
+    assert not imported.has_counts
+    assert why_not_comparable(run_a, imported, 0) is None
+    assert "run B has no rating counts" in why_not_comparable(run_a, imported, 5)
+    assert "set the minimum to 0" in why_not_comparable(imported, run_a, 5)
