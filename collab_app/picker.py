@@ -43,8 +43,10 @@ def movie_picker(where, label: str, key: str, catalog: ItemCatalog, noun: Noun, 
         return match_items(catalog, text, limit, keep=keep, exclude=excluded)
 
     def names(ids: list[str]) -> dict[str, str]:
-        titles = catalog.titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
-        return _distinct(ids, [str(t) for t in titles])
+        # display titles carry the id where titles collide: the browser sends back the chosen label, so labels
+        # must tell options apart
+        titles = catalog.display_titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
+        return dict(zip(ids, (str(t) for t in titles)))
 
     return _picker(where, label, key, matches, names, catalog.vocab.knows, search_label or f"Search {noun.many}",
                    "part of a title, or an id", noun, "most rated first", excluded_as, optional, **kwargs)
@@ -63,15 +65,6 @@ def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray,
 
     return _picker(where, label, key, matches, names, vocab.knows, "Search users", "part of an id", USER,
                    "most active first", "", False, **kwargs)
-
-
-def _distinct(ids: list[str], titles: list[str]) -> dict[str, str]:
-    """id -> its title, with the id added where two offered movies share a title (MovieLens has such pairs):
-    the browser sends back the chosen label, so labels must tell options apart."""
-    seen: dict[str, int] = {}
-    for title in titles:
-        seen[title] = seen.get(title, 0) + 1
-    return {i: f"{t} [id {i}]" if seen[t] > 1 else t for i, t in zip(ids, titles)}
 
 
 def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_as: str) -> str | None:

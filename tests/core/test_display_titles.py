@@ -114,7 +114,7 @@ def test_every_core_table_of_items_shows_display_titles(twins):
 def test_search_and_exports_keep_the_raw_titles(twins):
     trained, _, _ = twins
     catalog = trained.catalog
-    assert len(search.match_items(catalog, "Kull the Conq", limit=100)) == len(catalog.vocab) - 2
+    assert len(search.match_items(catalog, "Kull the Conq", limit=100).offered) == len(catalog.vocab) - 2
     with pytest.raises(AmbiguousTitleError):
         catalog.find_item(SHARED)
     assert catalog.find_item("Fargo (1996)") == 1
