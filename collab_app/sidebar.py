@@ -46,6 +46,7 @@ def default_run(readable: list[RunInfo]) -> str | None:
 
 def sidebar() -> None:
     """Draw the sidebar and set the active run for this script run."""
+    state.set_active(None)  # not known until the selector is drawn (options.apply reads it: see there)
     readable = [info for info in cached.list_runs() if info.ok]
     by_id = {info.run_id: info for info in readable}
     pending = state.take_pending_run()

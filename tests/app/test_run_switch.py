@@ -68,3 +68,16 @@ def test_every_page_keeps_the_run_in_its_address_for_every_kind_of_run(every_kin
     other = "bare" if run != "bare" else "tiny-movie-run"
     at.sidebar.selectbox(key="p_run").set_value(other).run()
     assert at.query_params["run"] in ([other], other)
+
+
+def test_a_new_better_run_does_not_move_a_session_off_its_run(every_kind, tmp_path):
+    """The run selector's own default (the best run) changes when someone trains a better run; a session that
+    shows a run keeps it."""
+    runs_dir, run_id = every_kind
+    at = open_app("pages/neighbours.py", {"run": "nn-run"})
+    shutil.copytree(runs_dir / run_id, runs_dir / "zz-better-run")
+    meta = runs_dir / "zz-better-run" / "run.json"
+    meta.write_text(meta.read_text().replace('"rmse": ', '"rmse": 0.0001, "was": '))
+    at.run()
+    assert at.sidebar.selectbox(key="p_run").value == "nn-run"
+    assert at.query_params["run"] in (["nn-run"], "nn-run")
