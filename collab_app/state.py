@@ -15,6 +15,8 @@ from typing import Any
 
 import streamlit as st
 
+from . import browser
+
 ACTIVE_RUN = "p_run"  # the sidebar's run selector: the run every page shows
 _PENDING_RUN = "_pending_run"  # set by code that finishes a run; applied before the selector is drawn
 _ACTIVE = "_active"  # ActiveRun of this script run (set by the sidebar)
@@ -57,7 +59,7 @@ def keep_widget_state() -> None:
 def keep_run_in_url() -> None:
     """Called by the frame before the page: the address gets the active run if it does not have it yet."""
     run = st.session_state.get(ACTIVE_RUN)
-    if st.query_params.get("run") != run:  # the link's other values stay: the page reads them next
+    if browser.ready() and st.query_params.get("run") != run:  # the link's other values stay: the page reads them next
         if run:
             st.query_params["run"] = run
         else:
@@ -68,7 +70,7 @@ def to_url(**params: Any) -> None:
     """Write this page's options into the address (None leaves a parameter out), with the active run."""
     wanted = {"run": st.session_state.get(ACTIVE_RUN), **params}
     new = {k: str(v) for k, v in wanted.items() if v is not None}
-    if st.query_params.to_dict() != new:
+    if browser.ready() and st.query_params.to_dict() != new:
         st.query_params.from_dict(new)
 
 
