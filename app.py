@@ -5,7 +5,7 @@ It sets the page config, defines the navigation over pages/ (collab_app.navigati
 """
 import streamlit as st
 
-from collab_app import browser, navigation, sidebar, state
+from collab_app import browser, navigation, sidebar, state, work
 from collab_app.text import md
 from collab_core import settings
 from collab_core.errors import CollabError
@@ -22,6 +22,7 @@ state.session_id()
 page = st.navigation(navigation.pages())
 # timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)
 with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.rendering():
+    work.announce()  # how this browser's background work ended: a finished training becomes the active run
     sidebar.sidebar()
     browser.connect()
     state.show_notices()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab_core import fetch
 
-from . import services
+from . import services, work
 from .messages import show_error
 from .text import md
 
@@ -36,7 +36,7 @@ def panel(use_folder) -> None:
             _progress(name)
             return
         if st.button("Download", key="fetch_start", disabled=not accepted, icon=":material/download:"):
-            services.fetch_service().start(name)
+            work.file("download", name, services.fetch_service().start(name))  # found again after a reload
             st.rerun()
         if job is not None and job.status == "failed":  # right under the button that started it
             show_error(job.failure or RuntimeError(job.error), what=f"Downloading {name}")

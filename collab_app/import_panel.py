@@ -10,11 +10,12 @@ import streamlit as st
 
 from collab_core.errors import CollabError
 from collab_core.importer import import_embeddings
+from collab_server import tasks
 
-from . import cached, state
+from . import cached, work
 from .messages import show_error
 from .text import md
-from .uploads import SessionUploads
+from .uploads import BrowserUploads
 
 VECTOR_TYPES = ["tsv", "txt", "csv", "npy", "parquet"]
 METADATA_TYPES = ["tsv", "txt", "csv", "parquet"]
@@ -50,8 +51,15 @@ def draw() -> None:
     id_column, title_column = _column_choices(found)
     name = st.text_input("Run name (optional)", max_chars=80, key="imp_name")
     ready = not found.columns or (id_column is not None and title_column is not None)
+    running = work.latest("import")
+    if running is not None and running.active:
+        _importing()
+        return
     if st.button("Import as a run", type="primary", key="imp_go", disabled=not ready):
-        _import(paths, names, id_column, title_column, name, _known_names(uploads))
+        _start_import(paths, names, id_column, title_column, name)
+    if running is not None and running.task.status == "failed":  # right under the button that started it
+        show_error(running.task.failure or RuntimeError(running.task.error), names=_known_names(uploads),
+                   prefix="Nothing was imported: ")
 
 
 def _uploads() -> dict:
@@ -70,8 +78,8 @@ def _uploads() -> dict:
     return found
 
 
-def _folder() -> SessionUploads:
-    return state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+def _folder() -> BrowserUploads:
+    return work.uploads()
 
 
 def _known_names(uploads: dict) -> dict[str, str]:
@@ -85,7 +93,7 @@ def _save(uploads: dict) -> dict[str, Path]:
     """Each upload stored in this session's private folder (collab_app.uploads), keeping the others of this
     import and the ratings file the session trains on."""
     folder = _folder()
-    dataset = state.dataset(cached.DatasetSpec())
+    dataset = work.dataset()
     files = {role: (upload.name, upload.getvalue()) for role, upload in uploads.items() if upload is not None}
     paths = {role: folder.path_for(name, data) for role, (name, data) in files.items()}
     kept = (*paths.values(), *([Path(dataset.path)] if dataset.kind == "upload" else []))
@@ -108,22 +116,30 @@ def _column_choices(found) -> tuple[str | None, str | None]:
     return chosen[0], chosen[1]
 
 
-def _import(paths: dict, names: dict, id_column, title_column, name: str, stored: dict[str, str]) -> None:
-    """Import and save as a run; a failure is said right under the button (`stored`: stored path -> file name)."""
-    try:
-        with st.spinner("Importing ..."):
-            trained, notes = import_embeddings(
-                paths["vectors"], paths.get("metadata"), id_column=id_column, title_column=title_column,
-                user_vectors=paths.get("user_vectors"), user_metadata=paths.get("user_metadata"),
-                max_bytes=cached.upload_limit_bytes(), names=names)
-            run_id = cached.store().save(trained, name=name)
-    except CollabError as exc:
-        show_error(exc, names=stored, prefix="Nothing was imported: ")
-        return
-    for note in notes:
-        state.notice(f"Note: {md(note)}", "info")
-    users = f" and {trained.n_users:,} users" if trained.n_users else ""
-    state.notice_success(f"Imported {trained.n_items:,} items{users} ({trained.source.dim} dimensions) as run "
-                         f"{md(run_id)}. It is now the active run.")
-    state.request_active_run(run_id)
+def _start_import(paths: dict, names: dict, id_column, title_column, name: str) -> None:
+    """Import and save as a run in the background (collab_server.tasks), filed under this browser: a reload does
+    not lose it, and its end (collab_app.work) makes the new run the active one."""
+
+    def run(cancel) -> tuple[str, list[str], str]:
+        trained, notes = import_embeddings(
+            paths["vectors"], paths.get("metadata"), id_column=id_column, title_column=title_column,
+            user_vectors=paths.get("user_vectors"), user_metadata=paths.get("user_metadata"),
+            max_bytes=cached.upload_limit_bytes(), names=names)
+        if cancel.is_set():  # before anything is saved
+            raise tasks.Cancelled()
+        run_id = cached.store().save(trained, name=name)
+        users = f" and {trained.n_users:,} users" if trained.n_users else ""
+        return run_id, notes, f"{trained.n_items:,} items{users} ({trained.source.dim} dimensions)"
+
+    work.file("import", names["vectors"], tasks.start(f"importing {names['vectors']}", run))
     st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _importing() -> None:
+    """While the import runs: where it stands, and Cancel; the page is redrawn once it has ended."""
+    running = work.latest("import")
+    if running is None or not running.active:
+        st.rerun(scope="app")
+    st.progress(0.0, text=md(f"Importing {running.label}: {running.task.describe()}"))
+    st.button("Cancel the import", key="imp_cancel", icon=":material/stop:", on_click=running.task.cancel)

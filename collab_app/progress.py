@@ -1,5 +1,5 @@
-"""This session's background work on screen: starting a training, its live progress with Cancel, and the
-"no run yet" offer of a one-click default run."""
+"""Training from a page: starting one for this browser, its live progress with Cancel, and the "no run yet" offer of
+a one-click default run. How a training ended is announced by collab_app.work, in whichever tab is open."""
 from __future__ import annotations
 
 import streamlit as st
@@ -10,17 +10,26 @@ from collab_core.memory import check_fits
 from collab_core.ratings import Ratings, Split, random_split
 from collab_core.training import resolve_device
 from collab_server import timing, workers
+from collab_server.jobs import Job
 
-from . import cached, charts, navigation, services, sidebar, state
+from . import browser, cached, charts, navigation, services, state, work
 from .text import md
+
+MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
 
 
 def submit_training(ratings: Ratings, split: Split, config) -> None:
-    """Queue a training for this session, after the checks that would otherwise fail in the worker."""
+    """Queue a training for this browser, after the checks that would otherwise fail in the worker."""
     check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, resolve_device(config.device))
     cached.store().check_writable()
-    job = services.training_service().train(ratings, split, config, str(cached.store().root), state.session_id())
-    state.set_job_id(job.job_id)
+    job = services.training_service().train(ratings, split, config, str(cached.store().root), browser.owner())
+    work.file("training", f"{MODEL_NAMES.get(config.model, config.model)} on {ratings.name}", job)
+
+
+def current_training() -> Job | None:
+    """This browser's training: the one running or queued, else the last one that ended (half an hour at most)."""
+    found = work.latest("training")
+    return found.task if found is not None else None
 
 
 def start_default_run() -> None:
@@ -49,53 +58,49 @@ def page_run() -> state.ActiveRun:
         return active
     st.info("No trained run yet. Train the default EmbeddingDotBias on the built-in MovieLens 100K: it takes "
             "a few seconds on a CPU.", icon=":material/model_training:")
-    job = services.training_service().get(state.job_id())
+    job = current_training()
     if job is None or not job.active:
         default_run_button("Train the default run", "default_run", type="primary")
     else:
-        job_progress()
+        show_training()
     st.stop()
 
 
+def show_training() -> None:
+    """This browser's training, live (progress, loss curves, Cancel) while it runs; nothing once it has ended and
+    been announced (the run history shows it)."""
+    job = current_training()
+    if job is not None and (job.active or not state.seen_end(job.job_id)):
+        _live_training()
+
+
 @st.fragment(run_every=1.0)  # at least one update a second; each poll costs server CPU
-def job_progress() -> None:
-    """Progress bar, live loss curves and Cancel for this session's job; reruns the app when it ends."""
+def _live_training() -> None:
+    """Progress bar, live loss curves and Cancel for this browser's training; reruns the app when it ends."""
     with timing.script_run("progress-fragment"), workers.rendering():  # paid every second by every trainer
-        _job_progress()
+        _draw_training()
 
 
-def _job_progress() -> None:
+def _draw_training() -> None:
     service = services.training_service()
-    job = service.get(state.job_id())
+    job = current_training()
     if job is None:
+        return
+    if not job.active:
+        if state.mark_end_seen(job.job_id):  # the frame announces how it ended (collab_app.work)
+            st.rerun(scope="app")
         return
     if job.status == "queued":
         st.info(f"Queued: position {service.queue_position(job)} (at most {service.slots} training(s) run at once "
                 f"on this machine).", icon=":material/hourglass:")
     last = job.last
-    if job.active:
-        text = (f"Training {job.config.model} on {md(job.dataset)}: epoch {last.epoch}/{last.epochs}, "
-                f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f} (MSE {last.valid_mse:.4f})"
-                                                       if last.valid_rmse else "")
-                + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
-        st.progress(last.fraction if last else 0.0, text=text)
-        # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the
-        # click arrives, whichever rerun picks it up (a returned True was sometimes lost in between)
-        st.button("Cancel", key="cancel_training", icon=":material/stop:", on_click=service.cancel, args=(job,))
-        if job.progress:
-            st.plotly_chart(charts.loss_curves(list(job.progress)), key="live_loss")
-        return
-    if state.first_time_seen(job.job_id):  # finished: tell the app once, then leave it to the run history
-        if job.status == "done":
-            state.request_active_run(job.run_id)
-            services.prewarm_umap(job.run_id)
-            info = next((i for i in cached.list_runs() if i.run_id == job.run_id), None)
-            metrics = (info.metrics if info is not None else None) or {}
-            score = (f": validation RMSE {metrics['rmse']:.4f}, MSE {metrics['mse']:.4f}{md(sidebar.preset_note(info))}"
-                     if metrics.get("rmse") is not None and metrics.get("mse") is not None else "")
-            state.notice_success(f"Run {md(job.run_id)} trained{score}. It is now the active run.")
-        elif job.status == "failed":
-            state.notice(f"Training failed: {md(job.error)}")
-        else:
-            state.notice("Training cancelled; nothing was saved.")
-        st.rerun(scope="app")
+    text = (f"Training {job.config.model} on {md(job.dataset)}: epoch {last.epoch}/{last.epochs}, "
+            f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f} (MSE {last.valid_mse:.4f})"
+                                                   if last.valid_rmse else "")
+            + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
+    st.progress(last.fraction if last else 0.0, text=text)
+    # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the click
+    # arrives, whichever rerun picks it up (a returned True was sometimes lost in between)
+    st.button("Cancel", key="cancel_training", icon=":material/stop:", on_click=service.cancel, args=(job,))
+    if job.progress:
+        st.plotly_chart(charts.loss_curves(list(job.progress)), key="live_loss")

@@ -1,4 +1,5 @@
-"""Process-wide services shared by every session: the training service, dataset downloads and UMAP.
+"""Process-wide services shared by every session: the training service, dataset downloads, UMAP, and what each
+browser started and keeps (collab_server.owners).
 
 They are `st.cache_resource` singletons on purpose: a training started in one tab must be visible (and keep
 running) when that tab goes to another page, and a UMAP layout computed for one session serves all. The
@@ -19,6 +20,7 @@ from collab_core.training import warm_up
 from collab_server import workers
 from collab_server.fetches import FetchService
 from collab_server.jobs import Computation, ComputeCache, TrainingService
+from collab_server.owners import OwnerMemory, OwnerWork
 
 from . import cached
 
@@ -47,6 +49,18 @@ def fetch_service() -> FetchService:
 
 
 @st.cache_resource
+def owner_work() -> OwnerWork:
+    """What each browser started (collab_app.work lists it)."""
+    return OwnerWork()
+
+
+@st.cache_resource
+def owner_memory() -> OwnerMemory:
+    """What each browser keeps across reloads (its Train form, its dataset, its uploads)."""
+    return OwnerMemory()
+
+
+@st.cache_resource
 def umap_cache() -> ComputeCache:
     return ComputeCache(max_entries=24)
 
@@ -63,8 +77,10 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
         compute = runtime.umap_worker.run
     else:
         from collab_core.interpret import umap_embed as compute
-    return indices, umap_cache().get_or_start(
-        key, lambda: compute(factors, dims, n_neighbors, min_dist, metric, UMAP_SEED))
+    computation = umap_cache().get_or_start(key, lambda: compute(factors, dims, n_neighbors, min_dist, metric,
+                                                                  UMAP_SEED))
+    computation.expected_seconds = umap_expected_seconds(len(indices))
+    return indices, computation
 
 
 def umap_expected_seconds(n_items: int) -> float:

@@ -7,37 +7,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collab_core import presets, runs, settings
+from collab_core import runs, settings
 from collab_core.errors import CollabError
 from collab_core.runs import RunInfo
 
-from . import cached, options, services, state
+from . import cached, options, services, state, work
+from .run_labels import run_label
 from .text import md
-
-
-def run_label(info: RunInfo) -> str:
-    """How a run reads in a list: its name when it has one, the model and validation RMSE/MSE, the id."""
-    if not info.ok:
-        return f"{info.run_id} (unreadable)"
-    metrics = info.metrics or {}
-    score = f" · RMSE {metrics['rmse']:.4f}" if metrics.get("rmse") is not None else ""
-    score += f" · MSE {metrics['mse']:.4f}" if metrics.get("mse") is not None else ""
-    name = f"{info.name} · " if info.name else ""
-    return f"{name}{info.model}{score} · {info.run_id}"
-
-
-def reported_by_preset(info: RunInfo | None) -> tuple[str, float] | None:
-    """(preset name, the validation MSE it reported) when the run was trained with such a preset, else None."""
-    preset = presets.trained_with(info.config, info.metrics, info.dataset) if info is not None and info.ok else None
-    if preset is None or preset.reported_valid_mse is None:
-        return None
-    return preset.name, preset.reported_valid_mse
-
-
-def preset_note(info: RunInfo | None) -> str:
-    """' (the lesson reported 0.813)' after a run's MSE when it was trained with a preset that reported one."""
-    reported = reported_by_preset(info)
-    return f" (the {reported[0]} reported {reported[1]})" if reported else ""
 
 
 def default_run(readable: list[RunInfo]) -> str | None:
@@ -62,7 +38,7 @@ def sidebar() -> None:
         if run_id:
             active = _load_active(run_id)
             _describe(by_id[run_id])
-        _training_status()
+        work.panel()
         if active is not None:
             services.prewarm_umap(run_id)
             _downloads(run_id)
@@ -86,12 +62,6 @@ def _describe(info: RunInfo) -> None:
         st.caption(f"Imported from: {md(info.dataset)}")
     else:
         st.caption(f"Trained on: {md(info.dataset or 'unknown data')}")
-
-
-def _training_status() -> None:
-    job = services.training_service().get(state.job_id())
-    if job is not None and job.active:
-        st.caption(f"Training {job.config.model}: {job.status}" + (f" ({job.last.fraction:.0%})" if job.last else ""))
 
 
 def _downloads(run_id: str) -> None:

@@ -21,13 +21,9 @@ ACTIVE_RUN = "p_run"  # the sidebar's run selector: the run every page shows
 _PENDING_RUN = "_pending_run"  # set by code that finishes a run; applied before the selector is drawn
 _ACTIVE = "_active"  # ActiveRun of this script run (set by the sidebar)
 _SESSION_ID = "_session_id"
-JOB_ID = "_job_id"  # the training job this session started, if any
-_JOB_SEEN = "_job_seen"  # the finished job whose outcome was already announced
-LR_JOB_ID = "_lr_job_id"  # the learning-rate sweep this session started, if any
-_DATASET = "_dataset"  # DatasetSpec of the dataset this session trains on
+_ENDS_SEEN = "_ends_seen"  # ids of trainings whose end this session's live view has seen
 _NOTICES = "_notices"  # one-shot messages to show at the top of the next run
 _FRAME = "_frame"  # set by app.py just before it runs the page (see collab_app.navigation)
-_UPLOADS = "_uploads"  # this session's private upload folder (collab_app.uploads)
 _YOUR_RATINGS = "_your_ratings"  # the "You" page's ratings: {raw item id: rating}, in the order given
 
 
@@ -108,44 +104,19 @@ def active_run() -> ActiveRun | None:
     return st.session_state.get(_ACTIVE)
 
 
-# ---------------------------------------------------------------------- jobs, dataset, uploads, frame
-def job_id() -> str | None:
-    return st.session_state.get(JOB_ID)
+# ---------------------------------------------------------------------- trainings seen, the frame
+def seen_end(job_id: str) -> bool:
+    """Whether this session's live view of a training already saw it end."""
+    return job_id in st.session_state.get(_ENDS_SEEN, set())
 
 
-def set_job_id(job_id: str) -> None:
-    st.session_state[JOB_ID] = job_id
-
-
-def first_time_seen(job_id: str) -> bool:
-    """True once per finished job: its outcome is announced once."""
-    if st.session_state.get(_JOB_SEEN) == job_id:
+def mark_end_seen(job_id: str) -> bool:
+    """Note that the live view saw `job_id` end; True the first time (it then reruns the app once)."""
+    seen = st.session_state.setdefault(_ENDS_SEEN, set())
+    if job_id in seen:
         return False
-    st.session_state[_JOB_SEEN] = job_id
+    seen.add(job_id)
     return True
-
-
-def lr_job_id() -> str | None:
-    return st.session_state.get(LR_JOB_ID)
-
-
-def set_lr_job_id(job_id: str) -> None:
-    st.session_state[LR_JOB_ID] = job_id
-
-
-def dataset(default):
-    return st.session_state.get(_DATASET, default)
-
-
-def set_dataset(spec) -> None:
-    st.session_state[_DATASET] = spec
-
-
-def uploads(factory):
-    """This session's upload folder object, created by `factory()` on first use."""
-    if _UPLOADS not in st.session_state:
-        st.session_state[_UPLOADS] = factory()
-    return st.session_state[_UPLOADS]
 
 
 def mark_frame() -> None:

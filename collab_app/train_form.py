@@ -24,9 +24,24 @@ LARGEST_BOX_NUMBER = 2**31 - 1  # a browser's number box loses precision far bel
 COLUMNS = 4
 
 
+PREFIX = "p_tr_"  # every widget of the form, and the model chosen above it
+
+
+def values() -> dict:
+    """Everything the form holds (each model's settings, the model chosen), to keep across a reload."""
+    return {k: v for k, v in st.session_state.items() if isinstance(k, str) and k.startswith(PREFIX)}
+
+
+def restore(kept: dict) -> None:
+    """Put back what `values()` returned in an earlier session, before the widgets are drawn: what this session
+    already holds wins."""
+    for name, value in kept.items():
+        st.session_state.setdefault(name, value)
+
+
 def key(model: str, name: str) -> str:
     """One widget per model and setting, so each model keeps its own settings."""
-    return f"p_tr_{model}_{name}"
+    return f"{PREFIX}{model}_{name}"
 
 
 def settings_fields(model: str) -> list:

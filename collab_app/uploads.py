@@ -1,12 +1,12 @@
-"""Uploaded rating files: private to the session that uploaded them, and gone once nothing refers to them.
+"""Uploaded rating files: private to the browser that uploaded them, and gone once nothing refers to them.
 
 Each server process keeps its uploads in one folder of its own (mode 0700, under the system's temporary
 folder, removed when the process exits; folders left by a process that was killed are removed by the next
-one). Each session gets a subfolder of it (mode 0700) and its files are mode 0600, so neither another
-session nor another user of the machine can read them. A session keeps at most the file it previews and
-the file of the dataset it trains on (or the files of one embeddings import): saving a new upload deletes the
-others not kept, and the whole subfolder is
-deleted when Streamlit drops the session's state (a finalizer on the object kept in it).
+one). Each browser (collab_app.browser's owner id: its tabs, and its sessions across reloads) gets a subfolder of
+it (mode 0700) and its files are mode 0600, so neither another browser nor another user of the machine can read
+them. A browser keeps at most the file it previews and the file of the dataset it trains on (or the files of one
+embeddings import): saving a new upload deletes the others not kept, and the whole subfolder is deleted when the
+server forgets the browser (collab_server.owners.OwnerMemory: a day unseen) through a finalizer on the object.
 
 The user's file name never chooses where bytes land: files are named by a hash of their content and take
 only a known suffix from the name.
@@ -58,12 +58,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class SessionUploads:
-    """One session's private upload folder."""
+class BrowserUploads:
+    """One browser's private upload folder."""
 
     def __init__(self, limit_bytes: int):
         self.limit_bytes = limit_bytes
-        self.folder = Path(tempfile.mkdtemp(prefix="session-", dir=process_root()))  # mode 0700
+        self.folder = Path(tempfile.mkdtemp(prefix="browser-", dir=process_root()))  # mode 0700
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
     def save(self, name: str, data: bytes, keep: tuple[Path, ...] = ()) -> Path:

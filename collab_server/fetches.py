@@ -15,7 +15,7 @@ from collab_core.errors import CollabError, FetchCancelled
 _log = logging.getLogger("collab_server.fetches")
 
 
-@dataclass
+@dataclass(eq=False)
 class Fetch:
     """One dataset download and everything a page shows of it."""
 
@@ -26,11 +26,29 @@ class Fetch:
     error: str | None = None  # the full message, for the command line and the server's log
     failure: Exception | None = None  # what failed: a page turns it into words for its reader (collab_app.messages)
     started: float = field(default_factory=time.time)
+    finished: float | None = None  # time.time() when it ended
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    cancellable = True
 
     @property
     def active(self) -> bool:
         return self.status == "running"
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def fraction(self) -> float | None:
+        return self.progress.fraction if self.progress is not None else None
+
+    def describe(self) -> str:
+        """Where it stands, in plain words (a failure as FetchError.plain words it: no server path)."""
+        if self.status == "failed":
+            return getattr(self.failure, "plain", None) or f"downloading {self.name} failed"
+        if self.status == "cancelled":
+            return "cancelled; the part downloaded is kept and resumed next time"
+        if self.status == "done":
+            return f"{self.name} is downloaded"
+        return self.progress.describe() if self.progress is not None else f"starting {self.name}"
 
 
 class FetchService:
@@ -59,7 +77,7 @@ class FetchService:
 
     @staticmethod
     def cancel(job: Fetch) -> None:
-        job.cancel_event.set()
+        job.cancel()
 
     def _run(self, job: Fetch) -> None:
         def record(progress: fetch.FetchProgress) -> None:
@@ -76,3 +94,4 @@ class FetchService:
         except Exception as exc:  # a bug: shown where the download was, logged in full
             job.status, job.error, job.failure = "failed", f"{type(exc).__name__}: {exc}", exc
             _log.exception("fetching %s failed", job.name)
+        job.finished = time.time()

@@ -37,7 +37,7 @@ class Job:
 
     job_id: str
     kind: str  # 'train' or 'lr_find'
-    owner: str  # the session that started it; not read yet (a session finds its job by the id it keeps)
+    owner: str  # the browser that started it (collab_app.browser's owner id): its pages find it by that
     config: TrainConfig
     dataset: str
     status: str = "queued"  # queued -> running -> done | failed | cancelled
@@ -49,6 +49,36 @@ class Job:
     started: float | None = None
     finished: float | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    canceller: Callable[[Job], None] | None = None  # the service's cancel (it also takes a queued job out)
+    cancellable = True
+
+    def cancel(self) -> None:
+        if self.canceller is not None:
+            self.canceller(self)
+        else:
+            self.cancel_event.set()
+
+    def fraction(self) -> float | None:
+        return self.last.fraction if self.last is not None else (0.0 if self.kind == "train" else None)
+
+    def describe(self) -> str:
+        """Where it stands, in one line of plain text."""
+        if self.status == "queued":
+            return "waiting for a free training slot"
+        if self.kind == "lr_find":
+            return {"running": "sweeping learning rates", "done": "done", "cancelled": "cancelled"}.get(
+                self.status, f"failed: {self.error}")
+        if self.status == "failed":
+            return f"failed: {self.error}"
+        if self.status == "cancelled":
+            return "cancelled; nothing was saved"
+        last = self.last
+        if last is None:
+            return "starting"
+        text = f"epoch {last.epoch}/{last.epochs}, train loss {last.train_loss:.4f}"
+        if last.valid_rmse:
+            text += f", validation RMSE {last.valid_rmse:.4f}"
+        return ("done: " if self.status == "done" else "") + text + f", {last.elapsed:.1f} s"
 
     @property
     def last(self) -> Progress | None:
@@ -119,7 +149,7 @@ class TrainingService:
     def submit(self, kind: str, task: Callable, config: TrainConfig, dataset: str, owner: str) -> Job:
         """Queue `task(report, cancel, between_batches)` (a picklable callable, see workers.TrainTask)."""
         with self._changed:
-            job = Job(f"job-{next(self._ids)}", kind, owner, config, dataset)
+            job = Job(f"job-{next(self._ids)}", kind, owner, config, dataset, canceller=self.cancel)
             self._jobs[job.job_id] = job
             self._queue.append((job, task))
             self._forget_old()
@@ -171,17 +201,38 @@ class TrainingService:
             self._jobs.pop(job.job_id, None)
 
 
-@dataclass
+@dataclass(eq=False)
 class Computation:
+    """A slow pure function run in the background (a UMAP layout), shared by every session that asks for it."""
+
     status: str = "running"  # running | done | failed
     result: Any = None
     error: str | None = None
     seconds: float | None = None
     started: float = field(default_factory=time.monotonic)  # so a page can say how long it has been running
+    finished: float | None = None  # time.time() when it ended
+    expected_seconds: float | None = None  # about how long it should take here (sets the progress bar's pace)
+    cancellable = False  # it runs in a worker process that cannot be interrupted; it is cached once done
 
     def elapsed(self) -> float:
         """Seconds since it started (its whole duration once finished)."""
         return self.seconds if self.seconds is not None else time.monotonic() - self.started
+
+    def fraction(self) -> float | None:
+        if self.status != "running":
+            return 1.0
+        return min(self.elapsed() / self.expected_seconds, 0.99) if self.expected_seconds else None
+
+    def describe(self) -> str:
+        if self.status == "failed":
+            return f"failed: {self.error}"
+        if self.status == "done":
+            return f"done in {self.elapsed():.0f} s"
+        expected = f" of about {self.expected_seconds:.0f} s" if self.expected_seconds else ""
+        return f"{self.elapsed():.0f} s{expected}"
+
+    def cancel(self) -> None:
+        """Nothing to stop (see `cancellable`)."""
 
 
 class ComputeCache:
@@ -222,3 +273,4 @@ class ComputeCache:
             entry.error, entry.status = f"{type(exc).__name__}: {exc}", "failed"
             _log.exception("background computation failed")
         entry.seconds = time.perf_counter() - start
+        entry.finished = time.time()

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, compare_choice, options, progress, state
-from collab_app.sidebar import run_label
+from collab_app.run_labels import run_label
 from collab_app.text import md
 from collab_core import interpret
 from collab_core.errors import CollabError

@@ -3,17 +3,16 @@ uploaded table), filter them for density, and look at them before training; or i
 elsewhere as a run (collab_app.import_panel)."""
 import streamlit as st
 
-from collab_app import cached, charts, fetch_panel, import_panel, navigation, state
+from collab_app import cached, charts, fetch_panel, import_panel, navigation, state, work
 from collab_app.messages import show_error
 from collab_app.text import md
-from collab_app.uploads import SessionUploads
 from collab_core import data_roots
 from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
 
 navigation.ensure_frame()
 st.title("Data")
-active = state.dataset(cached.DatasetSpec())
+active = work.dataset()
 st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet",
            "import": "Import embeddings"}
@@ -65,7 +64,7 @@ def upload_spec():
     if upload is None:
         return None
     problem = st.container()  # right under the uploader, above the column mapping: in view when it goes wrong
-    uploads = state.uploads(lambda: SessionUploads(cached.upload_limit_bytes()))
+    uploads = work.uploads()
     keep = (active.path,) if active.kind == "upload" else ()
     data = upload.getvalue()
     names = {str(uploads.path_for(upload.name, data)): upload.name}  # stored under a hash; the person knows this
@@ -145,7 +144,7 @@ except CollabError as exc:  # the density filter left too little: said here, bes
 is_active = spec == active
 if st.button("Use this dataset" if not is_active else "This is the dataset used for training", disabled=is_active,
              type="primary", key="use_dataset"):
-    state.set_dataset(spec)
+    work.set_dataset(spec)
     state.notice_success(f"Training now uses {md(spec.label)}.")
     st.rerun()
 for note in ratings.notes:

@@ -4,7 +4,7 @@ when this session can load the run's dataset."""
 import numpy as np
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, state
+from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.text import md
 from collab_core import interpret
 
@@ -35,7 +35,7 @@ else:
     WORST = options.Number("p_dg_worst", "worst", 20, low=5, high=MOST_WORST)
     options.apply(USER, MOVIE, PCA_MIN, WORST)
 
-    data, why_not = cached.run_data(run_id, state.dataset(cached.DatasetSpec()))
+    data, why_not = cached.run_data(run_id, work.dataset())
     if data is not None:
         st.caption(f"The run's own ratings are loaded ({md(data.label)}) and its validation split rebuilt "
                    f"({md(trained.metrics.get('split'))}): actual ratings and errors below are real.")

@@ -2,8 +2,8 @@
 when there is none, else explore the active run."""
 import streamlit as st
 
-from collab_app import cached, navigation, progress, services, state
-from collab_app.sidebar import run_label
+from collab_app import cached, navigation, progress, state
+from collab_app.run_labels import run_label
 from collab_app.text import md
 
 navigation.ensure_frame()
@@ -15,9 +15,8 @@ st.markdown("Train a collaborative-filtering model (the fast.ai lesson's dot pro
             "Every view is in its link: share it and a study group sees the same run and movie.")
 
 active = state.active_run()
-job = services.training_service().get(state.job_id())
-if job is not None:
-    progress.job_progress()  # this session's training: live while it runs, announced once when it ends
+job = progress.current_training()
+progress.show_training()  # this browser's training, live while it runs
 if active is None:
     st.subheader("Start here")
     if job is None or not job.active:

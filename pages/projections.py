@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, services, state
+from collab_app import cached, charts, options, picker, progress, services, state, work
 from collab_app.text import md
 
 active = progress.page_run()
@@ -78,7 +78,8 @@ def wait_for_umap(job, n_points: int):
 
 if method == "UMAP":
     indices, job = services.umap_layout(run_id, top, int(dims), int(n_neighbors), float(min_dist), umap_metric)
-    if job.status == "running":
+    if job.status == "running":  # filed under this browser: after a reload it is listed with its progress
+        work.file("UMAP", f"{dims}D layout of {len(indices):,} {active.trained.item_noun.many}", job)
         wait_for_umap(job, len(indices))
         st.stop()
     if job.status == "failed":

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, navigation, progress, services, state, train_form
-from collab_app.sidebar import preset_note, reported_by_preset, run_label
+from collab_app import browser, cached, charts, navigation, progress, services, state, train_form, work
+from collab_app.run_labels import preset_note, reported_by_preset, run_label
 from collab_app.text import md
 from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
@@ -16,8 +16,7 @@ from collab_core.training import cuda_summary
 
 navigation.ensure_frame()
 st.title("Train")
-MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
-spec = state.dataset(cached.DatasetSpec())
+spec = work.dataset()
 try:
     ratings, _ = cached.load_dataset(spec)
 except CollabError as exc:
@@ -39,8 +38,10 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
                          on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
     if ratings.name != LESSON.dataset:
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
+train_form.restore(work.recall("train_form", {}))  # what this browser typed before a reload
 st.session_state.setdefault("p_tr_model", "dot_bias")
-model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True, format_func=MODEL_NAMES.get)
+model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True,
+                             format_func=progress.MODEL_NAMES.get)
 # The measured defaults for this data's size (collab_core.config.defaults_for_data), said with the reason
 sized = defaults_for_data(ratings, model)
 defaults = sized.config
@@ -54,6 +55,7 @@ device_help = (f"CUDA available: {', '.join(gpu['gpus'])}" if gpu["cuda_availabl
                else "No CUDA GPU here: training runs on the CPU.")
 st.caption(("🟢 " if gpu["cuda_available"] else "⚪ ") + md(device_help))
 submitted = train_form.draw(model, device_help)
+work.remember("train_form", train_form.values())
 
 
 def form_config():
@@ -68,17 +70,18 @@ def split():
     return cached.split_for(spec, *train_form.split_settings(model))
 
 
-job = services.training_service().get(state.job_id())
+job = progress.current_training()
 if submitted:
     try:
         if job is not None and job.active:
-            st.warning("A training of yours is still running; cancel it or wait for it to finish.")
+            st.warning("A training of yours is still running (in this tab or another); cancel it or wait for it "
+                       "to finish.")
         else:
             progress.submit_training(ratings, split(), form_config())
     except CollabError as exc:
         st.error(f"Cannot train: {md(exc)}", icon=":material/error:")
-progress.job_progress()
-job = services.training_service().get(state.job_id())
+progress.show_training()
+job = progress.current_training()
 if job is not None and job.status == "failed" and job.device_failure:
     st.error(f"Training on {md(job.config.device)} failed: {md(job.error)}", icon=":material/memory:")
     if st.button("Train the same settings on the CPU", key="retry_cpu", type="primary"):
@@ -91,34 +94,35 @@ with st.expander("Learning-rate finder", expanded=False):
     if st.button("Find a learning rate", key="lr_find"):
         try:
             config = form_config()
-            found = services.training_service().find_lr(ratings, split(), config, state.session_id())
-            state.set_lr_job_id(found.job_id)
+            found = services.training_service().find_lr(ratings, split(), config, browser.owner())
+            work.file("learning-rate finder", f"{progress.MODEL_NAMES[config.model]} on {ratings.name}", found)
         except CollabError as exc:
             st.error(f"Cannot run the lr finder: {md(exc)}")
 
     @st.fragment(run_every=1.0)
-    def lr_result():
-        sweep = services.training_service().get(state.lr_job_id())
-        if sweep is None:
-            return
-        if sweep.active:
-            st.info("Sweeping learning rates ..." if sweep.status == "running" else "Queued behind a training ...",
-                    icon=":material/hourglass_top:")
-            return
-        if sweep.status == "failed":
-            st.error(f"The lr finder failed: {md(sweep.error)}")
-            return
-        if sweep.status == "done":
-            found = sweep.result
-            st.plotly_chart(charts.lr_finder(found.lrs, found.losses, found.suggested_lr), key="lr_plot")
+    def sweeping():
+        """Polls while the sweep runs; redraws the page once it has ended (the result is drawn outside)."""
+        sweep = work.latest("learning-rate finder")
+        if sweep is None or not sweep.active:
+            st.rerun(scope="app")
+        st.info("Sweeping learning rates ..." if sweep.task.status == "running" else "Queued behind a training ...",
+                icon=":material/hourglass_top:")
 
-            def use_suggested():
-                st.session_state[train_form.key(sweep.config.model, "lr")] = float(found.suggested_lr)
+    # drawn outside the fragment once done: the "Use suggested lr" button then reruns the whole page, the form
+    # included, in the run that follows its click
+    sweep = work.latest("learning-rate finder")
+    if sweep is not None and sweep.active:
+        sweeping()
+    elif sweep is not None and sweep.task.status == "failed":
+        st.error(f"The lr finder failed: {md(sweep.task.error)}")
+    elif sweep is not None and sweep.task.status == "done":
+        found = sweep.task.result
+        st.plotly_chart(charts.lr_finder(found.lrs, found.losses, found.suggested_lr), key="lr_plot")
 
-            if st.button(f"Use suggested lr {found.suggested_lr:.2g}", key="use_lr", on_click=use_suggested):
-                st.rerun(scope="app")  # the form lies outside this fragment: redraw it with the new value
+        def use_suggested():
+            st.session_state[train_form.key(sweep.task.config.model, "lr")] = float(found.suggested_lr)
 
-    lr_result()
+        st.button(f"Use suggested lr {found.suggested_lr:.2g}", key="use_lr", on_click=use_suggested)
 
 st.subheader("Run history")
 infos = cached.list_runs()

@@ -36,11 +36,43 @@ def shown(elements) -> str:
     return " ".join(re.sub(r"\\(.)", r"\1", e.value).replace("\u2060", "") for e in elements)
 
 
-def job_of(at: AppTest):
-    """The training job the app's session started (collab_app.state.JOB_ID), from the process-wide service."""
-    from collab_app import services, state
+def owner_of(at: AppTest) -> str:
+    """The owner id of the app's session: AppTest runs no JavaScript, so it is the one the server proposed (set
+    here before the first run when a test needs it earlier)."""
+    import secrets
 
-    return services.training_service().get(at.session_state[state.JOB_ID])
+    from collab_app import browser
+
+    if browser._PROPOSED not in at.session_state:
+        at.session_state[browser._PROPOSED] = secrets.token_hex(16)
+    return at.session_state[browser._PROPOSED]
+
+
+def use_dataset(at: AppTest, spec) -> None:
+    """Make `spec` the dataset the app's browser trains on, as "Use this dataset" on the Data page does."""
+    from collab_app import services
+
+    services.owner_memory().put(owner_of(at), "dataset", spec)
+
+
+def job_of(at: AppTest, kind: str = "training"):
+    """The newest task of `kind` the app's browser started (collab_app.work), from the process-wide registry."""
+    from collab_app import services
+
+    found = services.owner_work().latest(owner_of(at), kind)
+    return found.task if found is not None else None
+
+
+def import_and_wait(at: AppTest) -> AppTest:
+    """Press "Import as a run" and wait for the import, which runs in the background, to end; then run the app
+    once more, as the panel's poll does in a browser."""
+    from tests.waiting import wait_until
+
+    at.button(key="imp_go").click().run()
+    task = job_of(at, "import")
+    if task is not None:
+        wait_until(lambda: task.status not in ("queued", "running"), timeout=60)
+    return at.run()
 
 
 def no_exceptions(at: AppTest) -> bool:

@@ -7,7 +7,7 @@ from collab_core import export
 from collab_core.runs import RunStore
 from tests.hostile import HOSTILE
 
-from .conftest import PAGES, no_exceptions, open_app, shown, use_copy_of
+from .conftest import PAGES, import_and_wait, no_exceptions, open_app, owner_of, shown, use_copy_of
 from .test_escaping import assert_nothing_hostile_is_markup
 
 
@@ -64,7 +64,7 @@ def test_the_panel_imports_a_projector_pair_and_makes_it_the_active_run(with_run
     assert "1,682 item vectors of dimension 8" in shown(at.caption)
     assert at.selectbox(key="imp_id_col").value == "item" and at.selectbox(key="imp_title_col").value == "title"
     at.text_input(key="imp_name").input("from elsewhere").run()
-    at.button(key="imp_go").click().run()
+    import_and_wait(at)  # it runs in the background: a reload would not lose it
     assert no_exceptions(at), [e.value for e in at.exception]
     new = at.sidebar.selectbox(key="p_run").value
     assert new != run_id and "imported" in new and "It is now the active run" in shown(at.success)
@@ -82,7 +82,7 @@ def test_columns_that_are_not_obvious_are_asked_for(empty_runs):
     assert at.selectbox(key="imp_id_col").value == "key" and at.selectbox(key="imp_title_col").value is None
     assert at.button(key="imp_go").disabled
     at.selectbox(key="imp_title_col").set_value("caption").run()
-    at.button(key="imp_go").click().run()
+    import_and_wait(at)
     assert no_exceptions(at), [e.value for e in at.exception]
     run = RunStore(empty_runs).load(at.sidebar.selectbox(key="p_run").value)
     assert list(run.catalog.titles) == ["One", "Two", "Three"] and list(run.catalog.vocab.ids) == ["k1", "k2", "k3"]
@@ -105,19 +105,19 @@ def test_bad_user_vectors_are_named_when_importing_and_nothing_is_saved(empty_ru
     at = import_page()
     at.file_uploader(key="imp_vectors").set_value(("v.tsv", b"1\t2\n3\t4\n", "text/plain")).run()
     at.file_uploader(key="imp_user_vectors").set_value(("u.tsv", b"1\t2\t3\n4\t5\t6\n", "text/plain")).run()
-    at.button(key="imp_go").click().run()
+    import_and_wait(at)
     assert no_exceptions(at)
     assert "Nothing was imported: u.tsv: the user vectors have 3 dimension(s)" in shown(at.error)
     assert not empty_runs.exists() or not [p for p in empty_runs.iterdir() if not p.name.startswith(".")]
 
 
 def test_the_import_files_stay_private_and_are_not_rewritten_on_every_rerun(empty_runs):
-    from collab_app import state
+    from collab_app import services
 
     at = import_page()
     at.file_uploader(key="imp_vectors").set_value(("v.npy", b"1\t2\n3\t4\n", "application/octet-stream")).run()
     at.file_uploader(key="imp_metadata").set_value(("m.tsv", b"a\nb\n", "text/plain")).run()
-    folder = at.session_state[state._UPLOADS].folder
+    folder = services.owner_memory().get(owner_of(at), "uploads").folder
     files = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     assert len(files) == 2 and {p.suffix for p in folder.iterdir()} == {".npy", ".tsv"}
     assert all(p.stat().st_mode & 0o077 == 0 for p in folder.iterdir())  # private to this server user

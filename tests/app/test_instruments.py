@@ -376,7 +376,7 @@ def test_a_lesson_run_shows_the_lessons_mse_beside_its_own(lesson_run, tmp_path,
 
 
 def test_run_labels_carry_rmse_and_mse(with_run):
-    from collab_app.sidebar import run_label
+    from collab_app.run_labels import run_label
     from collab_core.runs import RunStore
 
     _, run_id = with_run

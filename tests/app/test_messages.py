@@ -18,7 +18,7 @@ import pytest
 from tests.movielens_server import Server
 from tests.waiting import wait_until
 
-from .conftest import no_exceptions, open_app, shown
+from .conftest import import_and_wait, no_exceptions, open_app, shown
 
 # An absolute path, wherever it is in the text: a '/' that continues no word, URL ('http://host/p') or
 # relative path ('../x').
@@ -136,7 +136,7 @@ def import_button(at, env):
     at.segmented_control(key="p_data_source").set_value("import").run()
     at.file_uploader(key="imp_vectors").set_value(("items.tsv", b"1\t2\n3\t4\n", "text/plain")).run()
     at.file_uploader(key="imp_user_vectors").set_value(("people.tsv", b"1\t2\t3\n4\t5\t6\n", "text/plain")).run()
-    at.button(key="imp_go").click().run()
+    import_and_wait(at)
     return "imp_go", "people.tsv"
 
 

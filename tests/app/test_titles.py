@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from collab_core.catalog import ID_MARK
 
-from .conftest import ROOT, no_exceptions, shown
+from .conftest import ROOT, no_exceptions, shown, use_dataset
 
 SHARED = "Kull the Conqueror (1997)"
 BARE = re.compile(re.escape(SHARED) + "(?!" + re.escape(ID_MARK) + ")")  # the shared title without its id
@@ -62,7 +62,7 @@ def open_with(twin_runs, monkeypatch, page: str, query: dict) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     for key, value in {"run": "twins", **query}.items():
         at.query_params[key] = value
-    at.session_state["_dataset"] = DatasetSpec(kind="upload", path=str(ratings_file), label=ratings_file.name)
+    use_dataset(at, DatasetSpec(kind="upload", path=str(ratings_file), label=ratings_file.name))
     at.session_state["_your_ratings"] = dict(YOUR_RATINGS)
     at.switch_page(page)
     return at.run()

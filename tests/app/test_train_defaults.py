@@ -6,7 +6,7 @@ import pandas as pd
 from collab_app.cached import DatasetSpec
 from collab_core import config
 
-from .conftest import no_exceptions, open_app, shown
+from .conftest import no_exceptions, open_app, shown, use_dataset
 
 
 def _large_folder(tmp_path):
@@ -32,7 +32,7 @@ def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path
     assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "adamw"
     at.number_input(key="p_tr_dot_bias_epochs").set_value(2).run()
 
-    at.session_state["_dataset"] = DatasetSpec(kind="folder", path=str(_large_folder(tmp_path)), label="big")
+    use_dataset(at, DatasetSpec(kind="folder", path=str(_large_folder(tmp_path)), label="big"))
     at.run(timeout=120)
     assert no_exceptions(at), [e.value for e in at.exception]
     assert not at.error, shown(at.error)

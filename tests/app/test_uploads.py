@@ -1,4 +1,4 @@
-"""Uploads are private to their session, size-limited, and deleted when nothing refers to them any more."""
+"""Uploads are private to their browser, size-limited, and deleted when nothing refers to them any more."""
 import gc
 import os
 import stat
@@ -8,12 +8,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from collab_app import uploads
-from collab_app.uploads import SessionUploads
+from collab_app.uploads import BrowserUploads
 from collab_core.errors import DataError
 
-from .conftest import open_app
+from .conftest import ROOT, open_app, owner_of, shown
 
 GOOD = "user,item,rating\n" + "".join(f"u{u},m{i},{(u * i) % 5 + 1}\n" for u in range(8) for i in range(6))
 
@@ -23,21 +24,21 @@ def mode(path: Path) -> int:
 
 
 def test_file_names_cannot_choose_where_bytes_land():
-    session = SessionUploads(10_000)
+    session = BrowserUploads(10_000)
     path = session.save("../../../etc/evil.csv", b"user,item,rating\n1,2,3\n")
     assert path.parent == session.folder and path.suffix == ".csv" and "evil" not in path.name
     assert session.save("x.exe", b"1").suffix == ".csv"
 
 
 def test_each_session_has_a_private_folder_and_private_files():
-    first, second = SessionUploads(10_000), SessionUploads(10_000)
+    first, second = BrowserUploads(10_000), BrowserUploads(10_000)
     path = first.save("a.csv", GOOD.encode())
     assert first.folder != second.folder and not second.owns(path) and first.owns(path)
     assert mode(first.folder) == 0o700 and mode(path) == 0o600 and mode(uploads.process_root()) == 0o700
 
 
 def test_a_new_upload_replaces_the_old_one_unless_it_is_kept():
-    session = SessionUploads(10_000)
+    session = BrowserUploads(10_000)
     first = session.save("a.csv", b"user,item,rating\n1,2,3\n")
     second = session.save("b.csv", b"user,item,rating\n1,2,4\n", keep=(first,))
     assert first.exists() and second.exists()  # the first is the dataset in use: kept
@@ -46,14 +47,14 @@ def test_a_new_upload_replaces_the_old_one_unless_it_is_kept():
 
 
 def test_the_size_limit_is_checked_before_anything_is_written():
-    session = SessionUploads(10)
+    session = BrowserUploads(10)
     with pytest.raises(DataError, match="above the upload limit of 10 bytes"):
         session.save("big.csv", b"x" * 11)
     assert list(session.folder.iterdir()) == []
 
 
 def test_a_dropped_session_takes_its_uploads_with_it():
-    session = SessionUploads(10_000)
+    session = BrowserUploads(10_000)
     folder = session.folder
     session.save("a.csv", GOOD.encode())
     del session
@@ -61,14 +62,25 @@ def test_a_dropped_session_takes_its_uploads_with_it():
     assert not folder.exists()
 
 
-def test_an_app_session_keeps_its_upload_until_its_state_is_dropped(empty_runs):
+def test_a_browser_keeps_its_upload_across_sessions_until_the_server_forgets_it(empty_runs):
+    from collab_app import services
+
     at = open_app("pages/data.py")
     at.segmented_control(key="p_data_source").set_value("upload").run()
     at.file_uploader(key="data_upload").set_value(("mine.csv", GOOD.encode(), "text/csv")).run()
+    at.button(key="use_dataset").click().run()
     files = [p for p in uploads.process_root().rglob("*.csv")]
     folder = next(p.parent for p in files if p.read_bytes() == GOOD.encode())
     assert mode(folder) == 0o700
-    del at
+    owner = owner_of(at)
+    del at  # the page is reloaded: a new session of the same browser
+    gc.collect()
+    assert folder.exists()
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state["_proposed_owner"] = owner  # the browser's cookie
+    again.switch_page("pages/train.py").run()
+    assert "mine.csv" in shown(again.caption)  # it still trains on its upload
+    services.owner_memory().forget(owner)
     gc.collect()
     assert not folder.exists()
 

@@ -1,0 +1,140 @@
+"""Work that outlives the page (collab_app.work, collab_server.owners): whatever a browser started is found
+again by that browser after a reload or in another tab, listed with its progress and Cancel; a training that ends
+while the page reloads still becomes the browser's active run; the Train form keeps what was typed.
+
+A reload is a new AppTest session with the same owner id (the browser's cookie, collab_app.browser)."""
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.movielens_server import Server
+from tests.waiting import wait_until
+
+from .conftest import ROOT, import_and_wait, job_of, no_exceptions, open_app, owner_of, shown
+
+
+def reload(at: AppTest, page: str) -> AppTest:
+    """The same browser opening `page` again (a reload, or another tab): a new session, the same owner."""
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state["_proposed_owner"] = owner_of(at)
+    again.switch_page(page)
+    return again.run()
+
+
+def listed(at: AppTest) -> str:
+    """What the sidebar's "Your work" list says."""
+    bars = " ".join(re.sub(r"\\(.)", r"\1", p.proto.text or "") for p in at.sidebar.get("progress"))
+    return shown(at.sidebar.caption) + " " + bars
+
+
+def start_training(at: AppTest, epochs: int) -> None:
+    at.button(key="lesson_preset").click().run()
+    at.number_input(key="p_tr_dot_bias_epochs").set_value(epochs)
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    assert not at.error, shown(at.error)
+
+
+def test_a_reload_finds_the_training_keeps_the_form_and_makes_the_finished_run_active(with_run):
+    _, old_run = with_run
+    first = open_app("pages/train.py")
+    start_training(first, epochs=2)
+    job = job_of(first)
+    assert job is not None and job.active
+    second = reload(first, "pages/train.py")
+    assert no_exceptions(second), [e.value for e in second.exception]
+    assert "Training: EmbeddingDotBias on MovieLens 100K" in listed(second)
+    assert [b for b in second.sidebar.button if b.label == "Cancel training"] or not job.active
+    # the form as it was typed: the lesson's settings, with 2 epochs
+    assert second.number_input(key="p_tr_dot_bias_n_factors").value == 40
+    assert second.number_input(key="p_tr_dot_bias_epochs").value == 2
+    said = ""
+    if job.active:  # pressing Train again does not start a duplicate
+        second.button(key="FormSubmitter:train_form-Train").click().run()
+        assert "A training of yours is still running" in shown(second.warning) or not job.active
+        said = shown(second.success)  # said at once if it ended within that run
+    wait_until(lambda: not job.active, timeout=120)
+    assert job.status == "done", job.error
+    said += shown(second.run().success)
+    assert second.sidebar.selectbox(key="p_run").value == job.run_id != old_run
+    assert said.count(f"Run {job.run_id} trained") == 1
+    first.run()  # the first tab, still open, moves to the new run too, and hears it once
+    assert first.sidebar.selectbox(key="p_run").value == job.run_id
+    assert job_of(first) is job and len([w for w in _works(first) if w.kind == "training"]) == 1
+    third = reload(first, "pages/home.py")  # a later tab: the run is told, not announced again
+    assert f"Run {job.run_id} trained" not in shown(third.success)
+
+
+def test_a_training_that_ended_during_the_reload_becomes_the_active_run(with_run):
+    first = open_app("pages/train.py")
+    start_training(first, epochs=1)
+    job = job_of(first)
+    owner = owner_of(first)
+    del first  # the page is gone; nobody hears the end
+    wait_until(lambda: not job.active, timeout=120)
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state["_proposed_owner"] = owner
+    again.switch_page("pages/biases.py").run()
+    assert again.sidebar.selectbox(key="p_run").value == job.run_id
+    assert f"Run {job.run_id} trained" in shown(again.success)
+
+
+def test_cancel_from_the_list_in_another_tab(with_run):
+    first = open_app("pages/train.py")
+    start_training(first, epochs=30)
+    job = job_of(first)
+    other = reload(first, "pages/neighbours.py")
+    cancel = next(b for b in other.sidebar.button if b.label == "Cancel training")
+    said = shown(cancel.click().run().info)  # said at once if it stopped within that run
+    wait_until(lambda: not job.active, timeout=60)
+    assert job.status == "cancelled"
+    said += shown(other.run().info)
+    assert said.count("Training cancelled; nothing was saved.") == 1
+
+
+def _works(at: AppTest):
+    from collab_app import services
+
+    return services.owner_work().of(owner_of(at))
+
+
+@pytest.fixture()
+def grouplens(tmp_path, monkeypatch):
+    server = Server()
+    server.serve("ml-latest-small")
+    server.delay = 2.0  # slow enough to be seen running
+    monkeypatch.setenv("COLLAB_MOVIELENS_URL", server.url)
+    monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path / "data"))
+    yield server
+    server.delay = 0.0
+    server.httpd.shutdown()
+
+
+def test_a_download_and_an_import_are_listed_in_another_tab(with_run, grouplens):
+    at = open_app("pages/data.py")
+    at.selectbox(key="p_data_fetch_name").set_value("ml-latest-small").run()
+    at.checkbox(key="fetch_accept_ml-latest-small").check().run()
+    at.button(key="fetch_start").click().run()
+    other = reload(at, "pages/home.py")
+    assert "Download: ml-latest-small" in listed(other)
+    download = job_of(at, "download")
+    wait_until(lambda: not download.active, timeout=60)
+    at.segmented_control(key="p_data_source").set_value("import").run()
+    at.file_uploader(key="imp_vectors").set_value(("v.tsv", b"1\t2\n3\t4\n2\t2\n", "text/plain")).run()
+    import_and_wait(at)
+    other.run()
+    text = listed(other)
+    assert "Download: ml-latest-small — ml-latest-small is downloaded" in text and "Import: v.tsv — done" in text
+    assert other.sidebar.selectbox(key="p_run").value == job_of(at, "import").result[0]  # the import is active
+
+
+def test_a_umap_layout_is_listed_while_it_runs(with_run, monkeypatch):
+    at = open_app("pages/projections.py")
+    at.session_state["p_pj_nn"] = 7  # a layout no other test asks for: computed now, not found in the cache
+    at.segmented_control(key="p_pj_method").set_value("UMAP").run()
+    umap = job_of(at, "UMAP")
+    assert umap is not None
+    other = reload(at, "pages/home.py")
+    assert "UMAP: 2D layout of 1,000 movies" in listed(other)
+    assert not [b for b in other.sidebar.button if b.label.startswith("Cancel")] or not umap.active  # no Cancel
+    wait_until(lambda: umap.status != "running", timeout=120)
