@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .bench import environment
 from .config import SMALL_DATA_TIERS, default_config, size_defaults
@@ -46,9 +47,9 @@ class Sample:
     seeds: int
 
 
-SAMPLES = (Sample(560, 40, 30, 16), Sample(5_000, 150, 100, 8), Sample(20_000, 450, 320, 4))
+SAMPLES = (Sample(560, 40, 30, 32), Sample(5_000, 150, 100, 12), Sample(20_000, 450, 320, 6))
 # where one tier hands over to the next: each shape is checked with the tiers on either side of it
-HANDOVERS = (Sample(1_000, 60, 40, 16), Sample(2_000, 80, 60, 12), Sample(10_000, 250, 160, 8),
+HANDOVERS = (Sample(1_000, 60, 40, 24), Sample(2_000, 80, 60, 16), Sample(10_000, 250, 160, 8),
              Sample(40_000, 800, 700, 4))
 
 
@@ -68,16 +69,19 @@ def sample_block(ratings: Ratings, shape: Sample, seed: int) -> Ratings:
 
 
 def candidates(model: str, n_ratings: int, handover: bool = False) -> list[tuple[str, dict]]:
-    """(label, settings) to compare at this size: every size tier's defaults, then (unless `handover`) the tier
-    chosen for this size with one setting at a time halved and doubled. Handover sizes compare only the tiers."""
+    """(label, settings) to compare at this size: the defaults of the tiers chosen for a quarter of it, for it and
+    for 4 times it, and the MovieLens-100K defaults; then the tier chosen for this size with one setting at a time
+    halved and doubled. At a `handover` size: only the tiers chosen for half of it, for it and for twice it."""
     tiers = [(f"defaults up to {tier.up_to:,} ratings", tier.settings.get(model, {})) for tier in SMALL_DATA_TIERS]
     tiers.append(("MovieLens-100K defaults", {}))
     chosen = size_defaults(model, n_ratings)
+    # the tiers of nearby sizes (a tier for 20 times fewer ratings would take minutes to say what is known)
+    reach = (n_ratings // 2, n_ratings * 2) if handover else (n_ratings // 4, n_ratings * 4)
+    nearest = {_settings_of(size_defaults(model, n), model) for n in (reach[0], n_ratings, reach[1])}
+    found = [(label, settings) for label, settings in tiers
+             if _key(model, settings) in nearest or (label.startswith("MovieLens") and not handover)]
     if handover:
-        nearest = {_settings_of(chosen, model)} | {_settings_of(size_defaults(model, n), model)
-                                                  for n in (n_ratings // 2, n_ratings * 2)}
-        return [(label, settings) for label, settings in tiers if _key(model, settings) in nearest]
-    found = list(tiers)
+        return found
     base = default_config(model)
     chosen_settings = {key: getattr(chosen, key) for key, _ in VARIED if getattr(chosen, key) != getattr(base, key)}
     for key, words in VARIED:
@@ -97,39 +101,47 @@ def run_small_data_benchmark(models: list[str], device: str = "auto", seeds: int
     splits. `seeds` overrides the number of draws of every shape."""
     ratings = load_builtin()
     warm_up()
-    results = []
-    for shape, handover in [(s, False) for s in SAMPLES] + [(s, True) for s in HANDOVERS]:
-        draws = list(range(seeds or shape.seeds))
-        data = []
-        for seed in draws:
-            sample = sample_block(ratings, shape, seed)
-            data.append((sample, random_split(sample, VALID_FRAC, seed)))
-        sizes = [sample.n_ratings for sample, _ in data]
-        rows = []
-        for model in models:
-            chosen = _settings_of(size_defaults(model, shape.n_ratings), model)
-            for label, settings in candidates(model, shape.n_ratings, handover):
-                row = {"model": model, "label": label, "settings": settings,
-                       "chosen": _key(model, settings) == chosen, "rmse": [], "bias": [], "mean": [],
-                       "fit_seconds": []}
-                for seed, (sample, split) in zip(draws, data):
-                    m = fit(sample, split, default_config(model, **settings, seed=seed, device=device)).metrics
-                    row["rmse"].append(m["rmse"])
-                    row["bias"].append(m["baseline_bias_rmse"])
-                    row["mean"].append(m["baseline_global_mean_rmse"])
-                    row["fit_seconds"].append(m["fit_seconds"])
-                rows.append(row)
-                log(f"{shape.n_ratings:>6,} ratings  {model:<8} {label:<34} rmse {statistics.mean(row['rmse']):.4f} "
-                    f"(bias baseline {statistics.mean(row['bias']):.4f})")
-        results.append({"n_ratings": shape.n_ratings, "n_users": shape.n_users, "n_items": shape.n_items,
-                        "handover": handover, "seeds": draws, "sample_sizes": sizes, "rows": rows})
-    return {"dataset": ratings.name, "split": f"random {VALID_FRAC:.0%}", "pool": POOL, "results": results,
-            "environment": environment()}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the app trains (one thread per training); tiny batches gain nothing from more
+    try:
+        results = [_measure_shape(ratings, shape, handover, models, device, seeds, log)
+                   for shape, handover in [(s, False) for s in SAMPLES] + [(s, True) for s in HANDOVERS]]
+    finally:
+        torch.set_num_threads(threads)
+    return {"dataset": ratings.name, "split": f"random {VALID_FRAC:.0%}", "pool": POOL, "torch_threads": 1,
+            "results": results, "environment": environment()}
+
+
+def _measure_shape(ratings: Ratings, shape: Sample, handover: bool, models: list[str], device: str,
+                   seeds: int | None, log: Callable[[str], None]) -> dict:
+    """Every candidate of every model on `seeds` (or shape.seeds) samples of this shape."""
+    draws = list(range(seeds or shape.seeds))
+    data = []
+    for seed in draws:
+        sample = sample_block(ratings, shape, seed)
+        data.append((sample, random_split(sample, VALID_FRAC, seed)))
+    rows = []
+    for model in models:
+        chosen = _settings_of(size_defaults(model, shape.n_ratings), model)
+        for label, settings in candidates(model, shape.n_ratings, handover):
+            row = {"model": model, "label": label, "settings": settings, "chosen": _key(model, settings) == chosen,
+                   "rmse": [], "bias": [], "mean": [], "fit_seconds": []}
+            for seed, (sample, split) in zip(draws, data):
+                m = fit(sample, split, default_config(model, **settings, seed=seed, device=device)).metrics
+                row["rmse"].append(m["rmse"])
+                row["bias"].append(m["baseline_bias_rmse"])
+                row["mean"].append(m["baseline_global_mean_rmse"])
+                row["fit_seconds"].append(m["fit_seconds"])
+            rows.append(row)
+            log(f"{shape.n_ratings:>6,} ratings  {model:<8} {label:<34} rmse {statistics.mean(row['rmse']):.4f} "
+                f"(bias baseline {statistics.mean(row['bias']):.4f})")
+    return {"n_ratings": shape.n_ratings, "n_users": shape.n_users, "n_items": shape.n_items, "handover": handover,
+            "seeds": draws, "sample_sizes": [sample.n_ratings for sample, _ in data], "rows": rows}
 
 
 def format_small_data_report(result: dict) -> str:
     env = result["environment"]
-    lines = [f"environment: torch {env['torch']}, {env['cpu_threads']} CPU threads, cuda available: "
+    lines = [f"environment: torch {env['torch']}, trained on {result['torch_threads']} thread, cuda available: "
              f"{env['cuda_available']}, python {env['python']}",
              f"samples of {result['dataset']}: n users drawn from the {result['pool']}n most active, n items from the "
              f"{result['pool']}n most rated, their ratings cut to the size; {result['split']} split, one per seed"]

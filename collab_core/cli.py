@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: the settings for small uploads, on samples of MovieLens 100K of about 500, "
                             "5,000 and 20,000 ratings (dense blocks of active users and popular movies), against "
                             "the bias and global-mean baselines")
-    bench.add_argument("--draws", type=int, help="--small-data: samples drawn of each size (default 16, 8, 4 from "
-                                                 "the smallest size up)")
+    bench.add_argument("--draws", type=int, help="--small-data: samples drawn of each size (default: 32 of 560 "
+                                                 "ratings down to 4 of 40,000)")
 
     recommend = commands.add_parser("recommend", help="fold a new user into a run from their ratings; recommend")
     recommend.add_argument("--run", required=True, help="run id (see `runs`)")
@@ -248,8 +248,8 @@ def cmd_train(args) -> int:
     if args.preset:
         _log_preset(args, m)
     verdict = baseline_verdict(m, config)
-    if verdict is not None:  # said even with --quiet: it is about the result, not progress
-        print(f"warning: {verdict.message}", file=sys.stderr, flush=True)
+    if verdict is not None:  # with --quiet, the JSON line's "verdict" still says it
+        _log(args, f"warning: {verdict.message}")
     summary = {"run_id": run_id, "model": config.model, **{k: m[k] for k in (
         "rmse", "mse", "fit_seconds", "device", "baseline_bias_rmse", "baseline_global_mean_rmse", "n_train",
         "n_valid", "split")}, "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}

@@ -91,8 +91,8 @@ def _advice(metrics: Mapping, config: dict | None) -> str:
     elif model != "dot" and n_ratings <= SMALL_DATA_TIERS[0].up_to:
         tips.append(f"these are already the settings measured best for {n_ratings:,} ratings, and on so few the "
                     f"user and item biases may be all the data can teach (on samples of about 500 ratings of "
-                    f"MovieLens 100K the best settings only tied the bias baseline): more ratings per user and per "
-                    f"item let the factors add something")
+                    f"MovieLens 100K the best settings found beat the bias baseline only narrowly, and not in every "
+                    f"sample): more ratings per user and per item let the factors add something")
     elif model != "dot":
         tips.append("fewer factors or more weight decay if the training loss fell far below the validation loss "
                     "(the model learned the training ratings by heart); more epochs if both stayed high")

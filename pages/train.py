@@ -140,9 +140,10 @@ def reported_mse(info) -> str | None:
 rows = []
 for info in infos:
     cfg, m = info.config or {}, info.metrics or {}
-    verdict = baseline_verdict(m, cfg) if info.ok else None  # beside RMSE: seen without scrolling at 1024 px
-    rows.append({"run": info.run_id, "name": info.name, "model": info.model if info.ok else "unreadable",
-                 "RMSE": m.get("rmse"), "vs baselines": verdict.short if verdict else "",
+    verdict = baseline_verdict(m, cfg) if info.ok else None
+    # the key columns first, the verdict beside the RMSE it judges: all seen without scrolling at 1024 px
+    rows.append({"run": info.run_id, "model": info.model if info.ok else "unreadable", "RMSE": m.get("rmse"),
+                 "vs baselines": verdict.short if verdict else "", "name": info.name,
                  "factors": cfg.get("n_factors"), "epochs": cfg.get("epochs"), "lr": cfg.get("lr"),
                  "wd": cfg.get("weight_decay"), "batch": cfg.get("batch_size"),
                  "MSE": m.get("mse"), "reported MSE": reported_mse(info), "bias baseline": m.get("baseline_bias_rmse"),

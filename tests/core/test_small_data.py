@@ -1,5 +1,6 @@
 """Small data: the defaults chosen by size at the small end (config.SMALL_DATA_TIERS), the verdict on a run worse
 than its baselines (collab_core.verdict), and the small-data benchmark that measured the tiers (bench_small)."""
+import json
 import math
 
 import pytest
@@ -12,6 +13,7 @@ from collab_core.config import (
     defaults_for,
     defaults_for_data,
     size_defaults,
+    small_data_tier,
 )
 from collab_core.datasets import load_builtin
 from collab_core.models import MODEL_KINDS
@@ -172,7 +174,8 @@ def test_the_candidates_are_every_tier_and_one_change_at_a_time_around_the_chose
     found = candidates("dot_bias", 560)
     labels = [label for label, _ in found]
     assert "MovieLens-100K defaults" in labels and len(labels) == len(set(labels))
-    assert all(f"defaults up to {tier.up_to:,} ratings" in labels for tier in SMALL_DATA_TIERS)
+    nearby = {f"defaults up to {small_data_tier(n).up_to:,} ratings" for n in (560 // 4, 560, 560 * 4)}
+    assert nearby == {label for label in labels if label.startswith("defaults up to")}
     chosen = size_defaults("dot_bias", 560)
     assert (f"batch doubled ({chosen.batch_size * 2})", {**SMALL_DATA_TIERS[0].settings["dot_bias"],
                                                           "batch_size": chosen.batch_size * 2}) in found
@@ -196,3 +199,51 @@ def test_the_benchmark_scores_each_candidate_against_both_baselines(monkeypatch)
         assert row["bias"] == size["rows"][0]["bias"]  # one split per seed, shared by every candidate
     report = bench_small.format_small_data_report(result)
     assert "300 ratings (size): 30 users x 20 items, 2 seeds" in report and "<- chosen" in report
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.fixture(scope="module")
+def upload_csv(upload, tmp_path_factory):
+    path = tmp_path_factory.mktemp("upload") / "class-ratings.csv"
+    upload.to_frame()[["user", "item", "rating"]].to_csv(path, index=False)
+    return path
+
+
+def test_train_warns_after_a_run_worse_than_its_baselines_and_runs_lists_it(upload_csv, tmp_path):
+    from .test_cli import cli
+
+    runs = tmp_path / "runs"
+    # the MovieLens-100K settings on 560 ratings, as the issue trained them (one batch per epoch)
+    worse = cli("train", "--train", upload_csv, "--batch-size", 512, "--epochs", 6, "--factors", 50, runs_dir=runs)
+    assert worse.returncode == 0, worse.stderr
+    summary = json.loads(worse.stdout.strip().splitlines()[-1])
+    assert summary["verdict"] == "worse than both baselines"
+    warning = worse.stderr.splitlines()[-1]  # after the line that says where the run was saved
+    assert warning.startswith("warning: Validation RMSE") and "Try this:" in warning
+    assert "batch 16 (this run: 512)" in warning
+    assert f"{summary['rmse']:.4f}" in warning and f"{summary['baseline_bias_rmse']:.4f}" in warning
+    quiet = cli("train", "--train", upload_csv, "--batch-size", 512, "--quiet", runs_dir=tmp_path / "quiet")
+    assert quiet.stderr == "" and json.loads(quiet.stdout.splitlines()[-1])["verdict"] == "worse than both baselines"
+
+    chosen = cli("train", "--train", upload_csv, runs_dir=runs)  # the defaults for its size
+    other = json.loads(chosen.stdout.strip().splitlines()[-1])
+    said = baseline_verdict(other, size_defaults("dot_bias", 560))
+    assert other["verdict"] == (said.short if said else None)
+    assert ("warning:" in chosen.stderr) == (said is not None)
+
+    listed = cli("runs", runs_dir=runs).stdout.splitlines()
+    line = next(line for line in listed if line.startswith(summary["run_id"]))
+    assert f"rmse {summary['rmse']:.4f}  (worse than both baselines)" in line
+    as_json = {r["run_id"]: r["verdict"] for r in json.loads(cli("runs", "--json", runs_dir=runs).stdout)}
+    assert as_json == {summary["run_id"]: "worse than both baselines", other["run_id"]: other["verdict"]}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--small-data", "--draws", "0"], "--draws must be"),
+    (["--small-data", "--models", "dot_bias,svd"], "--models takes dot, dot_bias, nn; got 'svd'"),
+])
+def test_bad_small_data_benchmark_settings_are_refused_before_any_work(args, message):
+    from .test_cli import cli
+
+    result = cli("bench", *args)
+    assert result.returncode == 2 and message in result.stderr and result.stdout == ""
