@@ -9,11 +9,12 @@ at random (nobody rates every film): 40 users x 30 movies with 560 ratings (47% 
 describes, 150 x 100 with 5,000 (33%) and 450 x 320 with 20,000 (14%) the sizes above it. Each seed then makes
 the random 10% validation split the app and the CLI make, and trains with that seed.
 
-What is compared at each of the three sizes: the defaults of every size tier (config.SMALL_DATA_TIERS, and the
-MovieLens-100K defaults), and the tier chosen for that size with one setting at a time halved or doubled; each
-scored against the two baselines on the same split (collab_core.baselines). At the sizes where one tier hands
-over to the next (1,000 and 2,000; 10,000 and 20,000 ratings...), the two tiers on each side are compared too.
-A validation set of 56 ratings scores a model to within about +-0.1, so the smallest size gets the most seeds.
+What is compared at each of the three sizes (`candidates`): the defaults of the size tiers chosen for nearby
+sizes (config.SMALL_DATA_TIERS) and the MovieLens-100K defaults, and the tier chosen for that size with one
+setting at a time halved and doubled; each scored against the two baselines on the same split
+(collab_core.baselines). At the sizes where one tier hands over to the next (HANDOVERS: 1,000 and 2,000 ratings,
+10,000, 40,000), the tiers on either side. A validation set of 56 ratings scores a model to within about +-0.1,
+so the smallest size gets the most seeds. Training runs on one torch thread, as the app's trainings do.
 """
 from __future__ import annotations
 

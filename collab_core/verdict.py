@@ -56,12 +56,12 @@ def baseline_verdict(metrics: Mapping | None, config=None) -> Verdict | None:
         return None
     short = ("worse than both baselines" if worse_bias and worse_mean
              else "worse than bias baseline" if worse_bias else "worse than mean baseline")
-    beaten = [f"user and item biases alone {bias:.4f}"] if worse_bias else []
-    beaten += [f"the training ratings' average for everything {mean:.4f}"] if worse_mean else []
+    lost_to = [f"user and item biases alone ({bias:.4f})"] if worse_bias else []
+    lost_to += [f"the training ratings' average for everything ({mean:.4f})"] if worse_mean else []
     what = ("nothing it learned holds on ratings it has not seen" if worse_mean
             else "its factors add nothing that holds on ratings it has not seen")
-    message = (f"Validation RMSE {rmse:.4f} is worse than {' and '.join(beaten)} (scored on the same validation "
-               f"ratings): {what}. {_advice(metrics, _as_dict(config))}")
+    message = (f"Validation RMSE {rmse:.4f} is worse than predicting with {' or with '.join(lost_to)}, scored on "
+               f"the same validation ratings: {what}. {_advice(metrics, _as_dict(config))}")
     return Verdict(short, message, worse_bias, worse_mean)
 
 
