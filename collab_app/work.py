@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from collab_core.verdict import baseline_verdict
 from collab_server.owners import Tracked, Work
 
 from . import browser, cached, services, state
@@ -82,7 +83,11 @@ def announce() -> None:
         if done.kind == "training" and task.status == "done":
             state.request_active_run(task.run_id)
             services.prewarm_umap(task.run_id)
-            state.notice_success(_trained_text(task.run_id))
+            info = next((i for i in cached.list_runs() if i.run_id == task.run_id), None)
+            state.notice_success(_trained_text(task.run_id, info))
+            verdict = baseline_verdict(info.metrics, info.config) if info is not None else None
+            if verdict is not None:  # a run that learned less than the baselines says so as it arrives
+                state.notice(md(verdict.message))
         elif done.kind == "training" and task.status == "failed":
             state.notice(f"Training failed: {md(task.error)}")
         elif done.kind == "training" and task.status == "cancelled":
@@ -95,8 +100,7 @@ def announce() -> None:
             state.request_active_run(run_id)
 
 
-def _trained_text(run_id: str) -> str:
-    info = next((i for i in cached.list_runs() if i.run_id == run_id), None)
+def _trained_text(run_id: str, info) -> str:
     metrics = (info.metrics if info is not None else None) or {}
     score = (f": validation RMSE {metrics['rmse']:.4f}, MSE {metrics['mse']:.4f}{md(preset_note(info))}"
              if metrics.get("rmse") is not None and metrics.get("mse") is not None else "")

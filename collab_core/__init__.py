@@ -12,6 +12,7 @@ Modules, each with one job:
   importer   embeddings trained elsewhere (Projector TSV, .npy, CSV/Parquet tables) made into a run
   diagnostics  one prediction's parts, embedding norm vs popularity, validation error by count
   presets    named training presets as data (fast.ai lesson 5)
+  verdict    whether a run beat its baselines, in plain words, and what to try when it did not
   cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare|import-embeddings`
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.

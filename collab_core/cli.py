@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure accuracy and speed of each model on the built-in data")
     bench.add_argument("--seeds", default="42,1,2", help="split seeds, comma-separated")
-    bench.add_argument("--models", default="dot_bias,dot,nn")
+    bench.add_argument("--models", help="comma-separated (default: dot_bias,dot,nn; dot_bias for --small-data)")
     bench.add_argument("--device", default="auto")
     bench.add_argument("--synthetic", type=int, metavar="N",
                        help="instead: training throughput on N MovieLens-25M-shaped synthetic ratings (e.g. 25000000): "
@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="for --loading: ml-25m (CSV) or ml-10m ('::' .dat)")
     bench.add_argument("--foldin", action="store_true",
                        help="instead: fold-in quality of the default dot_bias (held-out users, seed 42 10%% split)")
+    bench.add_argument("--small-data", action="store_true",
+                       help="instead: the settings for small uploads, on samples of MovieLens 100K of about 500, "
+                            "5,000 and 20,000 ratings (dense blocks of active users and popular movies), against "
+                            "the bias and global-mean baselines")
+    bench.add_argument("--draws", type=int, help="--small-data: samples drawn of each size (default: 32 of 560 "
+                                                 "ratings down to 4 of 40,000)")
 
     recommend = commands.add_parser("recommend", help="fold a new user into a run from their ratings; recommend")
     recommend.add_argument("--run", required=True, help="run id (see `runs`)")
@@ -216,6 +222,7 @@ def _config_from_args(args, ratings=None):
 def cmd_train(args) -> int:
     from .runs import RunStore
     from .training import fit
+    from .verdict import baseline_verdict
 
     _config_from_args(args)  # settings first: a typo fails before any data is read
     store = RunStore(args.runs_dir)
@@ -240,9 +247,12 @@ def cmd_train(args) -> int:
                f"in {m['fit_seconds']:.2f}s on {m['device']}")
     if args.preset:
         _log_preset(args, m)
+    verdict = baseline_verdict(m, config)
+    if verdict is not None:  # with --quiet, the JSON line's "verdict" still says it
+        _log(args, f"warning: {verdict.message}")
     summary = {"run_id": run_id, "model": config.model, **{k: m[k] for k in (
         "rmse", "mse", "fit_seconds", "device", "baseline_bias_rmse", "baseline_global_mean_rmse", "n_train",
-        "n_valid", "split")}, "runs_dir": str(store.root)}
+        "n_valid", "split")}, "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}
     print(json.dumps(summary))
     return 0
 
@@ -289,18 +299,21 @@ def cmd_neighbours(args) -> int:
 
 def cmd_runs(args) -> int:
     from .runs import RunStore
+    from .verdict import baseline_verdict
 
     infos = RunStore(args.runs_dir).list()
+    verdicts = [baseline_verdict(info.metrics, info.config) if info.ok else None for info in infos]
     if args.json:
-        print(json.dumps([info.__dict__ for info in infos]))
+        print(json.dumps([{**info.__dict__, "verdict": v.short if v else None} for info, v in zip(infos, verdicts)]))
         return 0
     if not infos:
         print("no runs yet: train one with `python -m collab_core train`")
-    for info in infos:
+    for info, verdict in zip(infos, verdicts):
         if info.ok:
             m = info.metrics or {}
             rmse = f"{m['rmse']:.4f}" if m.get("rmse") is not None else "-"
-            print(f"{info.run_id}  {info.model:<8}  rmse {rmse}  {info.dataset}  {info.created}")
+            note = f"  ({verdict.short})" if verdict else ""
+            print(f"{info.run_id}  {info.model:<8}  rmse {rmse}{note}  {info.dataset}  {info.created}")
         else:
             print(f"{info.run_id}  UNREADABLE: {info.reason}")
     return 0
@@ -311,9 +324,14 @@ def _check_bench_args(args) -> None:
     from .config import default_config
 
     for flag, value in (("--synthetic", args.synthetic), ("--threads", args.threads), ("--epochs", args.epochs),
-                        ("--n-ratings", args.n_ratings)):
+                        ("--n-ratings", args.n_ratings), ("--draws", args.draws)):
         if value is not None and value < 1:
             raise CollabError(f"{flag} must be a whole number of at least 1, got {value}")
+    from .models import MODEL_KINDS
+
+    unknown = [m for m in (args.models or "").split(",") if m.strip() and m.strip() not in MODEL_KINDS]
+    if unknown:
+        raise CollabError(f"--models takes {', '.join(MODEL_KINDS)}; got {', '.join(map(repr, unknown))}")
     try:
         [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
@@ -335,6 +353,8 @@ def cmd_bench(args) -> int:
 
     if args.foldin:
         return _bench_foldin(args)
+    if args.small_data:
+        return _bench_small_data(args)
     log = _progress
     if args.step_cost:
         from .bench_steps import format_step_cost, run_step_cost
@@ -352,7 +372,7 @@ def cmd_bench(args) -> int:
                                 log=log)
     else:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        models = _bench_models(args, "dot_bias,dot,nn")
         result = run_benchmark(models, seeds, device=args.device, log=log)
     if args.json:
         print(json.dumps(result))
@@ -440,6 +460,19 @@ def cmd_compare(args) -> int:
         print(f"{key:<22} {value:.4f}" if isinstance(value, float) else f"{key:<22} {value}")
     for row in result.settings.itertuples():
         print(f"setting {row.setting}: {row.a!r} -> {row.b!r}")
+    return 0
+
+
+def _bench_models(args, default: str) -> list[str]:
+    return [m.strip() for m in (args.models or default).split(",") if m.strip()]
+
+
+def _bench_small_data(args) -> int:
+    from .bench_small import format_small_data_report, run_small_data_benchmark
+
+    result = run_small_data_benchmark(_bench_models(args, "dot_bias"), device=args.device, seeds=args.draws,
+                                      log=_progress)
+    print(json.dumps(result) if args.json else format_small_data_report(result))
     return 0
 
 

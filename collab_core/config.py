@@ -184,15 +184,53 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-# Defaults by data size, measured on the ML-25M-like synthetic set (docs/scaling.md has the runs and commands).
-# Up to LARGE_DATA_RATINGS (MovieLens 100K and 1M: 1,000,209 ratings, 9,746 embedding rows) the MovieLens-100K
-# defaults hold; above it, bigger batches and a larger lr, 3 epochs. Each tier: (more ratings than, settings).
+# Defaults by data size at the large end, measured on the ML-25M-like synthetic set (docs/scaling.md has the runs
+# and commands). Up to LARGE_DATA_RATINGS (MovieLens 100K and 1M: 1,000,209 ratings, 9,746 embedding rows) the
+# MovieLens-100K defaults hold; above it, bigger batches and a larger lr, 3 epochs. Each tier: (more ratings than,
+# settings).
 LARGE_DATA_RATINGS = 2_000_000
 SIZE_TIERS: tuple[tuple[int, dict], ...] = (
     # 2.5M ratings: RMSE 0.4889 in 3 epochs, against 0.4998 at batch 65,536
     (LARGE_DATA_RATINGS, {"optimizer": "adamw", "batch_size": 16384, "lr": 0.05, "epochs": 3}),
     # 25M ratings: 1.15M ratings/s and RMSE 0.5013, against 0.77M/s and 0.5181 at batch 16,384 (LazyAdamW)
     (10_000_000, {"optimizer": "adamw", "batch_size": 65536, "lr": 0.16, "epochs": 3}),
+)
+
+
+@dataclass(frozen=True)
+class SmallDataTier:
+    """Defaults for data of up to `up_to` ratings, per model kind (on top of MODEL_DEFAULTS), and the samples of
+    MovieLens 100K they were measured on, in words the Train page shows."""
+
+    up_to: int
+    measured_on: str
+    settings: dict[str, dict]
+
+
+# Defaults by data size at the small end, measured on samples of MovieLens 100K shaped like small uploads: a
+# block of active users and often-rated movies (docs/performance.md, "Small data", has the figures;
+# `python -m collab_core bench --small-data` re-measures them). The MovieLens-100K defaults take one batch of
+# 512 per epoch on 560 ratings, 6 steps in all, and end far above both baselines (RMSE 1.51 against a bias
+# baseline of 0.90); small data needs small batches, and fewer factors or stronger decay. Each tier ends between
+# a size where it measured better than the next tier and one where the next measured better (dot_bias: 1,000
+# and 2,000 ratings, 10,000 and 20,000, 20,000 and 40,000, where the two were level).
+SMALL_DATA_TIERS: tuple[SmallDataTier, ...] = (
+    SmallDataTier(1_500, "about 500 ratings (40 users x 30 movies)", {
+        "dot_bias": {"n_factors": 4, "weight_decay": 5.0, "batch_size": 16, "epochs": 10, "lr": 0.02},
+        # batch 32 measured 0.006 better, but beside a cliff: half its steps (or lr) and RMSE is above 2
+        "dot": {"n_factors": 16, "weight_decay": 0.01, "batch_size": 16, "epochs": 10, "lr": 0.01},
+        "nn": {"weight_decay": 20.0, "batch_size": 16, "epochs": 10, "lr": 0.02},
+    }),
+    SmallDataTier(15_000, "about 5,000 ratings (150 users x 100 movies)", {
+        "dot_bias": {"n_factors": 16, "weight_decay": 1.5, "batch_size": 128, "epochs": 12, "lr": 0.02},
+        "dot": {"n_factors": 16, "weight_decay": 0.01, "batch_size": 128, "epochs": 12, "lr": 0.01},
+        "nn": {"weight_decay": 5.0, "batch_size": 64, "epochs": 24, "lr": 0.02},
+    }),
+    SmallDataTier(30_000, "about 20,000 ratings (450 users x 320 movies)", {
+        "dot_bias": {"weight_decay": 1.0, "batch_size": 256, "lr": 0.016},
+        "dot": {"batch_size": 256},
+        "nn": {"batch_size": 256},
+    }),
 )
 
 
@@ -204,21 +242,43 @@ class SizedDefaults:
     reason: str
 
 
+def small_data_tier(n_ratings: int) -> SmallDataTier | None:
+    """The small-data tier for this many ratings, or None when there are more than the last one covers."""
+    return next((tier for tier in SMALL_DATA_TIERS if n_ratings <= tier.up_to), None)
+
+
+def size_defaults(model: str, n_ratings: int) -> TrainConfig:
+    """The measured default configuration for `model` on data of `n_ratings` ratings."""
+    small = small_data_tier(n_ratings)
+    if small is not None:
+        return default_config(model, **small.settings.get(model, {}))
+    large = [settings for above, settings in SIZE_TIERS if n_ratings > above]
+    return default_config(model, **(large[-1] if large else {}))
+
+
 def defaults_for(model: str = "dot_bias", *, n_ratings: int, n_users: int, n_items: int,
                  **overrides) -> SizedDefaults:
     """The default configuration for `model` on data of this size, with `overrides` on top, and why. The
     reason describes the defaults (what was measured), then names what `overrides` changed."""
     rows = n_users + n_items
-    tier = [(above, settings) for above, settings in SIZE_TIERS if n_ratings > above]
-    base = default_config(model, **(tier[-1][1] if tier else {}))
+    base = size_defaults(model, n_ratings)
+    small = small_data_tier(n_ratings)
+    large = [above for above, _ in SIZE_TIERS if n_ratings > above]
     settings = f"{base.optimizer}, batch {base.batch_size}, lr {base.lr:g}, {base.epochs} epochs"
-    if tier:
-        reason = (f"{n_ratings:,} ratings (over {tier[-1][0]:,}): {settings}; a big batch spreads the cost of "
+    if small is not None:
+        reason = (f"{n_ratings:,} ratings (up to {small.up_to:,}): {base.n_factors} factors, weight decay "
+                  f"{base.weight_decay:g}, batch {base.batch_size}, {base.epochs} epochs, learning rate "
+                  f"{base.lr:g}, the settings that did best on samples of {small.measured_on} from MovieLens "
+                  f"100K. On so few ratings, small batches give the model enough steps to learn, and few or "
+                  f"strongly held-back factors keep it from learning the training ratings by heart")
+    elif large:
+        reason = (f"{n_ratings:,} ratings (over {large[-1]:,}): {settings}; a big batch spreads the cost of "
                   f"updating all {rows:,} embedding rows over many ratings. For a batch of 4,096 or less choose "
                   f"lazy_adamw: it updates only the rows a batch touches, 2-5x faster per step (docs/scaling.md)")
     else:
-        reason = (f"{n_ratings:,} ratings (up to {LARGE_DATA_RATINGS:,}): {settings}, the settings measured best on "
-                  f"MovieLens 100K; its {rows:,} embedding rows are few enough to update all of them every step")
+        reason = (f"{n_ratings:,} ratings (over {SMALL_DATA_TIERS[-1].up_to:,}, up to {LARGE_DATA_RATINGS:,}): "
+                  f"{settings}, the settings measured best on MovieLens 100K; its {rows:,} embedding rows are few "
+                  f"enough to update all of them every step")
     config = replace(base, **overrides)  # what a person gives is taken as given, on the Train page as in the CLI
     if overrides:
         reason += f" (given: {', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"

@@ -28,7 +28,7 @@ def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path
     monkeypatch.setattr(config, "SIZE_TIERS", ((500_000, config.SIZE_TIERS[0][1]),))
     at = open_app("pages/train.py")
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert "ratings (up to 500,000)" in shown(at.caption) and "measured best" in shown(at.caption)
+    assert "up to 500,000)" in shown(at.caption) and "measured best on MovieLens 100K" in shown(at.caption)
     assert at.selectbox(key="p_tr_dot_bias_optimizer").value == "adamw"
     at.number_input(key="p_tr_dot_bias_epochs").set_value(2).run()
 
