@@ -20,11 +20,13 @@ except settings.SettingError as exc:
 state.keep_widget_state()
 state.session_id()
 page = st.navigation(navigation.pages())
+browser.connect()  # who this browser is, and its history rule (collab_app.browser)
+if not browser.ready():
+    st.stop()  # a fresh page: the component reruns the app at once, before anything is drawn or written
 # timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)
 with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.rendering():
     work.announce()  # how this browser's background work ended: a finished training becomes the active run
     sidebar.sidebar()
-    browser.connect()
     state.show_notices()
     state.mark_frame()
     state.keep_run_in_url()

@@ -76,9 +76,15 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
+# set by collab_app.browser's component once it has run in the page: the app is then past its first, empty run
+BROWSER_CONNECTED = "() => window.__collabHistory === true"
+
+
 def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished the current script run (checked twice: a rerun may follow)."""
+    """Wait until Streamlit has finished the current script run (checked twice: a rerun may follow), past the
+    first run of a fresh page, which draws nothing until the app's browser component has reported."""
     page.wait_for_selector(APP_IDLE, timeout=timeout)
+    page.wait_for_function(BROWSER_CONNECTED, timeout=timeout)
     page.wait_for_timeout(300)
     page.wait_for_selector(APP_IDLE, timeout=timeout)
 

@@ -19,7 +19,9 @@ carries that query), and written at once it would rewrite the previous page's en
 ours wait on). One page visit is one entry; the address still
 follows the view, so a copied link reproduces it, and Back and Forward step one page at a time. Until the
 component has run (the first script run of a fresh page), the address is left as the browser sent it (`ready()`),
-so that no sync slips in before the wrapper.
+so that no sync slips in before the wrapper: the frame draws nothing in that first run, which the component
+ends at once by reporting (the page is drawn once, and no one-shot message is shown in a run that is then
+replaced).
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def _nothing() -> None:
 
 
 def connect() -> None:
-    """Mount the component (the frame calls this on every run, in the sidebar: it draws nothing)."""
+    """Mount the component (the frame calls this first on every run; it draws nothing, in the sidebar)."""
     with st.sidebar:
         _component(key=_KEY, data={"proposed": _proposed(), "cookie": COOKIE, "storage_key": "collab-owner"},
                    default={"owner": None, "ready": False}, height=0, on_owner_change=_nothing,

@@ -127,7 +127,7 @@ def test_run_history_rows_and_their_buttons(server, page):
     try:
         visitor.goto(url)
         wait_for_app(visitor)
-        assert "run=spare-run" in visitor.url
+        visitor.wait_for_url(re.compile(r"run=spare-run"), timeout=30_000)
     finally:
         visitor.close()
     select_history_row(page, runs.index("spare-run"))
@@ -241,7 +241,7 @@ def test_fetching_a_movielens_dataset_cancel_then_download_and_use(server, group
     grouplens.delay = 4.0  # the body arrives late: time to click Cancel while the download is under way
     try:
         page.get_by_role("button", name="Download", exact=True).click()
-        page.get_by_role("button", name="Cancel").click(timeout=10_000)
+        page.get_by_role("button", name="Cancel", exact=True).click(timeout=10_000)
         page.get_by_text("Download cancelled").wait_for(timeout=30_000)
     finally:
         grouplens.delay = 0.0

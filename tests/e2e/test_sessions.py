@@ -71,7 +71,7 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
         trainers[1].get_by_role("button", name="Train", exact=True).click()
         trainers[1].get_by_text(re.compile(r"Queued: position 1")).wait_for(timeout=60_000)
         # cancelling the first frees the slot; nothing of it is saved
-        trainers[0].get_by_role("button", name="Cancel").click()
+        trainers[0].get_by_role("button", name="Cancel", exact=True).click()
         trainers[0].get_by_text("Training cancelled; nothing was saved.").wait_for(timeout=60_000)
         trainers[1].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
 
