@@ -42,7 +42,8 @@ def test_a_reload_during_a_training_keeps_it_and_a_second_tab_sees_it(server, br
         sidebar.get_by_text(re.compile(r"Training: EmbeddingDotBias on MovieLens 100K")).wait_for(timeout=30_000)
         assert sidebar.get_by_role("button", name="Cancel training").is_visible()
         assert page.get_by_text(re.compile(r"Training dot_bias on")).first.is_visible()  # the live view is back
-        assert page.get_by_label("Factors (embedding width)", exact=True).input_value() == "40"  # the form as it was typed
+        # the form as it was typed
+        assert page.get_by_label("Factors (embedding width)", exact=True).input_value() == "40"
         assert page.get_by_label("Epochs", exact=True).input_value() == "4"
         screenshot(page, "train-reloaded")
         other = page.context.new_page()  # a second tab of the same browser
