@@ -5,7 +5,7 @@ It sets the page config, defines the navigation over pages/ (collab_app.navigati
 """
 import streamlit as st
 
-from collab_app import browser, navigation, sidebar, state, work
+from collab_app import browser, navigation, sidebar, state, style, work
 from collab_app.text import md
 from collab_core import settings
 from collab_core.errors import CollabError
@@ -21,6 +21,7 @@ state.keep_widget_state()
 state.session_id()
 page = st.navigation(navigation.pages())
 browser.connect()  # who this browser is, and its history rule (collab_app.browser)
+style.apply()
 if not browser.ready():
     st.stop()  # a fresh page: the component reruns the app at once, before anything is drawn or written
 # timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)

@@ -7,6 +7,7 @@ through `label()`, which escapes it as HTML; Plotly turns the entities back into
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,12 @@ OTHER = "#9a9a9a"
 QUANTILE_COLOURS = {"year"}  # colour by rank: MovieLens' years bunch in the 1990s, a linear scale shows one colour
 FONT_SIZE = 15  # readable on a projector from the back of a room
 LABEL_SIZE = 13  # point labels
-PLOT_WIDTH_PX = 820  # what a chart gets in a 1,400 px window beside the sidebar (used to keep labels apart)
+# what a chart gets in a 1,024 px window beside the sidebar (a projector): labels are kept apart for that width,
+# so they are apart in any wider window too
+PLOT_WIDTH_PX = 640
+LABEL_RISE = 22  # px between a point and its label, joined by a line so each label is tied to its point
+MAX_3D_LABELS = 8  # a rotating 3D chart cannot keep labels apart: a few, the rest on hover
+TOP_MARGIN = 36  # room above the plot for Plotly's toolbar, so no label hides under it
 
 
 def readable(fig: go.Figure) -> go.Figure:
@@ -88,8 +94,11 @@ def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
 
 def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Figure:
     fig = px.line(x=lrs, y=losses, log_x=True, labels={"x": "learning rate (log)", "y": "smoothed training loss"})
-    fig.add_vline(x=suggested, line_dash="dash", line_color=HIGHLIGHT,
-                  annotation_text=f"suggested {suggested:.2g}")
+    fig.add_vline(x=suggested, line_dash="dash", line_color=HIGHLIGHT)
+    # the label by hand, at the line: add_vline's own annotation takes x as a value on a log axis, where an
+    # annotation's x is the value's log10, and drew the label far to the right of its line
+    fig.add_annotation(x=math.log10(suggested), y=1, yref="paper", text=f"suggested {suggested:.2g}",
+                       showarrow=False, xanchor="left", yanchor="top", xshift=4, font=dict(color=HIGHLIGHT))
     return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Learning-rate finder"))
 
 
@@ -163,7 +172,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         return {"type": kind, "mode": "markers", **{a: frame[a].to_numpy() for a in axes},
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
-    layout = {"height": height, "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h")}
+    layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
@@ -192,6 +201,13 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
     if dims == 2 and len(candidates):
         candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+    elif len(candidates):
+        candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
+    plain = candidates[candidates["_mark"] == -1]
+    if dims == 2 and len(plain):  # a labelled point is ringed, so the label's line ends on a visible mark
+        traces.append(trace(points[points["index"].isin(set(plain["index"].astype(int)))], name="labelled",
+                            showlegend=False, marker=dict(size=11, color="rgba(0,0,0,0)",
+                                                          line=dict(width=1.5, color=OUTLINE))))
     for i, mark in enumerate(drawn):
         marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
                       line=dict(width=1, color=OUTLINE))
@@ -216,15 +232,26 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         layout["scene"] = titles
     else:
         layout.update(titles)
+    # how many of the points asked to be labelled are, for the page to say (layout.meta is Plotly's user data)
+    layout["meta"] = {"labels_wanted": 0 if label_rows is None else len(label_rows),
+                      "labels_shown": int((candidates["_mark"] == -1).sum()) if len(candidates) else 0}
     return readable(go.Figure({"data": traces, "layout": layout}))
 
 
-def label_annotations(rows: pd.DataFrame, points: pd.DataFrame, shift: int = 7) -> list[dict]:
-    """Point labels of a 2D chart (rows: x, y, title) as annotations: Plotly draws them above every trace, WebGL
-    ones included (text traces drew under the markers or among them), and `shadow: auto` rings each letter in
-    the background's colour, so a label stays readable over a crowd of points in light and dark mode alike."""
+def labels_shown(figure: go.Figure) -> tuple[int, int]:
+    """(labels shown, labels asked for) of the plain point labels of a `projection` figure."""
+    meta = figure.layout.meta or {}
+    return int(meta.get("labels_shown", 0)), int(meta.get("labels_wanted", 0))
+
+
+def label_annotations(rows: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
+    """Point labels of a 2D chart (rows: x, y, title) as annotations, each joined to its point by a short line
+    (a label floating near a crowd could belong to any of it): Plotly draws annotations above every trace, WebGL
+    ones included, and `shadow: auto` rings each letter in the background's colour, so a label stays readable
+    over a crowd of points in light and dark mode alike."""
     anchors = {"top center": "center", "top left": "right", "top right": "left"}
-    return [{"x": float(x), "y": float(y), "text": text, "showarrow": False, "yanchor": "bottom", "yshift": shift,
+    return [{"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
+             "arrowcolor": OUTLINE, "ax": 0, "ay": -LABEL_RISE, "standoff": 4, "yanchor": "bottom",
              "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}
             for x, y, text, where in zip(rows["x"], rows["y"], labels(rows["title"]), _text_positions(rows, points))]
 
@@ -271,7 +298,7 @@ def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> lis
     for i, (x, y, width, where) in enumerate(zip(rows["x"].to_numpy() * px_x, rows["y"].to_numpy() * px_y,
                                                  widths, positions)):
         left = x - width / 2 if where == "top center" else x - width if where == "top left" else x
-        box = (left, y + 4, left + width, y + 4 + LABEL_SIZE * 1.3)
+        box = (left, y + LABEL_RISE, left + width, y + LABEL_RISE + LABEL_SIZE * 1.3)
         if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in boxes):
             boxes.append(box)
             kept.append(i)

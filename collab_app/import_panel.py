@@ -49,14 +49,18 @@ def draw() -> None:
     for note in found.notes:
         st.caption(f"Note: {md(note)}")
     id_column, title_column = _column_choices(found)
-    name = st.text_input("Run name (optional)", max_chars=80, key="imp_name")
+    name_col, noun_col = st.columns(2)
+    name = name_col.text_input("Run name (optional)", max_chars=80, key="imp_name")
+    noun = noun_col.text_input("What are the items? (optional)", max_chars=81, key="imp_noun", placeholder="e.g. foods",
+                               help="The pages then speak of them so (\"Search foods\"), not of \"items\". "
+                                    "For an irregular plural, give both: person / people.")
     ready = not found.columns or (id_column is not None and title_column is not None)
     running = work.latest("import")
     if running is not None and running.active:
         _importing()
         return
     if st.button("Import as a run", type="primary", key="imp_go", disabled=not ready):
-        _start_import(paths, names, id_column, title_column, name)
+        _start_import(paths, names, id_column, title_column, name, noun)
     if running is not None and running.task.status == "failed":  # right under the button that started it
         show_error(running.task.failure or RuntimeError(running.task.error), names=_known_names(uploads),
                    prefix="Nothing was imported: ")
@@ -116,7 +120,7 @@ def _column_choices(found) -> tuple[str | None, str | None]:
     return chosen[0], chosen[1]
 
 
-def _start_import(paths: dict, names: dict, id_column, title_column, name: str) -> None:
+def _start_import(paths: dict, names: dict, id_column, title_column, name: str, noun: str) -> None:
     """Import and save as a run in the background (collab_server.tasks), filed under this browser: a reload does
     not lose it, and its end (collab_app.work) makes the new run the active one."""
 
@@ -124,7 +128,7 @@ def _start_import(paths: dict, names: dict, id_column, title_column, name: str) 
         trained, notes = import_embeddings(
             paths["vectors"], paths.get("metadata"), id_column=id_column, title_column=title_column,
             user_vectors=paths.get("user_vectors"), user_metadata=paths.get("user_metadata"),
-            max_bytes=cached.upload_limit_bytes(), names=names)
+            max_bytes=cached.upload_limit_bytes(), names=names, item_noun=noun)
         if cancel.is_set():  # before anything is saved
             raise tasks.Cancelled()
         run_id = cached.store().save(trained, name=name)

@@ -48,7 +48,7 @@ def movie_picker(where, label: str, key: str, catalog: ItemCatalog, noun: Noun, 
         titles = catalog.display_titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
         return dict(zip(ids, (str(t) for t in titles)))
 
-    return _picker(where, label, key, matches, names, catalog.vocab.knows, search_label or f"Search {noun.many}",
+    return _picker(where, label, key, matches, names, catalog.vocab.knows, search_label or f"Search {md(noun.many)}",
                    "part of a title, or an id", noun, "most rated first", excluded_as, optional, **kwargs)
 
 

@@ -1,20 +1,50 @@
-"""How a run reads to a person wherever runs are listed or announced: its label, and the figure a preset reported
-for it (the fast.ai lesson's validation MSE)."""
+"""How a run reads to a person wherever runs are listed or announced: a short label that fits a selector at
+projector size, a longer description for the caption beside it, and the figure a preset reported for it (the
+fast.ai lesson's validation MSE)."""
 from __future__ import annotations
+
+import datetime as dt
 
 from collab_core import presets
 from collab_core.runs import RunInfo
 
 
 def run_label(info: RunInfo) -> str:
-    """How a run reads in a list: its name when it has one, the model and validation RMSE/MSE, the id."""
+    """How a run reads where space is short (a selector in the sidebar, at projector size): its name when it has
+    one, else its model, and its validation RMSE. `run_labels` makes the labels of a list tell runs apart."""
     if not info.ok:
-        return f"{info.run_id} (unreadable)"
+        return f"{info.name or info.run_id} (unreadable)"
+    rmse = (info.metrics or {}).get("rmse")
+    return (info.name or info.model) + (f" · RMSE {rmse:.3f}" if rmse is not None else "")
+
+
+def run_labels(infos: list[RunInfo]) -> dict[str, str]:
+    """run id -> label for a list of runs: `run_label`, with the time it was made where two labels are the same,
+    and the id itself where even that is not enough."""
+    labels = {info.run_id: run_label(info) for info in infos}
+    for pass_ in (_made_at, lambda info: info.run_id):
+        counts: dict[str, int] = {}
+        for label in labels.values():
+            counts[label] = counts.get(label, 0) + 1
+        labels = {info.run_id: labels[info.run_id] + (f" · {pass_(info)}" if counts[labels[info.run_id]] > 1 else "")
+                  for info in infos}
+    return labels
+
+
+def run_description(info: RunInfo) -> str:
+    """The rest of what identifies a run, for a caption under its label: scores and id (plain text)."""
     metrics = info.metrics or {}
-    score = f" · RMSE {metrics['rmse']:.4f}" if metrics.get("rmse") is not None else ""
-    score += f" · MSE {metrics['mse']:.4f}" if metrics.get("mse") is not None else ""
-    name = f"{info.name} · " if info.name else ""
-    return f"{name}{info.model}{score} · {info.run_id}"
+    scores = [f"RMSE {metrics['rmse']:.4f}"] if metrics.get("rmse") is not None else []
+    scores += [f"MSE {metrics['mse']:.4f}"] if metrics.get("mse") is not None else []
+    return " · ".join([info.model or "", *scores, f"run {info.run_id}"]).strip(" ·")
+
+
+def _made_at(info: RunInfo) -> str:
+    """'Dec 03 16:46' from an ISO time; the raw text when it is not one."""
+    try:
+        return dt.datetime.fromisoformat(info.created).strftime("%b %d %H:%M")
+    except (TypeError, ValueError):
+        return str(info.created)
 
 
 def reported_by_preset(info: RunInfo | None) -> tuple[str, float] | None:

@@ -9,10 +9,11 @@ import streamlit as st
 
 from collab_core import runs, settings
 from collab_core.errors import CollabError
+from collab_core.nouns import Noun
 from collab_core.runs import RunInfo
 
 from . import cached, options, services, state, work
-from .run_labels import run_label
+from .run_labels import run_description, run_labels
 from .text import md
 
 
@@ -30,9 +31,10 @@ def sidebar() -> None:
         st.session_state[state.ACTIVE_RUN] = pending if pending in by_id else None
     options.apply(options.Choice(state.ACTIVE_RUN, "run", default_run(readable), choices=list(by_id)))
     active = None
+    labels = run_labels(readable)
     with st.sidebar:
         run_id = st.selectbox("Active run", list(by_id), key=state.ACTIVE_RUN, placeholder="no run yet: train one",
-                              format_func=lambda r: run_label(by_id[r]),
+                              format_func=labels.get,
                               help="The run every page shows. A new visitor sees the pinned run, else the most "
                                    "accurate run on the built-in data.")
         if run_id:
@@ -41,7 +43,7 @@ def sidebar() -> None:
         work.panel()
         if active is not None:
             services.prewarm_umap(run_id)
-            _downloads(run_id)
+            _downloads(run_id, active.trained.item_noun)
     state.set_active(active)
 
 
@@ -59,14 +61,14 @@ def _describe(info: RunInfo) -> None:
     if info.name:
         st.markdown(f"**{md(info.name)}**")
     if info.model == "imported":
-        st.caption(f"Imported from: {md(info.dataset)}")
+        st.caption(f"Imported from: {md(info.dataset)}  \n{md(run_description(info))}")
     else:
-        st.caption(f"Trained on: {md(info.dataset or 'unknown data')}")
+        st.caption(f"Trained on: {md(info.dataset or 'unknown data')}  \n{md(run_description(info))}")
 
 
-def _downloads(run_id: str) -> None:
+def _downloads(run_id: str, noun: Noun) -> None:
     with st.expander("Download embeddings"):
-        st.download_button("Item embeddings (CSV)", lambda: cached.embeddings_csv(run_id),
+        st.download_button(f"{noun.One} embeddings (CSV)", lambda: cached.embeddings_csv(run_id),
                            file_name=f"{run_id}-item-embeddings.csv", mime="text/csv", key="dl_csv", on_click="ignore")
         st.download_button("vectors.tsv (Embedding Projector)", lambda: cached.projector_files(run_id)[0],
                            file_name="vectors.tsv", mime="text/tab-separated-values", key="dl_vectors",

@@ -21,7 +21,7 @@ FORMATS = {"lr": ("%.5f", 1e-3), "weight_decay": ("%.3f", 0.05), "bias_weight_de
            "pct_start": ("%.2f", 0.05), "nn_dropout": ("%.2f", 0.05), "valid_frac": ("%.2f", 0.05)}
 OPEN_END = 1e-6  # how far inside an excluded end a number box stops
 LARGEST_BOX_NUMBER = 2**31 - 1  # a browser's number box loses precision far below int64's end
-COLUMNS = 4
+COLUMNS = 3  # at 1024 px wide with the sidebar open, four columns cut labels ("One-cycle schedule") and values
 
 
 PREFIX = "p_tr_"  # every widget of the form, and the model chosen above it
@@ -104,7 +104,10 @@ def _set_widgets(model: str, defaults: TrainConfig) -> None:
 def draw(model: str, device_help: str) -> bool:
     """The form; returns True when it was submitted."""
     with st.form("train_form"):
-        items = [(spec.name, spec.metadata["bounds"]) for spec in settings_fields(model)]
+        items = []
+        for spec in settings_fields(model):  # y_range takes two cells: its two ends, each with a whole label
+            names = ("y_low", "y_high") if spec.name == "y_range" else (spec.name,)
+            items += [(name, spec.metadata["bounds"]) for name in names]
         items += [(name, bounds) for name, (_, bounds) in SPLIT.items()]
         columns = []
         for i, (name, bounds) in enumerate(items):
@@ -116,10 +119,8 @@ def draw(model: str, device_help: str) -> bool:
 
 def _widget(where, model: str, name: str, bounds: Bounds, device_help: str) -> None:
     widget_key = key(model, name)
-    if name == "y_range":
-        low, high = where.columns(2)
-        low.number_input("y_range low", -1e6, 1e6, key=key(model, "y_low"), format="%.2f", help=bounds.help)
-        high.number_input("y_range high", -1e6, 1e6, key=key(model, "y_high"), format="%.2f", help=bounds.help)
+    if name in ("y_low", "y_high"):
+        where.number_input(f"y_range {name[2:]}", -1e6, 1e6, key=widget_key, format="%.2f", help=bounds.help)
     elif name == "device":
         where.selectbox(bounds.label, ["auto", "cpu", "cuda"], key=widget_key, help=f"{bounds.help} {device_help}")
     elif name == "nn_layers":

@@ -493,6 +493,7 @@ def _add_import_parser(commands) -> None:
     imp.add_argument("--metadata", help="CSV/TSV (or Parquet), one row per vector: id, title, and optionally genres, "
                                         "year, count, mean_rating, bias")
     imp.add_argument("--name", default="", help="a name for the run")
+    imp.add_argument("--noun", help="what the items are, e.g. 'foods' or 'food / foods' (default: items)")
     imp.add_argument("--id-column", help="the metadata column of item ids (guessed when obvious)")
     imp.add_argument("--title-column", help="the metadata column of titles (guessed when obvious; may be the id)")
     imp.add_argument("--vector-column", help="the list column of vectors in a table (found when there is one)")
@@ -525,7 +526,7 @@ def cmd_import_embeddings(args) -> int:
         vector_column=args.vector_column, user_vectors=user_files[0] if user_files else None,
         user_metadata=user_files[1] if len(user_files) > 1 else None, user_id_column=args.user_id_column,
         max_bytes=None if args.max_mb is None else args.max_mb * 1024 * 1024,
-        limit_hint="COLLAB_UPLOAD_LIMIT_MB, or --max-mb")
+        limit_hint="COLLAB_UPLOAD_LIMIT_MB, or --max-mb", item_noun=args.noun)
     for note in notes:
         _log(args, f"note: {note}")
     run_id = store.save(trained, name=name)

@@ -38,6 +38,7 @@ from .datasets import GENRE_COLUMNS, ITEM_COLUMNS, TITLE_COLUMNS, USER_COLUMNS, 
 from .errors import DataError
 from .export import unescape_cell
 from .models import VectorsOnly
+from .nouns import from_words
 from .run_schema import MAX_IMPORT_DIM
 from .run_schema import short_repr as _short
 from .tables import check_file, decode_text, file_error, first_line, read_csv, sniff_separator
@@ -106,14 +107,16 @@ def preview(vectors, metadata=None, *, vector_column: str | None = None, max_byt
 def import_embeddings(vectors, metadata=None, *, id_column: str | None = None, title_column: str | None = None,
                       vector_column: str | None = None, user_vectors=None, user_metadata=None,
                       user_id_column: str | None = None, max_bytes: int | None = None,
-                      names: Mapping[str, str] | None = None, limit_hint: str = "COLLAB_UPLOAD_LIMIT_MB"
-                      ) -> tuple[TrainedModel, list[str]]:
+                      names: Mapping[str, str] | None = None, limit_hint: str = "COLLAB_UPLOAD_LIMIT_MB",
+                      item_noun: str | None = None) -> tuple[TrainedModel, list[str]]:
     """(imported run, notes on how the files were read): item vectors (and optionally metadata and user
     vectors), checked in full; not saved.
 
     `names` maps a file role ('vectors', 'metadata', 'user_vectors', 'user_metadata') to the name messages and
     the run use (the app stores uploads under hashed names); `max_bytes` limits each file (default
-    COLLAB_UPLOAD_LIMIT_MB), and `limit_hint` says in the message how to raise it."""
+    COLLAB_UPLOAD_LIMIT_MB), and `limit_hint` says in the message how to raise it. `item_noun`: what the items are,
+    as a person says it ("foods", or "food / foods"): the pages then speak of them so, not of "items"."""
+    noun = from_words(item_noun)  # a bad one fails before any file is read
     if user_metadata is not None and user_vectors is None:
         raise DataError("user metadata was given without user vectors")
     names = dict(names or {})
@@ -130,7 +133,7 @@ def import_embeddings(vectors, metadata=None, *, id_column: str | None = None, t
         files |= {"user_vectors": side.name} | ({"user_metadata": side.metadata_name} if user_metadata is not None
                                                  else {})
         notes = notes + side.notes
-    return _assemble(items, catalog, bias, users, ImportInfo(items.vectors.shape[1], files, columns)), notes
+    return _assemble(items, catalog, bias, users, ImportInfo(items.vectors.shape[1], files, columns, noun)), notes
 
 
 # ---------------------------------------------------------------------- reading one side (items or users)

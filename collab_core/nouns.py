@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import DataError
+
 
 @dataclass(frozen=True)
 class Noun:
@@ -36,6 +38,7 @@ class Noun:
 MOVIE = Noun("movie", "movies")
 ITEM = Noun("item", "items")
 USER = Noun("user", "users")
+MAX_NOUN = 40  # characters of a noun a person typed
 MOVIELENS_PREFIX = "MovieLens"  # every MovieLens dataset's name starts so (the built-in one, a folder, a fetch)
 
 
@@ -45,13 +48,22 @@ def from_words(words: str | None) -> Noun | None:
     text = " ".join((words or "").split())
     if not text:
         return None
+    if len(text) > 2 * MAX_NOUN + 1:
+        raise DataError(f"the name of the items must be at most {MAX_NOUN} characters, got {len(text)}")
     if "/" in text:
         one, many = (part.strip() for part in text.split("/", 1))
         if one and many:
-            return Noun(one, many)
+            return _checked(Noun(one, many))
         text = one or many
     one = text[:-1] if text.endswith("s") and len(text) > 1 else text
-    return Noun(one, text)
+    return _checked(Noun(one, text))
+
+
+def _checked(noun: Noun) -> Noun:
+    for word in (noun.one, noun.many):
+        if len(word) > MAX_NOUN:
+            raise DataError(f"the name of the items must be at most {MAX_NOUN} characters, got {word[:MAX_NOUN]!r}…")
+    return noun
 
 
 def item_noun(dataset: str, stored: dict | None = None) -> Noun:

@@ -30,6 +30,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import CollabError, RunStoreError
+from .nouns import MAX_NOUN, Noun
 from .rating_values import MAX_CONTINUOUS_STEPS, MAX_DISTINCT, RatingScale, continuous_scale, discrete_scale
 from .trained import ImportInfo
 
@@ -235,7 +236,14 @@ def check_import_info(values: dict, check: _Checker) -> ImportInfo:
         named[key] = dict(entries)
     if "vectors" not in named["files"]:
         check.fail("imported 'files' must name the 'vectors' file")
-    return ImportInfo(dim, named["files"], named["columns"])
+    noun = check.field(values, "noun", dict, "an object {one, many}: what the items are called", optional=True)
+    if noun is not None:
+        words = [noun.get(part) for part in ("one", "many")]
+        if set(noun) != {"one", "many"} or not all(isinstance(w, str) and 0 < len(w) <= MAX_NOUN for w in words):
+            check.fail(f"imported 'noun' must be {{\"one\": ..., \"many\": ...}}, each text of 1 to {MAX_NOUN} "
+                       f"characters, got {short_repr(noun)}")
+        noun = Noun(*words)
+    return ImportInfo(dim, named["files"], named["columns"], noun)
 
 
 def _check_imported_meta(check: _Checker, imported: ImportInfo, metrics: dict, history: list, n_users: int,

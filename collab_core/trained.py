@@ -36,9 +36,13 @@ class ImportInfo:
     dim: int  # width of the item vectors (and of the user vectors, which must match)
     files: dict  # role ('vectors', 'metadata', 'user_vectors', 'user_metadata') -> the file's name
     columns: dict  # role ('id', 'title', 'genres', 'year', 'count', 'mean_rating', 'bias', 'user_id', ...) -> column
+    noun: Noun | None = None  # what the items are ("foods"), as the person importing them said; None: "items"
 
     def to_json(self) -> dict:
-        return {"dim": self.dim, "files": dict(self.files), "columns": dict(self.columns)}
+        values = {"dim": self.dim, "files": dict(self.files), "columns": dict(self.columns)}
+        if self.noun is not None:
+            values["noun"] = {"one": self.noun.one, "many": self.noun.many}
+        return values
 
     @property
     def has_users(self) -> bool:
@@ -97,7 +101,9 @@ class TrainedModel:
 
     @property
     def item_noun(self) -> Noun:
-        """What its items are called: movies for MovieLens data, else items (collab_core.nouns)."""
+        """What its items are called: movies for MovieLens data, an import's own noun, else items (nouns)."""
+        if self.source is not None and self.source.noun is not None:
+            return self.source.noun
         return item_noun(self.dataset)
 
     @property

@@ -12,6 +12,7 @@ MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
 active = progress.page_run()
 run_id, trained = active.run_id, active.trained
 catalog, users, kind = trained.catalog, trained.users, trained.model_kind
+noun = trained.item_noun
 st.title("Diagnostics")
 if trained.imported:
     st.info(f"This run is imported vectors only (from {md(trained.dataset)}): explaining a prediction and finding "
@@ -46,10 +47,9 @@ else:
 
     # ---------------------------------------------------------------------- one prediction
     st.subheader("Explain a prediction")
-    u_col, m_col = st.columns([1.4, 2.6])
-    user = picker.user_picker(u_col, "User", USER.key, users, trained.user_counts,
+    user = picker.user_picker(st, "User", USER.key, users, trained.user_counts,
                               help="Most active users first; the search finds any of them by id.")
-    movie = picker.movie_picker(m_col, "Movie", MOVIE.key, catalog, trained.item_noun)
+    movie = picker.movie_picker(st, md(noun.One), MOVIE.key, catalog, noun)
     state.to_url(user=user, movie=movie, pcamin=st.session_state[PCA_MIN.key], worst=st.session_state[WORST.key])
     why = cached.explain_prediction(run_id, user, movie, data)
     p1, p2, p3 = st.columns(3)
@@ -58,12 +58,12 @@ else:
         p2.metric("Actual rating", f"{why.actual:g}")
         p3.metric("Error (predicted − actual)", f"{why.error:+.3f}")
     else:
-        p2.metric("Actual rating", "–", help="This user did not rate this movie" if data is not None
+        p2.metric("Actual rating", "–", help=f"This user did not rate this {md(noun.one)}" if data is not None
                   else "The run's ratings are not loaded in this session")
     if why.factors is not None:
         sums = [f"{why.dot:+.3f} (sum of {len(why.factors)} factor products)"]
         if why.user_bias is not None:
-            sums += [f"{why.user_bias:+.3f} (user bias)", f"{why.item_bias:+.3f} (item bias)"]
+            sums += [f"{why.user_bias:+.3f} (user bias)", f"{why.item_bias:+.3f} ({noun.one} bias)"]
         line = " ".join(sums) + f" = **{why.raw_score:+.3f}**"
     else:
         line = f"the MLP's output **{why.raw_score:+.3f}**"
@@ -80,12 +80,13 @@ else:
         parts_col, table_col = st.columns([3, 2])
         parts_col.plotly_chart(charts.prediction_parts(why.factors, why.user_bias, why.item_bias, why.raw_score),
                                key="dg_parts")
-        table_col.caption("Per factor: the user's value × the movie's value; largest in size first. Factor numbers are "
+        table_col.caption(f"Per factor: the user's value × the {md(noun.one)}'s value; largest in size first. "
+                          f"Factor numbers are "
                           "arbitrary (a factor space is only defined up to rotation).")
         table_col.dataframe(why.factors, hide_index=True, key="dg_factors", height=320, column_config={
             "factor": st.column_config.NumberColumn("factor", width=60),
             "user_value": st.column_config.NumberColumn("user", format="%+.3f"),
-            "item_value": st.column_config.NumberColumn("movie", format="%+.3f"),
+            "item_value": st.column_config.NumberColumn(noun.one, format="%+.3f"),
             "product": st.column_config.NumberColumn("product", format="%+.3f")})
 
 # ---------------------------------------------------------------------- norms
@@ -97,21 +98,26 @@ if colour is None:
     st.caption(f"A {md(kind)} model has no biases: the points are not coloured by bias.")
 drawn = norms.items.iloc[interpret.sample(len(norms.items))]
 if len(drawn) < len(norms.items):
-    st.caption(f"The charts draw a random {len(drawn):,} of the {len(norms.items):,} movies (the same ones each time); "
-               f"the correlations use all of them.")
+    st.caption(f"The charts draw a random {len(drawn):,} of the {md(noun.count(len(norms.items)))} (the same ones "
+               f"each time); the correlations use all of them.")
 n1, n2 = st.columns(2)
-n1.caption("Each movie's embedding norm against how often it was rated. Weight decay shrinks every vector; only "
-           "ratings push back, so rarely-rated movies stay near the origin, where they crowd every neighbourhood.")
+n1.caption(f"Each {md(noun.one)}'s embedding length against how often it was rated. Weight decay shrinks every "
+           f"vector; only ratings push back, so rarely rated {md(noun.many)} stay near the centre, where they crowd "
+           f"every neighbourhood.")
 n1.plotly_chart(charts.norms_vs_count(drawn, "norm", "embedding norm", colour), key="dg_norms")
-n2.caption("Each movie's place on the first principal component against how often it was rated: a PC1 that follows "
-           "popularity is a popularity axis, not a taste axis.")
+n2.caption(f"Each {md(noun.one)}'s place on the map's first direction (PC1) against how often it was rated: a PC1 "
+           f"that follows popularity is a popularity axis, not a taste axis.")
 n2.plotly_chart(charts.norms_vs_count(drawn, "pc1", "PC1", colour), key="dg_pc1")
-options.number_input(n2, "PC1 fitted on movies with at least this many ratings", PCA_MIN)
+options.number_input(n2, "Ratings, at least", PCA_MIN, help=f"The first principal component is fitted on the "
+                                                            f"{md(noun.many)} rated at least this often.")
 r1, r2, r3 = st.columns(3)
-for column, name, value in ((r1, "Spearman: norm vs log count", norms.spearman_norm_log_count),
-                            (r2, "Spearman: PC1 vs log count", norms.spearman_pc1_log_count),
-                            (r3, "Spearman: bias vs log count", norms.spearman_bias_log_count)):
-    column.metric(name, f"{value:+.2f}" if value is not None else "–")
+for column, name, what, value in ((r1, "Length follows popularity", "embedding length",
+                                   norms.spearman_norm_log_count),
+                                  (r2, "PC1 follows popularity", "place on PC1", norms.spearman_pc1_log_count),
+                                  (r3, "Bias follows popularity", "learned bias", norms.spearman_bias_log_count)):
+    column.metric(name, f"{value:+.2f}" if value is not None else "–",
+                  help=f"How closely each {md(noun.one)}'s {what} follows how often it was rated (Spearman's rank "
+                       f"correlation with the log count): +1 in step, 0 unrelated, -1 the opposite.")
 
 # ---------------------------------------------------------------------- errors
 if trained.imported:
@@ -127,13 +133,13 @@ agrees = recorded is not None and abs(errors.rmse - recorded) < 1e-4
 st.caption(f"Every one of the {len(errors.errors):,} validation ratings, scored again: RMSE {errors.rmse:.4f}"
            + (f", as the run recorded ({recorded:.4f})." if agrees else
               f"; the run recorded {recorded:.4f}: these are not quite its data." if recorded is not None else ".")
-           + " Binned by how many training ratings the movie and the user had: the model is least sure where it "
-             "saw little.")
+           + f" Binned by how many training ratings the {md(noun.one)} and the user had: the model is least sure "
+             f"where it saw little.")
 st.plotly_chart(charts.error_by_count(errors.by_item_count, errors.by_user_count), key="dg_errors")
 worst = int(options.number_input(st, "Worst predictions shown", WORST))
 st.dataframe(errors.worst.head(worst), hide_index=True, key="dg_worst", column_config={
     "user": st.column_config.TextColumn("user", width=70), "item": None,
-    "title": st.column_config.TextColumn("movie", width=360),
+    "title": st.column_config.TextColumn(noun.one, width=300),
     "rating": st.column_config.NumberColumn("actual", format="%g"),
     "prediction": st.column_config.NumberColumn("predicted", format="%.2f"),
     "error": st.column_config.NumberColumn("error", format="%+.2f")})

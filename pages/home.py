@@ -3,16 +3,16 @@ when there is none, else explore the active run."""
 import streamlit as st
 
 from collab_app import cached, navigation, progress, state
-from collab_app.run_labels import run_label
+from collab_app.run_labels import run_description, run_label
 from collab_app.text import md
 
 navigation.ensure_frame()
 st.title("CF Embedding Explorer")
 st.markdown("Train a collaborative-filtering model (the fast.ai lesson's dot product with biases, or an MLP) on "
-            "movie ratings, then look inside it.  \n"
-            "See which movies it rates above their average, maps and neighbours of the movie embeddings, what it "
-            "recommends to you, how two runs differ, and why it predicts what it predicts.  \n"
-            "Every view is in its link: share it and a study group sees the same run and movie.")
+            "ratings, MovieLens built in or your own, then look inside it.  \n"
+            "See what it rates above average, maps and neighbours of what it learned, what it recommends to you, how "
+            "two runs differ, and why it predicts what it predicts.  \n"
+            "Every view is in its link: share it and a study group sees the same run and the same choice.")
 
 active = state.active_run()
 job = progress.current_training()
@@ -28,15 +28,15 @@ if active is None:
     st.stop()
 
 info = next((i for i in cached.list_runs() if i.run_id == active.run_id), None)
+noun = active.trained.item_noun
 st.subheader("Explore the active run")
-st.caption(md(run_label(info)) if info is not None else md(active.run_id))
-links = [("biases", "Biases: the movies it rates above their average", ":material/leaderboard:"),
-         ("projections", "Projections: maps of the movie embeddings", ":material/scatter_plot:"),
-         ("neighbours", "Neighbours: the movies nearest to one", ":material/hub:"),
-         ("you", "You: rate a few movies and get recommendations", ":material/person:"),
+st.caption(md(f"{run_label(info)} ({run_description(info)})") if info is not None else md(active.run_id))
+links = [("biases", f"Biases: the {noun.many} it rates above their average", ":material/leaderboard:"),
+         ("projections", f"Projections: maps of the {noun.one} embeddings", ":material/scatter_plot:"),
+         ("neighbours", f"Neighbours: the {noun.many} nearest to one", ":material/hub:"),
+         ("you", f"You: rate a few {noun.many} and get recommendations", ":material/person:"),
          ("compare", "Compare: this run against another", ":material/compare_arrows:"),
          ("diagnostics", "Diagnostics: why it predicts what it predicts", ":material/troubleshoot:"),
          ("train", "Train another run (the lesson's preset is there)", ":material/model_training:")]
-left, right = st.columns(2)
-for i, (url, text, icon) in enumerate(links):
-    (left if i % 2 == 0 else right).page_link(navigation.page_path(url), label=text, icon=icon)
+for url, text, icon in links:  # one column: each link reads whole at projector size
+    st.page_link(navigation.page_path(url), label=md(text), icon=icon)

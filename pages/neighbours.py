@@ -1,4 +1,4 @@
-"""Neighbours: exact k-nearest movies in embedding space (KD-tree), shown as a table and on a 2D map.
+"""Neighbours: the exact k nearest items in embedding space (KD-tree), shown as a table and on a 2D map.
 Clicking a point on the map makes it the new query."""
 import time
 
@@ -6,11 +6,13 @@ import numpy as np
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
+from collab_app.text import md
 from collab_core import interpret
 
 active = progress.page_run()
 catalog = active.trained.catalog
 ids = catalog.vocab.ids
+noun = active.trained.item_noun
 st.title("Neighbours")
 
 star_wars = catalog.vocab.knows("50") and "Star Wars" in catalog.titles[catalog.vocab.to_index("50")]
@@ -31,48 +33,55 @@ def select_clicked_point():
         st.session_state[MOVIE.key] = str(ids[index])
 
 
-left, k_col, metric_col, min_col = st.columns([4, 0.8, 1.3, 1.1], vertical_alignment="bottom")
-movie = picker.movie_picker(left, "Movie", MOVIE.key, catalog, active.trained.item_noun,
-                            help="The best matches of the search, most rated first (the 100 most rated when the "
-                                 "search is empty).")
-k = options.number_input(k_col, "k", K)
-metric = options.segmented(metric_col, "Metric", METRIC)
-min_ratings = options.number_input(min_col, "Min ratings", MIN, disabled=not active.trained.has_counts,
-                                   help="Answer among items with at least this many ratings. Weight decay pulls "
-                                        "rarely-rated items towards the origin, where they crowd every neighbourhood."
+movie = picker.movie_picker(st, noun.One, MOVIE.key, catalog, noun,
+                            help=f"The best matches of the search, most rated first (the 100 most rated "
+                                 f"{md(noun.many)} when the search is empty).")
+k_col, metric_col, min_col = st.columns([0.8, 1.5, 1.2], vertical_alignment="bottom")
+k = options.number_input(k_col, "k", K, help=f"How many neighbours: the k nearest {md(noun.many)}.")
+metric = options.segmented(metric_col, "Distance", METRIC, help="cosine: the angle between two vectors (their "
+                           "length ignored); euclidean: the straight-line distance.")
+min_ratings = options.number_input(min_col, "Ratings, at least", MIN, disabled=not active.trained.has_counts,
+                                   help=f"Only {md(noun.many)} rated at least this often are candidates. Weight "
+                                        f"decay pulls rarely rated {md(noun.many)} towards the centre, where they "
+                                        f"crowd every neighbourhood."
                                         if active.trained.has_counts else
-                                        "This imported run has no rating counts: every item is a candidate.")
+                                        f"This imported run has no rating counts: every {md(noun.one)} is a "
+                                        f"candidate.")
 state.to_url(movie=movie, k=k, metric=metric, min=min_ratings)
 
 query = int(catalog.vocab.to_index(movie))
 index = cached.neighbour_index(active.run_id, metric, int(min_ratings))
 if len(index) < 2:
-    st.warning(f"Only {len(index)} item(s) have at least {min_ratings} ratings; lower the minimum.")
+    st.warning(f"Only {md(noun.count(len(index)))} rated at least {min_ratings} times: lower the minimum.")
     st.stop()
 start = time.perf_counter()
 found, distances = index.query_index(query, int(k))
 query_ms = (time.perf_counter() - start) * 1000
 dims = active.trained.item_factors().shape[1]
-st.caption(f"Exact KD-tree search ({metric}) among {len(index):,} items in {dims} dimensions: {query_ms:.2f} ms. "
-           f"Above ~20 dimensions a KD-tree is no faster than brute force (`make bench` and `make bench-scale` "
-           f"measure both: about 0.15 ms each for MovieLens 100K's 1,682 items, 13-23 ms for 25M's 59,047), but it "
-           f"is exact either way.")
+st.caption(f"The {k} {md(noun.of(k))} whose vectors lie nearest ({metric} distance), found among "
+           f"{md(noun.count(len(index)))} in {query_ms:.1f} ms: what the model sees as most alike.",
+           help=f"An exact search with a KD-tree over {dims} dimensions. Above about 20 dimensions a KD-tree is "
+                f"no faster than comparing with every candidate, but it is exact either way; the project's "
+                f"benchmarks measure both (docs/performance.md).")
 
 table = cached.item_table(active.run_id)
 result = table.loc[found, ["title", "genres", "bias", "count"]].assign(
     distance=distances, rank=np.arange(1, len(found) + 1))
-st.dataframe(result[["rank", "title", "distance", "genres", "bias", "count"]], hide_index=True, key="nb_table",
-             column_config={"distance": st.column_config.NumberColumn(format="%.4f"),
-                            "bias": st.column_config.NumberColumn(format="%.3f"),
-                            "rank": st.column_config.NumberColumn("#", width="small"),
-                            "title": st.column_config.TextColumn(width="large")})
+# the key columns (rank, title, distance, bias, count) fit a 1024 px window with the sidebar open; genres may scroll
+st.dataframe(result[["rank", "title", "distance", "bias", "count", "genres"]], hide_index=True, key="nb_table",
+             column_config={"rank": st.column_config.NumberColumn("#", width=36),
+                            "title": st.column_config.TextColumn(noun.one, width=300),
+                            "distance": st.column_config.NumberColumn(format="%.4f", width=80),
+                            "bias": st.column_config.NumberColumn(format="%.3f", width=64),
+                            "count": st.column_config.NumberColumn("ratings", width=70)})
 
 coords = cached.pca_map_all_items(active.run_id, int(min_ratings))
 shown = interpret.most_rated(index.candidates, catalog.counts, always=[query, *found])
 points = table.loc[shown, ["title", "genres", "bias", "count"]].assign(
     x=coords[shown, 0], y=coords[shown, 1], index=shown)
-st.subheader("On the map (first two principal components)")
-st.caption("Click any point to make it the query. Red: the query; orange: its neighbours."
+st.subheader("On the map")
+st.caption(f"The {md(noun.many)} on the two directions along which their vectors differ most (the first two "
+           f"principal components). Red: the query; orange: its neighbours. **Click any point** to make it the query."
            + (f" The map draws the {interpret.MAP_POINTS:,} most rated of the {len(index):,} candidates (and the "
               f"query and its neighbours); the search above finds any of them." if len(index) > len(shown) else ""))
 st.plotly_chart(

@@ -11,8 +11,9 @@ active = progress.page_run()
 run_id, catalog, n_items = active.run_id, active.trained.catalog, active.trained.n_items
 st.title("Projections")
 
+noun = active.trained.item_noun
 COLOURS = {"genre": "first genre", "year": "release year", "bias": "learned bias", "mean_rating": "mean rating",
-           "log_count": "log ratings count", "none": "none"}
+           "log_count": "number of ratings (log)", "none": "one colour"}
 METHOD = options.Choice("p_pj_method", "method", "PCA", choices=("PCA", "UMAP"))
 DIMS = options.Choice("p_pj_dims", "dims", 2, choices=(2, 3), parse=int)
 TOP = options.Number("p_pj_top", "items", min(1000, n_items), low=min(2, n_items - 1), high=n_items)
@@ -33,21 +34,22 @@ def highlight_clicked_point():
         st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
 
 
-c1, c2, c3, c4 = st.columns([1, 0.8, 1.6, 1.4])
+c1, c2, c3 = st.columns([1.1, 0.9, 2])
 method = options.segmented(c1, "Method", METHOD)
 dims = options.segmented(c2, "Dimensions", DIMS, format_func=lambda d: f"{d}D")
-top_n = options.slider(c3, "Items: top-N most rated" if active.trained.has_counts else "Items: the first N in the file",
-                       TOP, step=50 if n_items > 500 else 1,
-                       help="Structure only shows where the data is dense: the lesson plots the 1,000 most-rated."
-                       if active.trained.has_counts else "This imported run has no rating counts (no count column).")
+top_n = options.slider(c3, f"The N most rated {md(noun.many)}" if active.trained.has_counts
+                       else f"The first N {md(noun.many)} of the file", TOP, step=50 if n_items > 500 else 1,
+                       help="Structure only shows where the data is dense: the lesson plots the 1,000 most rated."
+                       if active.trained.has_counts else "This imported run has no rating counts.")
+c4, c5, c6 = st.columns([1.3, 1, 1.2])
 colour = options.selectbox(c4, "Colour by", COLOUR, format_func=COLOURS.get)
-c5, c6, c7 = st.columns([1, 2.4, 1])
-n_labels = options.number_input(c5, "Label the K most rated", LABELS,
-                                help="In 2D, a label that would cover a more-rated movie's is left out.")
-highlight = picker.movie_picker(c6, "Highlight a movie", HIGHLIGHT.key, catalog, active.trained.item_noun,
-                                optional=True, placeholder="none")
-axes = options.selectbox(c7, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
+n_labels = options.number_input(c5, "Labels", LABELS,
+                                help=f"Label the most rated {md(noun.many)}, as many as fit without covering one "
+                                     f"another (a 3D chart labels a few; hover shows every title).")
+axes = options.selectbox(c6, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
     if method == "PCA" and dims == 2 else "1-2"
+highlight = picker.movie_picker(st, f"Highlight a {md(noun.one)}", HIGHLIGHT.key, catalog, noun, optional=True,
+                                placeholder="none")
 top = int(top_n)
 
 if method == "UMAP":
@@ -68,26 +70,28 @@ def wait_for_umap(job, n_points: int):
     if job.status != "running":
         st.rerun(scope="app")
     elapsed, expected = job.elapsed(), services.umap_expected_seconds(n_points)
-    late = " (longer than expected: the machine is busy, or numba is still compiling)" if elapsed > expected else ""
+    late = " (longer than expected: the server is busy, or still getting UMAP ready)" if elapsed > expected else ""
     st.progress(min(elapsed / expected, 0.99),
-                text=f"Computing UMAP of {n_points:,} items in the background: {elapsed:.0f} s so far, about "
-                     f"{expected:.0f} s expected on this machine{late}.")
-    st.caption("The first UMAP in a server process also compiles numba (about 15 to 20 s). The layout is cached per "
-               "run and parameters and shared by every session; PCA shows at once meanwhile.")
+                text=f"Computing the UMAP map of {md(noun.count(n_points))}: {elapsed:.0f} s so far, about "
+                     f"{expected:.0f} s expected here{late}.")
+    st.caption("The first UMAP map after the server starts takes 15 to 20 s more. Each map is kept and shared, so "
+               "it shows at once the next time, for everyone; PCA shows at once meanwhile.")
 
 
 if method == "UMAP":
     indices, job = services.umap_layout(run_id, top, int(dims), int(n_neighbors), float(min_dist), umap_metric)
     if job.status == "running":  # filed under this browser: after a reload it is listed with its progress
-        work.file("UMAP", f"{dims}D layout of {len(indices):,} {active.trained.item_noun.many}", job)
+        work.file("UMAP", f"{dims}D layout of {noun.count(len(indices))}", job)
         wait_for_umap(job, len(indices))
         st.stop()
     if job.status == "failed":
         st.error(f"UMAP failed: {md(job.error)}")
         st.stop()
     coords, axis_names = job.result, ("UMAP 1", "UMAP 2", "UMAP 3")
-    st.caption(f"UMAP of {len(indices):,} items (n_neighbors {n_neighbors}, min_dist {min_dist}, {umap_metric}, "
-               f"seed {services.UMAP_SEED}), computed in {job.seconds:.1f} s.")
+    st.caption(f"UMAP map of {md(noun.count(len(indices)))}, computed in {job.seconds:.1f} s. Nearby points are "
+               f"{md(noun.many)} with similar factors; unlike PCA, distances between far-apart groups mean little.",
+               help=f"n_neighbors {n_neighbors}, min_dist {min_dist}, {umap_metric} distance, seed "
+                    f"{services.UMAP_SEED} (the same map for everyone who asks for these settings).")
 else:
     indices, pca_coords, ratios, extremes = cached.pca_projection(run_id, top, 3)
     chosen = [0, 1, 2] if dims == 3 else [int(c) - 1 for c in axes.split("-")]
@@ -104,13 +108,18 @@ points["log_count"] = np.log10(points["count"].clip(lower=1))
 label_rows = points.sort_values("count", ascending=False).head(int(n_labels))
 highlight_rows = points[points["item"] == highlight] if highlight else None
 if highlight and (highlight_rows is None or highlight_rows.empty):
-    st.caption(f"{md(catalog.display_title(highlight))} is not among the items shown; raise the "
-               f"number of items to see it.")
+    st.caption(f"{md(catalog.display_title(highlight))} is not among the {md(noun.many)} shown; draw more of them "
+               f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
-if shown_dims == 2:
-    st.caption("Click a point to highlight that movie.")
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
-                           highlight=highlight_rows, axis_names=axis_names)
+                           highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour))
+labelled, asked = charts.labels_shown(figure)
+said = [f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []
+if asked:
+    said.append(f"Labelled: {labelled} of the {asked} most rated" + (
+        "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))
+if said:
+    st.caption(" ".join(said))
 if shown_dims == 2:
     st.plotly_chart(figure, key="pj_plot", on_select=highlight_clicked_point, selection_mode="points")
 else:
@@ -119,22 +128,24 @@ else:
 if method == "PCA":
     st.plotly_chart(charts.explained_variance(ratios), key="pj_variance")
     st.subheader("What each component means")
-    st.caption("The titles at the top and bottom of a component name it (the lesson's fac0 / fac1 / fac2 tables).")
+    st.caption(f"The {md(noun.many)} at either end of a component name it: what those at the top share, and those at "
+               f"the bottom lack (the lesson's fac0, fac1, fac2 tables).")
     scores = {"score": st.column_config.NumberColumn(format="%.2f", width=60)}  # titles get the rest: they name it
     for component in extremes:  # one row per component, top and bottom side by side: wide enough for the titles
         st.markdown(f"**PC{component['component'] + 1}** ({component['explained_variance_ratio']:.1%} of variance)")
         top_col, bottom_col = st.columns(2)
-        top_col.dataframe(pd.DataFrame(component["top"], columns=["top titles", "score"]), hide_index=True,
+        top_col.dataframe(pd.DataFrame(component["top"], columns=["top", "score"]), hide_index=True,
                           key=f"pj_top_{component['component']}", column_config=scores)
-        bottom_col.dataframe(pd.DataFrame(component["bottom"], columns=["bottom titles", "score"]), hide_index=True,
+        bottom_col.dataframe(pd.DataFrame(component["bottom"], columns=["bottom", "score"]), hide_index=True,
                              key=f"pj_bottom_{component['component']}", column_config=scores)
-    with st.expander("Transposed view: PCA fitted on factors.T (how much each movie weighs in each component)"):
+    with st.expander(f"How much each {md(noun.one)} weighs in each component (PCA of the transposed factors)"):
         loading_indices, loadings = cached.transposed_loadings(run_id, top, 3)
         weights = cached.item_table(run_id).loc[loading_indices, ["title", "count"]]
         for c in range(loadings.shape[1]):
             weights[f"component {c + 1}"] = loadings[:, c]
-        st.caption("`PCA().fit(item_factors.T).components_` has one weight per movie and component: the movies "
-                   "with the largest weights define the component.")
+        st.caption(f"Fitted on the factors turned on their side (the lesson's PCA of the transposed matrix), its "
+                   f"components give one weight per {md(noun.one)}: the {md(noun.many)} with the largest weights "
+                   f"define the component.")
         components = tuple(f"component {c + 1}" for c in range(loadings.shape[1]))
         SORT_BY = options.Choice("p_pj_tcomp", None, components[0], choices=components)
         options.apply(SORT_BY)

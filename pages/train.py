@@ -7,10 +7,11 @@ import streamlit as st
 
 from collab_app import browser, cached, charts, navigation, progress, services, state, train_form, work
 from collab_app.run_labels import preset_note, reported_by_preset, run_label
-from collab_app.text import md
+from collab_app.text import dashes, md
 from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
 from collab_core.models import MODEL_KINDS
+from collab_core.nouns import item_noun
 from collab_core.presets import LESSON
 from collab_core.training import cuda_summary
 from collab_core.verdict import VERDICT_HELP, baseline_verdict
@@ -23,20 +24,20 @@ try:
 except CollabError as exc:
     st.error(f"The dataset chosen for training cannot be read: {md(exc)}. Choose another on the Data page.")
     st.stop()
-st.caption(f"Training data: **{md(ratings.name)}**: {ratings.n_users:,} users, {ratings.n_items:,} items, "
-           f"{ratings.n_ratings:,} ratings (change it on the Data page).")
+st.caption(f"Training data: **{md(ratings.name)}**: {ratings.n_users:,} users, "
+           f"{md(item_noun(ratings.name).count(ratings.n_items))}, {ratings.n_ratings:,} ratings (change it on the "
+           f"Data page).")
 
 with st.container(border=True):  # study groups: the fast.ai lesson's run, one click away
-    lesson_text, lesson_button = st.columns([3, 1.2], vertical_alignment="center")
-    lesson_text.markdown(
+    st.markdown(
         f"**The fast.ai lesson's settings**: {LESSON.config.n_factors} factors, y_range "
         f"({LESSON.config.y_range[0]:g}, {LESSON.config.y_range[1]:g}), weight decay {LESSON.config.weight_decay:g} "
         f"on everything, {LESSON.config.epochs} epochs of one-cycle at lr {LESSON.config.lr:g}, batch "
         f"{LESSON.config.batch_size}, {LESSON.valid_frac:.0%} held out. The lesson "
         f"reported a validation MSE of {LESSON.reported_valid_mse}; a run trained with exactly these settings on "
         f"{md(LESSON.dataset)} shows it beside its own.")
-    lesson_button.button("Use the lesson's settings", key="lesson_preset", icon=":material/school:",
-                         on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
+    st.button("Use the lesson's settings", key="lesson_preset", icon=":material/school:",
+              on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
     if ratings.name != LESSON.dataset:
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
 train_form.restore(work.recall("train_form", {}))  # what this browser typed before a reload
@@ -50,7 +51,8 @@ if model != "dot":
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
 if train_form.init(model, defaults):
     st.info("The settings below were reset to the defaults for this training data.", icon=":material/restart_alt:")
-st.caption(f"Defaults for this data: {md(sized.reason)}.")
+st.caption(f"The settings below start from the defaults measured for data of this size ({ratings.n_ratings:,} "
+           f"ratings).", help=f"{md(sized.reason)}.")
 gpu = cuda_summary()
 device_help = (f"CUDA available: {', '.join(gpu['gpus'])}" if gpu["cuda_available"]
                else "No CUDA GPU here: training runs on the CPU.")
@@ -153,7 +155,7 @@ for info in infos:
                  "mean baseline": m.get("baseline_global_mean_rmse"), "fit s": m.get("fit_seconds"),
                  "device": m.get("device"), "dataset": info.dataset, "created": info.created,
                  "default": "📌" if info.run_id == pinned else "", "problem": info.reason or None})
-history = pd.DataFrame(rows)
+history = dashes(pd.DataFrame(rows))  # a missing value reads as a dash (or an empty number), never "None"
 event = st.dataframe(history, hide_index=True, key="runs_table", on_select="rerun", selection_mode="multi-row",
                      column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
                                     ("RMSE", "MSE", "bias baseline", "mean baseline")} | {
@@ -162,7 +164,7 @@ event = st.dataframe(history, hide_index=True, key="runs_table", on_select="reru
                          "lr": st.column_config.NumberColumn(format="%.4g")})
 chosen = [infos[i] for i in event.selection.rows if i < len(infos)]
 single = chosen[0] if len(chosen) == 1 and chosen[0].ok else None
-b1, b2, b3, _ = st.columns([1, 1, 1.3, 2])
+b1, b2, b3 = st.columns([1, 1.1, 1.3])
 if b1.button("Make active", key="make_active", disabled=single is None):
     state.request_active_run(single.run_id)
     st.rerun()

@@ -1,13 +1,13 @@
-"""You: rate a few movies and the run folds you in as a new user, without retraining (collab_core.foldin: a
+"""You: rate a few items and the run folds you in as a new user, without retraining (collab_core.foldin: a
 ridge regression through the sigmoid against the frozen item factors, in milliseconds). Then: what it
 recommends and why, how well your one vector fits your own ratings, where you sit on the item map, and the
-existing users most like you. Clicking a movie on the map explains its predicted rating."""
+existing users most like you. Clicking an item on the map explains its predicted rating."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
-from collab_app.text import md
+from collab_app.text import dashes, md
 from collab_core import interpret
 from collab_core.errors import CollabError
 
@@ -16,12 +16,14 @@ active = progress.page_run()
 run_id, trained = active.run_id, active.trained
 catalog, n_items = trained.catalog, trained.n_items
 ids = catalog.vocab.ids
+noun = trained.item_noun
 scale = cached.rating_scale(run_id)
 stars = scale.values()
+MANY_STARS = 6  # more values than this (half stars, a finer scale) go on a slider: buttons would not fit
 st.title("You")
-st.caption("Rate a few movies you know. The model then finds the one user vector (and bias) that best explains "
-           "your ratings against the movie factors it already learned: no retraining, a few milliseconds. That "
-           "is how a recommender handles a new user (the cold start).")
+st.caption(f"Rate a few {md(noun.many)} you know. The model then finds the one user vector (and bias) that best "
+           f"explains your ratings, against the {md(noun.one)} factors it already learned: no retraining, a few "
+           f"milliseconds. That is how a recommender handles a new user (the cold start).")
 
 N = options.Number("p_you_n", "n", min(10, n_items - 1), low=1, high=max(1, min(50, n_items - 1)))
 MIN = options.Number("p_you_min", "min", int(min(20, np.median(catalog.counts))), low=0, high=100_000)
@@ -31,6 +33,16 @@ options.apply(N, MIN, EXPLAIN)
 
 def star_label(value: float) -> str:
     return f"{value:g} ★"
+
+
+def stars_widget(where, label: str, key: str, **kwargs):
+    """Buttons for a few rating values, a slider for many (half stars): either fits a projector-sized window."""
+    if len(stars) <= MANY_STARS:
+        return where.segmented_control(label, stars, key=key, format_func=star_label, **kwargs)
+    kwargs.pop("required", None)
+    if st.session_state.get(key) is None:
+        st.session_state[key] = stars[-1]
+    return where.select_slider(label, stars, key=key, format_func=star_label, **kwargs)
 
 
 def row_key(item: str) -> str:
@@ -67,23 +79,23 @@ def remove_rating(item: str) -> None:
 mine = state.your_ratings()
 usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.vocab.knows(item)}
 full = len(mine) >= MAX_RATINGS
-pick_col, stars_col, add_col = st.columns([3.4, 2, 0.7], vertical_alignment="bottom")
-pick = picker.movie_picker(pick_col, "Movie to rate", "you_pick", catalog, trained.item_noun, optional=True,
+pick = picker.movie_picker(st, f"{md(noun.One)} to rate", "you_pick", catalog, noun, optional=True,
                            exclude=mine, excluded_as="you rated already",
-                           search_label="Find a movie to rate",
-                           disabled=full, placeholder="choose a movie",
-                           help="Most rated first: the model knows popular movies best.")
-chosen = stars_col.segmented_control("Your rating", stars, key="you_stars", format_func=star_label, disabled=full,
-                                     help=scale.note if scale.assumed else
-                                     f"The ratings this run's data holds: {scale.describe()}.")
+                           search_label=f"Find a {md(noun.one)} to rate",
+                           disabled=full, placeholder=f"choose a {noun.one}",
+                           help=f"Most rated first: the model knows popular {md(noun.many)} best.")
+stars_col, add_col = st.columns([4, 1], vertical_alignment="bottom")
+chosen = stars_widget(stars_col, "Your rating", "you_stars", disabled=full,
+                      help=md(scale.note) if scale.assumed else f"The ratings this run's data holds: "
+                                                                f"{md(scale.describe())}.")
 add_col.button("Rate", key="you_add", type="primary", on_click=add_rating, disabled=full or None in (pick, chosen))
 if scale.assumed:  # imported vectors, or a run saved before runs recorded their rating values
-    st.caption(scale.note)
-demo_col, clear_col, _ = st.columns([1.6, 1, 2])
-demo_col.button("Start with 5 popular movies", key="you_demo", icon=":material/bolt:",
+    st.caption(md(scale.note))
+demo_col, clear_col = st.columns([1.5, 1])
+demo_col.button(f"Start with 5 popular {md(noun.many)}", key="you_demo", icon=":material/bolt:",
                 on_click=lambda: replace_ratings(cached.demo_ratings(run_id, int(st.session_state[MIN.key]))),
-                help="A made-up taste for a demo: five of the most-rated movies, those at one end of the map's first "
-                     "axis rated high and those at the other end low. Change the stars to make it yours.")
+                help=f"A made-up taste for a demo: five of the most rated {md(noun.many)}, those at one end of the "
+                     f"map rated high and those at the other end low. Change the stars to make it yours.")
 clear_col.button("Clear my ratings", key="you_clear", on_click=lambda: replace_ratings({}), disabled=not mine)
 if full:
     st.caption(f"{MAX_RATINGS} ratings is the most this page takes; remove one to rate another.")
@@ -91,23 +103,23 @@ if full:
 if mine:
     st.subheader(f"Your ratings ({len(usable)})")
     for item in mine:
-        title, rating, remove = st.columns([3, 3, 0.6], vertical_alignment="center")
+        title, rating, remove = st.columns([2.6, 3.2, 0.5], vertical_alignment="center")
         if item not in usable:
-            title.markdown(f"~~movie id {md(item)}~~ (this run does not have it: not used)")
+            title.markdown(f"~~{md(noun.one)} id {md(item)}~~ (this run does not have it: not used)")
         else:
             title.markdown(md(catalog.display_title(item)))
             if st.session_state.get(row_key(item)) not in stars:  # e.g. kept from a run rated on another scale
                 st.session_state[row_key(item)] = usable[item]
-            rating.segmented_control("rating", stars, key=row_key(item), format_func=star_label, required=True,
-                                     on_change=change_rating, args=(item,), label_visibility="collapsed")
+            stars_widget(rating, "rating", row_key(item), required=True, on_change=change_rating, args=(item,),
+                         label_visibility="collapsed")
         remove.button("", key=f"you_rm_{item}", icon=":material/close:", help="Remove this rating",
                       on_click=remove_rating, args=(item,))
 state.to_url(n=st.session_state[N.key], min=st.session_state[MIN.key])
 
 if not usable:
-    st.info("Rate at least one movie to see what the model makes of you: pick a title above and give it stars, or "
-            "**start with 5 popular movies**. Five to twenty ratings give recommendations worth reading.",
-            icon=":material/star:")
+    st.info(f"Rate at least one {md(noun.one)} to see what the model makes of you: pick a title above and give it "
+            f"stars, or **start with 5 popular {md(noun.many)}**. Five to twenty ratings give recommendations worth "
+            f"reading.", icon=":material/star:")
     st.stop()
 
 yours = tuple(usable.items())
@@ -116,20 +128,22 @@ try:
 except CollabError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()
-penalty = f"ridge penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" if fold.ridge_bias else "")
-st.caption(f"Folded in from {fold.n_rated} rating(s) in {fold.seconds * 1000:.1f} ms ({md(fold.method)}, "
-           f"{fold.iterations} refinement steps; {penalty}, derived from the training's weight decay). "
-           f"The run itself is unchanged.")
+penalty = f"penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" if fold.ridge_bias else "")
+st.caption(f"Your vector, from your {fold.n_rated} rating(s), took {fold.seconds * 1000:.1f} ms; the run itself is "
+           f"unchanged.",
+           help=f"How: {md(fold.method)} with {fold.iterations} refinement step(s), {penalty}, derived from the "
+                f"training's weight decay (collab_core.foldin).")
 if fold.n_rated < 5:
-    st.info(f"With {fold.n_rated} rating(s), your vector is mostly the penalty's pull towards the average user; "
-            f"rate 5 to 20 movies for recommendations that are about you.", icon=":material/info:")
+    st.info(f"With {fold.n_rated} rating(s), your vector is mostly a pull towards the average user; rate 5 to 20 "
+            f"{md(noun.many)} for recommendations that are about you.", icon=":material/info:")
 
 st.subheader("Recommended for you")
 c1, c2 = st.columns(2)
 n = options.number_input(c1, "How many", N)
-min_ratings = options.number_input(c2, "Among movies with at least this many ratings", MIN,
-                                   help="Rarely-rated movies have noisy factors (weight decay pulls them to the "
-                                        "origin); the movies you rated are never recommended.")
+min_ratings = options.number_input(c2, "Ratings, at least", MIN,
+                                   help=f"Only {md(noun.many)} rated at least this often are recommended: rarely "
+                                        f"rated ones have noisy factors (weight decay pulls them to the centre). The "
+                                        f"{md(noun.many)} you rated are never recommended.")
 try:
     found = cached.recommendations(run_id, yours, int(n), int(min_ratings))
 except CollabError as exc:
@@ -138,33 +152,34 @@ except CollabError as exc:
 
 
 def because_text(parts: list[dict]) -> str:
-    """'Fargo (1996) +0.09 · Contact (1997) +0.08' ('nn': the most similar rated movies, no amounts)."""
-    return " · ".join(p["title"] + (f" {p['contribution']:+.2f}" if p["contribution"] is not None else "")
-                      for p in parts)
+    """'Fargo (1996) +0.09; Contact (1997) +0.08' ('nn': the most similar rated items, no amounts). A semicolon
+    between them: a display title may itself hold ' · ' before an id."""
+    return "; ".join(p["title"] + (f" {p['contribution']:+.2f}" if p["contribution"] is not None else "")
+                     for p in parts)
 
 
 if found is not None:
     shown = found.assign(because=found["because"].map(because_text))
-    because_help = ("The two rated movies that add most to this movie's score (before the sigmoid): your vector "
-                    "is a sum of one share per rated movie, so each score splits exactly into their parts (all of "
-                    "them under 'Why this rating?')."
-                    if fold.shares is not None else "An 'nn' model's score does not split per rated movie: these "
-                    "are the rated movies whose embeddings are most similar to this one.")
-    st.dataframe(shown[["rank", "title", "score", "because", "count"]], hide_index=True, key="you_recs",
+    because_help = (f"The two rated {md(noun.many)} that add most to this one's score (before the sigmoid): your "
+                    f"vector is a sum of one share per rated {md(noun.one)}, so each score splits exactly into "
+                    f"their parts (all of them under 'Why this rating?')."
+                    if fold.shares is not None else f"An MLP's score does not split per rated {md(noun.one)}: these "
+                    f"are the rated {md(noun.many)} whose embeddings are most similar to this one.")
+    st.dataframe(shown[["rank", "title", "score", "count", "because"]], hide_index=True, key="you_recs",
                  column_config={
-                     "rank": st.column_config.NumberColumn("#", width=40),
-                     "title": st.column_config.TextColumn("movie", width=330),
+                     "rank": st.column_config.NumberColumn("#", width=36),
+                     "title": st.column_config.TextColumn(noun.one, width=300),
                      "score": st.column_config.NumberColumn("predicted", format="%.2f", width=80),
-                     "because": st.column_config.TextColumn("because you rated ...", width=390, help=because_help),
-                     "count": st.column_config.NumberColumn("ratings", width=65)})
+                     "count": st.column_config.NumberColumn("ratings", width=70),
+                     "because": st.column_config.TextColumn("because you rated ...", width=390, help=because_help)})
 
 st.subheader("Your ratings, as the model sees them")
 fit = cached.fitted(run_id, yours)
-st.caption("Your rating next to what your folded-in vector predicts for the same movie. One vector of "
+st.caption(f"Your rating next to what your vector predicts for the same {md(noun.one)}. One vector of "
            f"{fold.vector.shape[0]} factors and a bias cannot say everything you said, and the penalty keeps it "
            "modest: the gaps are how much of your taste the run's factors cannot express.")
 st.dataframe(fit[["title", "rating", "prediction", "error"]], hide_index=True, key="you_fitted", column_config={
-    "title": st.column_config.TextColumn("movie", width=360),
+    "title": st.column_config.TextColumn(noun.one, width=300),
     "rating": st.column_config.NumberColumn("your rating", format="%g"),
     "prediction": st.column_config.NumberColumn("fitted", format="%.2f"),
     "error": st.column_config.NumberColumn("fitted − yours", format="%+.2f")})
@@ -201,33 +216,33 @@ except CollabError as exc:  # 'nn': user and item embeddings share no space
 else:
     bounded = (f" (the {len(drawn):,} most rated of the {len(candidates):,}, and yours)" if len(drawn) < len(candidates)
                else "")
-    st.caption(f"The movies with at least {min_ratings} ratings{bounded} on the first two principal components of "
-               f"their factors (as on Projections), coloured by your predicted rating. Your star is your vector on the "
-               f"same two axes. A score is your vector · the movie's, so movies lying farther from the centre in the "
-               f"direction of the arrow score higher. The map shows {where.share:.0%} of your vector (the axes "
-               f"hold {where.explained.sum():.0%} of the movies' variance): the rest of your taste points along "
-               f"other components. **Click a movie** to see why it gets its rating.")
+    st.caption(f"The {md(noun.many)} rated at least {min_ratings} times{bounded}, on the same map as Projections, "
+               f"coloured by your predicted rating. Your star is your vector on the map: {md(noun.many)} lying "
+               f"farther from the centre in the direction of the arrow score higher. **Click a {md(noun.one)}** to "
+               f"see why it gets its rating.",
+               help=f"The map is the first two principal components of the {md(noun.one)} factors. It shows "
+                    f"{where.share:.0%} of your vector (its axes hold {where.explained.sum():.0%} of their "
+                    f"variance): the rest of your taste points along other directions.")
     figure = charts.you_map(frame_of(drawn, predicted), (where.x, where.y), frame_of(rated_indices),
                             frame_of(recommended), frame_of([explain_index]) if explain_index is not None else None,
                             (f"PC1 ({where.explained[0]:.0%})", f"PC2 ({where.explained[1]:.0%})"))
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")
-picker.movie_picker(st, "Explain a movie", EXPLAIN.key, catalog, trained.item_noun, optional=True,
-                    search_label="Find a movie to explain",
+picker.movie_picker(st, f"Explain a {md(noun.one)}", EXPLAIN.key, catalog, noun, optional=True,
+                    search_label=f"Find a {md(noun.one)} to explain",
                     placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))
     st.markdown(f"**{md(catalog.display_titles[explain_index])}**: your predicted rating **{score:.2f}**"
                 + (f" (you rated it {usable[explain_id]:g})" if explain_id in usable else ""))
     if parts is None:
-        st.caption("An 'nn' model's prediction goes through an MLP, so it does not split into one part per rated "
-                   "movie.")
+        st.caption(f"An MLP's prediction does not split into one part per rated {md(noun.one)}.")
     else:
-        st.caption("What each of your ratings adds to this movie's score before the sigmoid, largest first, then the "
-                   "movie's own bias. They sum to the score exactly.")
-        st.dataframe(parts, hide_index=True, key="you_explain_table", column_config={
-            "item": None, "title": st.column_config.TextColumn("your rated movie", width=360),
+        st.caption(f"What each of your ratings adds to this {md(noun.one)}'s score before the sigmoid, largest first, "
+                   f"then the {md(noun.one)}'s own bias. They sum to the score exactly.")
+        st.dataframe(dashes(parts), hide_index=True, key="you_explain_table", column_config={
+            "item": None, "title": st.column_config.TextColumn(f"your rated {noun.one}", width=300),
             "rating": st.column_config.NumberColumn("your rating", format="%g"),
             "contribution": st.column_config.NumberColumn("adds", format="%+.3f")})
 

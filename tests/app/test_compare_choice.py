@@ -53,7 +53,7 @@ def runs(movie_run, elsewhere, tmp_path, monkeypatch):
 
 def compared(at) -> bool:
     """Whether the page went on to compare (its headline figures are drawn)."""
-    return any(m.label.startswith("Neighbour overlap") for m in at.metric)
+    return any(m.label == "Same neighbours" for m in at.metric)
 
 
 def test_compare_opens_on_the_newest_run_it_can_compare(runs):
@@ -78,13 +78,17 @@ def test_the_newest_run_stays_the_default_when_it_can_be_compared(runs):
 
 
 def test_a_link_to_a_run_b_it_cannot_compare_says_what_to_pick(runs):
-    _, run_id = runs
+    from collab_app.run_labels import run_labels
+    from collab_core.runs import RunStore
+
+    root, run_id = runs
     at = open_app("pages/compare.py", {"run": run_id, "a": run_id, "b": "elsewhere"})
     assert no_exceptions(at), [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     advice = shown(at.info)
     assert "cannot be compared with run A" in advice and "share 0 item(s)" in advice
-    assert "Pick" in advice and "copy-newer for B" in advice
+    newer = run_labels(RunStore(root).list())["copy-newer"]  # named as the run selectors show it
+    assert f"Pick {newer} for B" in advice
     assert not compared(at)
     at.selectbox(key="p_cmp_b").set_value("copy-older").run()  # taking the advice
     assert not at.error and compared(at)

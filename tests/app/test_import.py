@@ -25,7 +25,7 @@ def test_every_page_works_with_an_imported_run_active(runs_with_imports, page, v
     assert "Imported from:" in shown(at.sidebar.caption)
     text = shown(at.warning) + " " + shown(at.caption)
     if page == "pages/biases.py" and variant == "bare":
-        assert "This imported run has no item biases" in shown(at.warning)
+        assert "This imported run has no biases for its items" in shown(at.warning)
     if page == "pages/biases.py" and variant == "full":
         assert len(at.dataframe[0].value) == 15 and at.dataframe[0].value["bias"].is_monotonic_decreasing
         assert len(at.get("plotly_chart")) == 2  # bias vs mean rating, and the user biases
@@ -37,7 +37,7 @@ def test_every_page_works_with_an_imported_run_active(runs_with_imports, page, v
         assert at.number_input(key="p_nb_min").disabled == (variant == "bare")
     if page == "pages/projections.py":
         assert at.get("plotly_chart") and at.slider(key="p_pj_top").label == (
-            "Items: the first N in the file" if variant == "bare" else "Items: top-N most rated")
+            "The first N items of the file" if variant == "bare" else "The N most rated items")
 
 
 def test_hostile_text_of_an_imported_run_is_text_on_every_page(runs_with_imports):

@@ -64,14 +64,15 @@ def test_five_popular_movies_in_one_click_give_recommendations_a_fit_a_map_and_n
     assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
     rated_titles = set(frame(at, *FITTED)["title"])
     for because in recs["because"]:  # "because you rated ...": two of your movies, with what each adds
-        parts = because.split(" · ")
+        parts = because.split("; ")
         assert len(parts) == 2 and all(p.rsplit(" ", 1)[0] in rated_titles for p in parts), because
     assert not set(recs["title"]) & set(frame(at, *FITTED)["title"])  # rated movies are never recommended
     fitted = frame(at, *FITTED)
     assert len(fitted) == 5 and set(fitted["rating"]) == {2.0, 5.0}  # the demo's taste: loved 3, disliked 2
     names = trace_names(at, "you")
     assert {"you", "rated by you", "recommended", "explained"} <= set(names)
-    assert "The map shows" in shown(at.caption) and "of your vector" in shown(at.caption)
+    map_caption = next(c for c in at.caption if "Your star is your vector" in c.value)
+    assert "It shows" in map_caption.proto.help and "of your vector" in map_caption.proto.help  # the detail
     assert len(frame(at, *USERS)) == 10
     # the top recommendation is explained by default: the parts sum to its score before the sigmoid
     parts = frame(at, *EXPLAINED)
@@ -143,7 +144,8 @@ def test_a_half_star_run_offers_half_stars(tmp_path, monkeypatch):
     monkeypatch.setenv("COLLAB_RUNS_DIR", str(root))
     at = open_app("pages/you.py")
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert at.segmented_control(key="you_stars").options == [f"{v:g} ★" for v in sorted(set(table["rating"]))]
+    # ten values: a slider, where ten buttons would not fit a projector-sized window
+    assert at.select_slider(key="you_stars").options == [f"{v:g} ★" for v in sorted(set(table["rating"]))]
 
 
 def test_a_run_with_one_star_ratings_offers_one_star(tmp_path, monkeypatch):
@@ -207,7 +209,7 @@ def test_compare_two_runs_with_every_section(runs):
     _, run_id = runs
     at = open_app("pages/compare.py", {"a": run_id, "b": "other-seed-run", "k": "5", "min": "50"})
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert "only defined up to a rotation" in shown(at.info) and "never compares raw coordinates" in shown(at.info)
+    assert "along arbitrarily turned axes" in shown(at.info) and "never compares raw coordinates" in shown(at.info)
     settings = frame(at, "setting", "a", "b")
     assert "seed" in set(settings["setting"])
     labels = [m.label for m in at.metric]
@@ -246,7 +248,7 @@ def test_compare_with_a_single_run_compares_it_with_itself(with_run):
     at = open_app("pages/compare.py")
     assert no_exceptions(at), [e.value for e in at.exception]
     assert "There is only one run" in shown(at.caption)
-    assert any(m.label.startswith("Neighbour overlap") and m.value == "1.00" for m in at.metric)
+    assert any(m.label == "Same neighbours" and m.value == "1.00" for m in at.metric)
 
 
 def test_compare_runs_on_different_data_uses_the_shared_items(runs, tmp_path):
@@ -261,7 +263,7 @@ def test_compare_runs_on_different_data_uses_the_shared_items(runs, tmp_path):
     RunStore(root).save(fit(ratings, random_split(ratings, 0.2, 0), default_config(epochs=1, n_factors=4)), "small")
     at = open_app("pages/compare.py", {"a": run_id, "b": "small", "min": "0"})
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert "The runs share 29 items by id" in shown(at.warning)  # ids 1..29 are in both
+    assert "The runs share 29 movies by id" in shown(at.warning)  # ids 1..29 are in both
     assert "only in A" in shown(at.warning)
 
 
@@ -375,10 +377,14 @@ def test_a_lesson_run_shows_the_lessons_mse_beside_its_own(lesson_run, tmp_path,
     assert {"RMSE", "MSE"} <= set(history.columns)
 
 
-def test_run_labels_carry_rmse_and_mse(with_run):
-    from collab_app.run_labels import run_label
+def test_run_labels_are_short_and_their_description_carries_rmse_mse_and_id(with_run):
+    from collab_app.run_labels import run_description, run_label, run_labels
     from collab_core.runs import RunStore
 
     _, run_id = with_run
     info = next(i for i in RunStore().list() if i.run_id == run_id)
-    assert f"RMSE {info.metrics['rmse']:.4f} · MSE {info.metrics['mse']:.4f} · {run_id}" in run_label(info)
+    assert run_label(info) == f"dot_bias · RMSE {info.metrics['rmse']:.3f}"  # fits the sidebar at 1024 px
+    assert f"RMSE {info.metrics['rmse']:.4f} · MSE {info.metrics['mse']:.4f} · run {run_id}" in run_description(info)
+    twin = replace(info, run_id="twin", created="2026-01-02T03:04:05+00:00")
+    labels = run_labels([info, twin])
+    assert len(set(labels.values())) == 2 and labels["twin"].endswith("Jan 02 03:04")  # told apart

@@ -103,7 +103,7 @@ def test_neighbours_change_movie_metric_and_k(with_run):
     assert len(at.dataframe[0].value) == 4
     at.segmented_control(key="p_nb_metric").set_value("euclidean").run()
     assert list(at.dataframe[0].value["distance"]) == sorted(at.dataframe[0].value["distance"])
-    assert "Exact KD-tree search (euclidean)" in shown(at.caption)
+    assert "nearest (euclidean distance)" in shown(at.caption)
 
 
 def test_a_shared_link_reproduces_the_view(with_run):

@@ -53,9 +53,10 @@ def browser():
 
 
 @contextmanager
-def browser_page(browser, height: int = 1000, width: int = 1400):
-    """A page in a fresh context (its own cookies and storage), `width` x `height` px."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+def browser_page(browser, height: int = 768, width: int = 1024, color_scheme: str = "light"):
+    """A page in a fresh context (its own cookies and storage), `width` x `height` px: by default a projector's
+    1024 x 768, the size a study group sees and the screenshots in docs/ are taken at."""
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=color_scheme)
     try:
         yield context.new_page()
     finally:

@@ -52,7 +52,7 @@ def test_train_then_explore_every_page(app_server, page):
     search.press("Enter")
     wait_for_app(page)
     assert page.get_by_role("combobox", name="Movie", exact=True).input_value() == "GoldenEye (1995)"
-    page.get_by_text(re.compile(r"Exact KD-tree search .* ms")).wait_for()
+    page.get_by_text(re.compile(r"The 10 movies whose vectors lie nearest .* ms")).wait_for()
     assert "movie=2" in page.url
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for()

@@ -16,7 +16,8 @@ CUSTOMDATA = """(name) => Array.from(document.querySelector('.js-plotly-plot')._
   .find(t => t.name === name).customdata)"""
 # every point of the first chart's item traces (coloured by genre: one trace per genre, '(none)' here)
 POINTS = """() => document.querySelector('.js-plotly-plot')._fullData
-  .filter(t => !['labels', 'selected', 'neighbours'].includes(t.name)).flatMap(t => Array.from(t.customdata))"""
+  .filter(t => !['labels', 'labelled', 'selected', 'neighbours'].includes(t.name))
+  .flatMap(t => Array.from(t.customdata))"""
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     wait_for_app(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert sorted(page.evaluate(POINTS)) == list(range(N_ITEMS))  # every imported item is a point
-    assert page.get_by_text("Items: the first N in the file").is_visible()
+    assert page.get_by_text("The first N items of the file").is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Neighbours").click()

@@ -140,9 +140,9 @@ def test_compare_two_runs_and_click_an_item_on_the_aligned_map(server, tall_page
     url, _ = server
     page = tall_page
     open_page(page, f"{url}/compare?run=movie-run&a=movie-run&b=other-seed-run&min=20&moved=10")
-    page.get_by_text("only defined up to a rotation").wait_for()
+    page.get_by_text("along arbitrarily turned axes").wait_for()
     page.get_by_role("heading", name="Aligned maps").wait_for()
-    page.get_by_text("Neighbour overlap (mean Jaccard)").wait_for()
+    page.get_by_text("Same neighbours").wait_for()
     row = click_point(page, "moved most")  # the caption says: click an item to see its neighbours in both runs
     page.wait_for_url(re.compile(r"item=\d+"), timeout=30_000)
     wait_for_app(page)

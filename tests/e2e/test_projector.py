@@ -1,0 +1,66 @@
+"""Fit for a projector: at 1024 x 768, in the light and the dark theme, no page cuts off a widget's label, a
+button's text, a shown value or a choice (tests/e2e/clipped.js finds them: text overflowing its box, ellipsed,
+or a word broken across lines), and the screenshots in docs/ are taken here, at that size."""
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import wait_for_app
+
+from .conftest import browser_page, open_page, screenshot, serving
+
+pytestmark = pytest.mark.e2e
+CLIPPED = (Path(__file__).parent / "clipped.js").read_text()
+PAGES = ["", "data", "train", "biases", "projections", "neighbours", "you", "compare", "diagnostics"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from collab_core.config import default_config
+    from collab_core.datasets import load_builtin
+    from collab_core.ratings import random_split
+    from collab_core.runs import RunStore
+    from collab_core.training import fit
+
+    root = tmp_path_factory.mktemp("projector") / "runs"
+    ratings = load_builtin()
+    store = RunStore(root)
+    for run_id, seed in (("movie-run", 0), ("another-seed", 1)):
+        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8, seed=seed)),
+                   run_id, name="Lesson run, second seed" if seed else "")
+    with serving(root) as url:
+        yield url
+
+
+def show(page, url: str, path: str) -> None:
+    open_page(page, f"{url}/{path}?run=movie-run")
+    if path == "you":
+        page.get_by_role("button", name="Start with 5 popular movies").click()
+        wait_for_app(page)
+    if path in ("biases", "projections", "neighbours", "you", "compare", "diagnostics"):
+        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.mouse.move(5, 5)  # no tooltip in the picture
+    page.wait_for_timeout(500)  # charts and tables paint after the script ends
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_nothing_a_person_reads_is_cut_off_at_projector_size(server, browser, scheme):
+    cut = {}
+    with browser_page(browser, color_scheme=scheme) as page:
+        for path in PAGES:
+            show(page, server, path)
+            cut[path or "home"] = page.evaluate(CLIPPED)
+            screenshot(page, (path or "home") + ("-dark" if scheme == "dark" else ""))
+    assert not any(cut.values()), {page: found for page, found in cut.items() if found}
+
+
+def test_3d_labels_are_few_and_2d_labels_say_how_many(server, page):
+    show(page, server, "projections")
+    page.get_by_text("Labelled: ").wait_for()  # 2D: how many of the labels asked for are drawn
+    page.get_by_role("radio", name="3D").click()
+    wait_for_app(page)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    shown = page.evaluate("""() => document.querySelector('.js-plotly-plot').data
+        .filter(t => t.mode && t.mode.includes('text')).flatMap(t => Array.from(t.text).filter(x => x))""")
+    assert 0 < len(shown) <= 8, shown
+    assert page.evaluate(CLIPPED) == []
