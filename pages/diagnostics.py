@@ -140,6 +140,6 @@ worst = int(options.number_input(st, "Worst predictions shown", WORST))
 st.dataframe(errors.worst.head(worst), hide_index=True, key="dg_worst", column_config={
     "user": st.column_config.TextColumn("user", width=70), "item": None,
     "title": st.column_config.TextColumn(noun.one, width=300),
-    "rating": st.column_config.NumberColumn("actual", format="%g"),
-    "prediction": st.column_config.NumberColumn("predicted", format="%.2f"),
-    "error": st.column_config.NumberColumn("error", format="%+.2f")})
+    "rating": st.column_config.NumberColumn("actual", format="%g", width=70),
+    "prediction": st.column_config.NumberColumn("predicted", format="%.2f", width=86),
+    "error": st.column_config.NumberColumn("error", format="%+.2f", width=70)})

@@ -180,9 +180,9 @@ st.caption(f"Your rating next to what your vector predicts for the same {md(noun
            "modest: the gaps are how much of your taste the run's factors cannot express.")
 st.dataframe(fit[["title", "rating", "prediction", "error"]], hide_index=True, key="you_fitted", column_config={
     "title": st.column_config.TextColumn(noun.one, width=300),
-    "rating": st.column_config.NumberColumn("your rating", format="%g"),
-    "prediction": st.column_config.NumberColumn("fitted", format="%.2f"),
-    "error": st.column_config.NumberColumn("fitted − yours", format="%+.2f")})
+    "rating": st.column_config.NumberColumn("your rating", format="%g", width=90),
+    "prediction": st.column_config.NumberColumn("fitted", format="%.2f", width=70),
+    "error": st.column_config.NumberColumn("fitted − yours", format="%+.2f", width=110)})
 
 st.subheader("You on the map")
 table = cached.item_table(run_id)

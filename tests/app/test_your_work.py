@@ -138,3 +138,21 @@ def test_a_umap_layout_is_listed_while_it_runs(with_run, monkeypatch):
     assert "UMAP: 2D layout of 1,000 movies" in listed(other)
     assert not [b for b in other.sidebar.button if b.label.startswith("Cancel")] or not umap.active  # no Cancel
     wait_until(lambda: umap.status != "running", timeout=120)
+
+
+def test_a_training_worse_than_its_baselines_says_so_as_it_arrives(with_run):
+    from collab_core.runs import RunStore
+    from collab_core.verdict import baseline_verdict
+
+    at = open_app("pages/train.py")
+    at.number_input(key="p_tr_dot_bias_epochs").set_value(1)
+    at.number_input(key="p_tr_dot_bias_lr").set_value(1e-5)  # learns next to nothing: the baselines win
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    job = job_of(at)
+    wait_until(lambda: not job.active, timeout=120)
+    at.run()
+    info = next(i for i in RunStore().list() if i.run_id == job.run_id)
+    verdict = baseline_verdict(info.metrics, info.config)
+    assert verdict is not None and verdict.worse_than_bias
+    assert verdict.message.split(":")[0] in shown(at.warning)  # beside the "trained" notice
+    assert f"Run {job.run_id} trained" in shown(at.success)

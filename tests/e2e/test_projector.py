@@ -1,4 +1,4 @@
-"""Fit for a projector: at 1024 x 768, in the light and the dark theme, no page cuts off a widget's label, a
+"""Fit for a projector: at 1024 x 768 in the light and the dark theme, and at 1280 x 800, no page cuts off a widget's label, a
 button's text, a shown value or a choice (tests/e2e/clipped.js finds them: text overflowing its box, ellipsed,
 or a word broken across lines), and the screenshots in docs/ are taken here, at that size."""
 from pathlib import Path
@@ -43,14 +43,23 @@ def show(page, url: str, path: str) -> None:
     page.wait_for_timeout(500)  # charts and tables paint after the script ends
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_nothing_a_person_reads_is_cut_off_at_projector_size(server, browser, scheme):
+def test_a_full_width_table_has_the_room_the_table_widths_are_planned_for(server, page):
+    from tests.app.test_table_widths import TABLE_WIDTH_AT_1024
+
+    show(page, server, "neighbours")
+    width = page.locator("[data-testid='stDataFrame']").first.evaluate("e => e.getBoundingClientRect().width")
+    assert width >= TABLE_WIDTH_AT_1024, width
+
+
+@pytest.mark.parametrize("scheme,size", [("light", (1024, 768)), ("dark", (1024, 768)), ("light", (1280, 800))])
+def test_nothing_a_person_reads_is_cut_off_at_projector_size(server, browser, scheme, size):
     cut = {}
-    with browser_page(browser, color_scheme=scheme) as page:
+    with browser_page(browser, width=size[0], height=size[1], color_scheme=scheme) as page:
         for path in PAGES:
             show(page, server, path)
             cut[path or "home"] = page.evaluate(CLIPPED)
-            screenshot(page, (path or "home") + ("-dark" if scheme == "dark" else ""))
+            if size == (1024, 768):  # the screenshots in docs/
+                screenshot(page, (path or "home") + ("-dark" if scheme == "dark" else ""))
     assert not any(cut.values()), {page: found for page, found in cut.items() if found}
 
 
