@@ -1,6 +1,6 @@
-"""Fit for a projector: at 1024 x 768 in the light and the dark theme, and at 1280 x 800, no page cuts off a widget's label, a
-button's text, a shown value or a choice (tests/e2e/clipped.js finds them: text overflowing its box, ellipsed,
-or a word broken across lines), and the screenshots in docs/ are taken here, at that size."""
+"""Fit for a projector: at 1024 x 768 in the light and the dark theme, and at 1280 x 800, no page cuts off a
+widget's label, a button's text, a shown value or a choice (tests/e2e/clipped.js finds them: text overflowing
+its box, ellipsed, or a word broken across lines), and the screenshots in docs/ are taken here, at 1024 x 768."""
 from pathlib import Path
 
 import pytest
