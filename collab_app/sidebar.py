@@ -68,7 +68,7 @@ def _describe(info: RunInfo) -> None:
 
 def _downloads(run_id: str, noun: Noun) -> None:
     with st.expander("Download embeddings"):
-        st.download_button(f"{noun.One} embeddings (CSV)", lambda: cached.embeddings_csv(run_id),
+        st.download_button(f"{md(noun.One)} embeddings (CSV)", lambda: cached.embeddings_csv(run_id),
                            file_name=f"{run_id}-item-embeddings.csv", mime="text/csv", key="dl_csv", on_click="ignore")
         st.download_button("vectors.tsv (Embedding Projector)", lambda: cached.projector_files(run_id)[0],
                            file_name="vectors.tsv", mime="text/tab-separated-values", key="dl_vectors",

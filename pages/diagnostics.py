@@ -63,7 +63,7 @@ else:
     if why.factors is not None:
         sums = [f"{why.dot:+.3f} (sum of {len(why.factors)} factor products)"]
         if why.user_bias is not None:
-            sums += [f"{why.user_bias:+.3f} (user bias)", f"{why.item_bias:+.3f} ({noun.one} bias)"]
+            sums += [f"{why.user_bias:+.3f} (user bias)", f"{why.item_bias:+.3f} ({md(noun.one)} bias)"]
         line = " ".join(sums) + f" = **{why.raw_score:+.3f}**"
     else:
         line = f"the MLP's output **{why.raw_score:+.3f}**"

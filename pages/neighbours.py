@@ -33,7 +33,7 @@ def select_clicked_point():
         st.session_state[MOVIE.key] = str(ids[index])
 
 
-movie = picker.movie_picker(st, noun.One, MOVIE.key, catalog, noun,
+movie = picker.movie_picker(st, md(noun.One), MOVIE.key, catalog, noun,
                             help=f"The best matches of the search, most rated first (the 100 most rated "
                                  f"{md(noun.many)} when the search is empty).")
 k_col, metric_col, min_col = st.columns([0.8, 1.5, 1.2], vertical_alignment="bottom")

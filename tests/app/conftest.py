@@ -179,7 +179,8 @@ def imported_runs(movie_run, tmp_path_factory):
                                 user_metadata=folder / "users.tsv")[0], "full")
     save_hostile_run(folder / "trained")
     (folder / "hostile.csv").write_bytes(export.embeddings_csv(RunStore(folder / "trained").load("hostile-run")))
-    runs.save(import_embeddings(folder / "hostile.csv", names={"vectors": HOSTILE[2]})[0], "hostile", name=HOSTILE[0])
+    runs.save(import_embeddings(folder / "hostile.csv", names={"vectors": HOSTILE[2]}, item_noun=HOSTILE[6])[0],
+              "hostile", name=HOSTILE[0])  # its items are called "**bold** _it_ `code`": every page names them
     return runs.root
 
 

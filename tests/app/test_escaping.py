@@ -31,9 +31,22 @@ def with_hostile_run(hostile_run, tmp_path, monkeypatch):
 
 
 def markdown_bodies(at) -> list[str]:
+    """Every text Streamlit reads as Markdown: the bodies of Markdown elements, and the labels and help tooltips
+    of every widget, button, metric and tab."""
     bodies = []
     for kind in MARKDOWN_KINDS:
         bodies += [element.value for element in at.get(kind)]
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        for field in ("label", "help"):
+            text = getattr(proto, field, None) if proto is not None else None
+            if isinstance(text, str) and text:
+                bodies.append(text)
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at._tree)
     return bodies
 
 
