@@ -24,7 +24,6 @@ _SESSION_ID = "_session_id"
 _ENDS_SEEN = "_ends_seen"  # ids of trainings whose end this session's live view has seen
 _NOTICES = "_notices"  # one-shot messages to show at the top of the next run
 _FRAME = "_frame"  # set by app.py just before it runs the page (see collab_app.navigation)
-_YOUR_RATINGS = "_your_ratings"  # the "You" page's ratings: {raw item id: rating}, in the order given
 
 
 @dataclass(frozen=True)
@@ -126,25 +125,3 @@ def mark_frame() -> None:
 def frame_ran() -> bool:
     """Whether app.py ran before this page in this script run (consumed: each run must set it again)."""
     return bool(st.session_state.pop(_FRAME, False))
-
-
-
-# ---------------------------------------------------------------------- the "You" page's ratings
-def your_ratings() -> dict[str, float]:
-    """This session's ratings on the "You" page, {raw item id: rating} in the order they were given. Kept by raw
-    id, so they survive a change of run (a run without the movie simply does not use that rating); never put in
-    the URL, so a shared link does not carry them."""
-    return dict(st.session_state.get(_YOUR_RATINGS, {}))
-
-
-def set_your_rating(item_id: str, rating: float) -> None:
-    ratings = st.session_state.setdefault(_YOUR_RATINGS, {})
-    ratings[str(item_id)] = float(rating)
-
-
-def remove_your_rating(item_id: str) -> None:
-    st.session_state.get(_YOUR_RATINGS, {}).pop(str(item_id), None)
-
-
-def set_your_ratings(ratings: dict[str, float]) -> None:
-    st.session_state[_YOUR_RATINGS] = {str(k): float(v) for k, v in ratings.items()}

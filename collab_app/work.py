@@ -1,6 +1,7 @@
 """This browser's background work on screen, whichever page or tab it is on: what it started (collab_server.owners,
 filed under collab_app.browser's owner id), listed in the sidebar with progress and Cancel; how each task ended,
-announced once per session; and the small things a browser keeps across reloads (the Train form, the dataset).
+announced once per session; and the small things a browser keeps across reloads (the Train form, the dataset, the
+uploads, the ratings given on You).
 
 The frame calls `announce()` before it draws the sidebar, so a training that finished while the page was being
 reloaded still becomes the active run, and `panel()` in the sidebar, which polls while anything runs.
@@ -66,6 +67,26 @@ def set_dataset(spec: cached.DatasetSpec) -> None:
 def uploads() -> BrowserUploads:
     """This browser's private uploads folder (collab_app.uploads)."""
     return kept("uploads", lambda: BrowserUploads(cached.upload_limit_bytes()))
+
+
+# ---------------------------------------------------------------------- the "You" page's ratings
+def your_ratings() -> dict[str, float]:
+    """This browser's ratings on the "You" page, {raw item id: rating} in the order they were given. Kept by raw
+    id, so they survive a change of run (a run without the item simply does not use that rating), and per browser,
+    so a reload keeps them; never put in the URL, so a shared link does not carry them."""
+    return dict(recall("your_ratings", {}))
+
+
+def set_your_rating(item_id: str, rating: float) -> None:
+    remember("your_ratings", {**your_ratings(), str(item_id): float(rating)})
+
+
+def remove_your_rating(item_id: str) -> None:
+    remember("your_ratings", {k: v for k, v in your_ratings().items() if k != str(item_id)})
+
+
+def set_your_ratings(ratings: dict[str, float]) -> None:
+    remember("your_ratings", {str(k): float(v) for k, v in ratings.items()})
 
 
 def session_started() -> float:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, state
+from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.text import dashes, md
 from collab_core import interpret
 from collab_core.errors import CollabError
@@ -51,16 +51,16 @@ def row_key(item: str) -> str:
 
 def replace_ratings(ratings: dict[str, float]) -> None:
     """on_click: the whole set at once (the demo, Clear); the row widgets start again from it."""
-    for item in state.your_ratings():
+    for item in work.your_ratings():
         st.session_state.pop(row_key(item), None)
-    state.set_your_ratings(ratings)
+    work.set_your_ratings(ratings)
     st.session_state[EXPLAIN.key] = None
 
 
 def add_rating() -> None:
     item, value = st.session_state.get("you_pick"), st.session_state.get("you_stars")
     if item is not None and value is not None:
-        state.set_your_rating(item, value)
+        work.set_your_rating(item, value)
         st.session_state[row_key(item)] = value
         st.session_state["you_pick"] = None
         st.session_state["you_stars"] = None
@@ -68,15 +68,15 @@ def add_rating() -> None:
 
 
 def change_rating(item: str) -> None:
-    state.set_your_rating(item, st.session_state[row_key(item)])
+    work.set_your_rating(item, st.session_state[row_key(item)])
 
 
 def remove_rating(item: str) -> None:
-    state.remove_your_rating(item)
+    work.remove_your_rating(item)
     st.session_state.pop(row_key(item), None)
 
 
-mine = state.your_ratings()
+mine = work.your_ratings()
 usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.vocab.knows(item)}
 full = len(mine) >= MAX_RATINGS
 pick = picker.movie_picker(st, f"{md(noun.One)} to rate", "you_pick", catalog, noun, optional=True,

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from collab_app import services
 from collab_core.catalog import ID_MARK
 
-from .conftest import ROOT, no_exceptions, shown, use_dataset
+from .conftest import ROOT, no_exceptions, owner_of, shown, use_dataset
 
 SHARED = "Kull the Conqueror (1997)"
 BARE = re.compile(re.escape(SHARED) + "(?!" + re.escape(ID_MARK) + ")")  # the shared title without its id
@@ -63,7 +64,7 @@ def open_with(twin_runs, monkeypatch, page: str, query: dict) -> AppTest:
     for key, value in {"run": "twins", **query}.items():
         at.query_params[key] = value
     use_dataset(at, DatasetSpec(kind="upload", path=str(ratings_file), label=ratings_file.name))
-    at.session_state["_your_ratings"] = dict(YOUR_RATINGS)
+    services.owner_memory().put(owner_of(at), "your_ratings", dict(YOUR_RATINGS))
     at.switch_page(page)
     return at.run()
 

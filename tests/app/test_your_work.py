@@ -156,3 +156,14 @@ def test_a_training_worse_than_its_baselines_says_so_as_it_arrives(with_run):
     assert verdict is not None and verdict.worse_than_bias
     assert verdict.message.split(":")[0] in shown(at.warning)  # beside the "trained" notice
     assert f"Run {job.run_id} trained" in shown(at.success)
+
+
+def test_your_ratings_on_you_survive_a_reload_but_not_another_browser(with_run):
+    at = open_app("pages/you.py")
+    at.button(key="you_demo").click().run()
+    rated = [m.value for m in at.markdown if m.value][:5]
+    again = reload(at, "pages/you.py")
+    assert [m.value for m in again.markdown if m.value][:5] == rated and "Recommended for you" in [
+        s.value for s in again.subheader]
+    stranger = open_app("pages/you.py")  # another browser: its own, empty list
+    assert "Rate at least one" in shown(stranger.info)
