@@ -19,9 +19,8 @@ carries that query), and written at once it would rewrite the previous page's en
 ours wait on). One page visit is one entry; the address still
 follows the view, so a copied link reproduces it, and Back and Forward step one page at a time. Until the
 component has run (the first script run of a fresh page), the address is left as the browser sent it (`ready()`),
-so that no sync slips in before the wrapper: the frame draws nothing in that first run, which the component
-ends at once by reporting (the page is drawn once, and no one-shot message is shown in a run that is then
-replaced).
+so that no sync slips in before the wrapper. The frame draws nothing in that first run; the component ends it at
+once by reporting, so the page is drawn once and no one-shot message is shown in a run that is then replaced.
 """
 from __future__ import annotations
 
@@ -62,6 +61,8 @@ export default function (component) {
       query = next.search;  // the same page, or so it seems while the next page's path is on its way: later
       if (timer === null) timer = setTimeout(flush, 250);
     };
+    // Back or Forward: a query still waiting belongs to the page just left, not to the entry now shown
+    window.addEventListener("popstate", () => { query = null; });
   }
   let owner = null;
   try {
@@ -92,12 +93,14 @@ def connect() -> None:
 
 
 def owner() -> str:
-    """This browser's id: what its storage reported, else its cookie, else the id proposed to it."""
-    reported = (st.session_state.get(_KEY) or {}).get("owner")
-    if _valid(reported):
-        return reported
-    cookie = st.context.cookies.get(COOKIE)
-    return cookie if _valid(cookie) else _proposed()
+    """This browser's id (see `choose_owner`)."""
+    return choose_owner((st.session_state.get(_KEY) or {}).get("owner"), st.context.cookies.get(COOKIE), _proposed())
+
+
+def choose_owner(reported, cookie, proposed: str) -> str:
+    """What the browser's storage reported, else its cookie, else the id this server proposed to it; a value that
+    is not an id (a forged or damaged cookie) is not one."""
+    return next(value for value in (reported, cookie, proposed) if _valid(value) or value is proposed)
 
 
 def ready() -> bool:

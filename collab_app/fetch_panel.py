@@ -36,7 +36,10 @@ def panel(use_folder) -> None:
             _progress(name)
             return
         if st.button("Download", key="fetch_start", disabled=not accepted, icon=":material/download:"):
-            work.file("download", name, services.fetch_service().start(name))  # found again after a reload
+            already = services.fetch_service().get(name)
+            started = services.fetch_service().start(name)
+            if already is None or not already.active:  # this browser's own download: found again after a reload
+                work.file(work.DOWNLOAD, name, started)
             st.rerun()
         if job is not None and job.status == "failed":  # right under the button that started it
             show_error(job.failure or RuntimeError(job.error), what=f"Downloading {name}")

@@ -1,21 +1,33 @@
 """The Data page's "Import embeddings" panel: item vectors trained elsewhere (with their metadata, and optionally
-user vectors) uploaded into this session's private folder, checked and previewed, then saved as a run that
+user vectors) uploaded into this browser's private folder, checked and previewed, then saved as a run that
 becomes the active run. The reading and checking is collab_core.importer's, the same as the CLI's
 `import-embeddings`; this module only draws the widgets."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from collab_core.errors import CollabError
 from collab_core.importer import import_embeddings
+from collab_core.nouns import MAX_NOUN_INPUT
 from collab_server import tasks
 
 from . import cached, work
 from .messages import show_error
 from .text import md
 from .uploads import BrowserUploads
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What a finished import left: the new run, the notes on how the files were read, what was imported."""
+
+    run_id: str
+    notes: list[str]
+    what: str  # "1,682 items and 943 users (8 dimensions)"
+
 
 VECTOR_TYPES = ["tsv", "txt", "csv", "npy", "parquet"]
 METADATA_TYPES = ["tsv", "txt", "csv", "parquet"]
@@ -51,11 +63,12 @@ def draw() -> None:
     id_column, title_column = _column_choices(found)
     name_col, noun_col = st.columns(2)
     name = name_col.text_input("Run name (optional)", max_chars=80, key="imp_name")
-    noun = noun_col.text_input("What are the items? (optional)", max_chars=81, key="imp_noun", placeholder="e.g. foods",
+    noun = noun_col.text_input("What are the items? (optional)", max_chars=MAX_NOUN_INPUT, key="imp_noun",
+                               placeholder="e.g. foods",
                                help="The pages then speak of them so (\"Search foods\"), not of \"items\". "
                                     "For an irregular plural, give both: person / people.")
     ready = not found.columns or (id_column is not None and title_column is not None)
-    running = work.latest("import")
+    running = work.latest(work.IMPORT)
     if running is not None and running.active:
         _importing()
         return
@@ -94,8 +107,8 @@ def _known_names(uploads: dict) -> dict[str, str]:
 
 
 def _save(uploads: dict) -> dict[str, Path]:
-    """Each upload stored in this session's private folder (collab_app.uploads), keeping the others of this
-    import and the ratings file the session trains on."""
+    """Each upload stored in this browser's private folder (collab_app.uploads), keeping the others of this
+    import and the ratings file the browser trains on."""
     folder = _folder()
     dataset = work.dataset()
     files = {role: (upload.name, upload.getvalue()) for role, upload in uploads.items() if upload is not None}
@@ -124,7 +137,7 @@ def _start_import(paths: dict, names: dict, id_column, title_column, name: str, 
     """Import and save as a run in the background (collab_server.tasks), filed under this browser: a reload does
     not lose it, and its end (collab_app.work) makes the new run the active one."""
 
-    def run(cancel) -> tuple[str, list[str], str]:
+    def run(cancel) -> Imported:
         trained, notes = import_embeddings(
             paths["vectors"], paths.get("metadata"), id_column=id_column, title_column=title_column,
             user_vectors=paths.get("user_vectors"), user_metadata=paths.get("user_metadata"),
@@ -133,16 +146,16 @@ def _start_import(paths: dict, names: dict, id_column, title_column, name: str, 
             raise tasks.Cancelled()
         run_id = cached.store().save(trained, name=name)
         users = f" and {trained.n_users:,} users" if trained.n_users else ""
-        return run_id, notes, f"{trained.n_items:,} items{users} ({trained.source.dim} dimensions)"
+        return Imported(run_id, notes, f"{trained.n_items:,} items{users} ({trained.source.dim} dimensions)")
 
-    work.file("import", names["vectors"], tasks.start(f"importing {names['vectors']}", run))
+    work.file(work.IMPORT, names["vectors"], tasks.start(f"importing {names['vectors']}", run))
     st.rerun()
 
 
 @st.fragment(run_every=1.0)
 def _importing() -> None:
     """While the import runs: where it stands, and Cancel; the page is redrawn once it has ended."""
-    running = work.latest("import")
+    running = work.latest(work.IMPORT)
     if running is None or not running.active:
         st.rerun(scope="app")
     st.progress(0.0, text=md(f"Importing {running.label}: {running.task.describe()}"))

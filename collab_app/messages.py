@@ -27,9 +27,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from collab_core import data_roots, fetch, runs, settings
 from collab_core.errors import CollabError
 
 from .text import md
+from .uploads import process_root
 
 _log = logging.getLogger("collab_app.messages")
 _ERROR_NUMBER = re.compile(r"\[(?:Errno|WinError) -?\d+\]\s*")
@@ -96,10 +98,6 @@ def _path_in_words(path: str, folders: list[tuple[Path, str, str | None]]) -> st
 def _server_folders() -> list[tuple[Path, str, str | None]]:
     """(folder, what it is called, what anything inside it is called: None for its own last part), the most
     specific first. Each folder as configured and resolved (symbolic links such as /tmp -> /private/tmp)."""
-    from collab_core import data_roots, fetch, runs, settings
-
-    from .uploads import process_root
-
     found: list[tuple[Path, str, str | None]] = [(process_root(), "the uploads folder", "the uploaded file")]
     try:
         found += [(runs.default_runs_dir(), "the server's runs folder", None),

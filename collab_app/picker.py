@@ -67,8 +67,9 @@ def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray,
                    "most active first", "", False, **kwargs)
 
 
-def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_as: str) -> str | None:
-    """What a search found, in words (Markdown, the text escaped); None when nothing was typed."""
+def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_as: str, hint: str) -> str | None:
+    """What a search found, in words (Markdown, the text escaped); None when nothing was typed. `hint`: what to
+    type instead when nothing matched ("part of a title, or an id")."""
     if not found.typed:
         return None
     quoted = f"“{md(text.strip())}”"
@@ -76,7 +77,7 @@ def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_a
     if found.matched == 0 and found.excluded:
         return f"{quoted} matches only {md(noun.count(found.excluded))} {md(excluded_as)}."
     if found.matched == 0:
-        return f"No {md(noun.many)} match {quoted}: try part of a title or an id."
+        return f"No {md(noun.many)} match {quoted}: try {md(hint)}."
     if found.matched == 1:
         return f"One {md(noun.one)} matches {quoted}{left_out}."
     if not found.cut:
@@ -114,7 +115,7 @@ def _picker(where, label: str, key: str, matches: Callable[[str, list], Matches]
     shown = names(choices)
     picked = pick_col.selectbox(label, choices, key=key, index=None if optional else 0, format_func=shown.get,
                                 placeholder=placeholder or "choose", help=help, disabled=disabled)
-    caption = search_caption(found, text, noun, order, excluded_as)
+    caption = search_caption(found, text, noun, order, excluded_as, search_placeholder)
     if caption:
         search_col.caption(caption)
     return picked

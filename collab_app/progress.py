@@ -13,9 +13,9 @@ from collab_server import timing, workers
 from collab_server.jobs import Job
 
 from . import browser, cached, charts, navigation, services, state, work
+from .run_labels import model_name
 from .text import md
-
-MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
+from .work import TRAINING
 
 
 def submit_training(ratings: Ratings, split: Split, config) -> None:
@@ -23,12 +23,12 @@ def submit_training(ratings: Ratings, split: Split, config) -> None:
     check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, resolve_device(config.device))
     cached.store().check_writable()
     job = services.training_service().train(ratings, split, config, str(cached.store().root), browser.owner())
-    work.file("training", f"{MODEL_NAMES.get(config.model, config.model)} on {ratings.name}", job)
+    work.file(TRAINING, f"{model_name(config.model)} on {ratings.name}", job)
 
 
 def current_training() -> Job | None:
     """This browser's training: the one running or queued, else the last one that ended (half an hour at most)."""
-    found = work.latest("training")
+    found = work.latest(TRAINING)
     return found.task if found is not None else None
 
 
@@ -67,10 +67,10 @@ def page_run() -> state.ActiveRun:
 
 
 def show_training() -> None:
-    """This browser's training, live (progress, loss curves, Cancel) while it runs; nothing once it has ended and
-    been announced (the run history shows it)."""
+    """This browser's training, live (progress, loss curves, Cancel) while it runs; nothing once it has ended (the
+    frame announces how, collab_app.work, and the run history shows it)."""
     job = current_training()
-    if job is not None and (job.active or not state.seen_end(job.job_id)):
+    if job is not None and job.active:
         _live_training()
 
 
@@ -86,19 +86,14 @@ def _draw_training() -> None:
     job = current_training()
     if job is None:
         return
-    if not job.active:
-        if state.mark_end_seen(job.job_id):  # the frame announces how it ended (collab_app.work)
-            st.rerun(scope="app")
-        return
+    if not job.active:  # it ended: the app reruns once, its frame announces how, and this view is not drawn again
+        st.rerun(scope="app")
     if job.status == "queued":
         st.info(f"Queued: position {service.queue_position(job)} (at most {service.slots} training(s) run at once "
                 f"on this machine).", icon=":material/hourglass:")
-    last = job.last
-    text = (f"Training {job.config.model} on {md(job.dataset)}: epoch {last.epoch}/{last.epochs}, "
-            f"train loss {last.train_loss:.4f}" + (f", valid RMSE {last.valid_rmse:.4f} (MSE {last.valid_mse:.4f})"
-                                                   if last.valid_rmse else "")
-            + f", {last.elapsed:.1f}s") if last else f"Starting {job.config.model} ..."
-    st.progress(last.fraction if last else 0.0, text=text)
+    fraction = job.fraction()
+    st.progress(fraction or 0.0, text=md(f"Training {model_name(job.config.model)} on {job.dataset}: "
+                                         f"{job.describe()}"))
     # on_click, not `if st.button(...)`: the fragment redraws every second, and a callback runs when the click
     # arrives, whichever rerun picks it up (a returned True was sometimes lost in between)
     st.button("Cancel", key="cancel_training", icon=":material/stop:", on_click=service.cancel, args=(job,))

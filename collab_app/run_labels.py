@@ -4,9 +4,17 @@ fast.ai lesson's validation MSE)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from collab_core import presets
 from collab_core.runs import RunInfo
+
+MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
+
+
+def model_name(kind: str) -> str:
+    """A model kind as people know it ("EmbeddingDotBias" for dot_bias)."""
+    return MODEL_NAMES.get(kind, kind)
 
 
 def run_label(info: RunInfo) -> str:
@@ -22,12 +30,10 @@ def run_labels(infos: list[RunInfo]) -> dict[str, str]:
     """run id -> label for a list of runs: `run_label`, with the time it was made where two labels are the same,
     and the id itself where even that is not enough."""
     labels = {info.run_id: run_label(info) for info in infos}
-    for pass_ in (_made_at, lambda info: info.run_id):
-        counts: dict[str, int] = {}
-        for label in labels.values():
-            counts[label] = counts.get(label, 0) + 1
-        labels = {info.run_id: labels[info.run_id] + (f" · {pass_(info)}" if counts[labels[info.run_id]] > 1 else "")
-                  for info in infos}
+    for suffix_of in (_made_at, lambda info: info.run_id):  # what tells two runs apart, the friendlier first
+        counts = Counter(labels.values())
+        labels = {info.run_id: labels[info.run_id] + (f" · {suffix_of(info)}" if counts[labels[info.run_id]] > 1
+                                                      else "") for info in infos}
     return labels
 
 

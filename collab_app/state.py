@@ -1,4 +1,7 @@
-"""Every session-state entry of the app that is not a widget's own value, with the accessors pages use.
+"""The session-state entries of the frame and the pages that are not a widget's own value (the address, one-shot
+notices, the active run), with the accessors pages use. Modules with state of their own keep it
+beside their code: collab_app.browser (the owner id), collab_app.options (what each option was kept under),
+collab_app.work (the session's start); what a browser keeps across reloads is in collab_app.work, per browser.
 
 Conventions:
 - widget keys that should survive page changes start with "p_" (Streamlit drops the state of widgets that
@@ -15,13 +18,10 @@ from typing import Any
 
 import streamlit as st
 
-from . import browser
-
 ACTIVE_RUN = "p_run"  # the sidebar's run selector: the run every page shows
 _PENDING_RUN = "_pending_run"  # set by code that finishes a run; applied before the selector is drawn
 _ACTIVE = "_active"  # ActiveRun of this script run (set by the sidebar)
 _SESSION_ID = "_session_id"
-_ENDS_SEEN = "_ends_seen"  # ids of trainings whose end this session's live view has seen
 _NOTICES = "_notices"  # one-shot messages to show at the top of the next run
 _FRAME = "_frame"  # set by app.py just before it runs the page (see collab_app.navigation)
 
@@ -50,11 +50,13 @@ def keep_widget_state() -> None:
 # ---------------------------------------------------------------------- the address
 # The frame puts the active run into the address before the page runs, so every page keeps `run=` for every kind of
 # run, also one that stops early for a run it cannot show; a page then writes its own options with the run
-# (to_url) as soon as it has drawn them.
+# (to_url) as soon as it has drawn them. Nothing is written before collab_app.browser's component has run in the
+# page (the frame stops that first run): see there why.
 def keep_run_in_url() -> None:
-    """Called by the frame before the page: the address gets the active run if it does not have it yet."""
+    """Called by the frame before the page: the address's `run` becomes the active run (added, replaced, or taken
+    out when there is none); the link's other values stay, for the page to read next."""
     run = st.session_state.get(ACTIVE_RUN)
-    if browser.ready() and st.query_params.get("run") != run:  # the link's other values stay: the page reads them next
+    if st.query_params.get("run") != run:
         if run:
             st.query_params["run"] = run
         else:
@@ -65,7 +67,7 @@ def to_url(**params: Any) -> None:
     """Write this page's options into the address (None leaves a parameter out), with the active run."""
     wanted = {"run": st.session_state.get(ACTIVE_RUN), **params}
     new = {k: str(v) for k, v in wanted.items() if v is not None}
-    if browser.ready() and st.query_params.to_dict() != new:
+    if st.query_params.to_dict() != new:
         st.query_params.from_dict(new)
 
 
@@ -103,21 +105,7 @@ def active_run() -> ActiveRun | None:
     return st.session_state.get(_ACTIVE)
 
 
-# ---------------------------------------------------------------------- trainings seen, the frame
-def seen_end(job_id: str) -> bool:
-    """Whether this session's live view of a training already saw it end."""
-    return job_id in st.session_state.get(_ENDS_SEEN, set())
-
-
-def mark_end_seen(job_id: str) -> bool:
-    """Note that the live view saw `job_id` end; True the first time (it then reruns the app once)."""
-    seen = st.session_state.setdefault(_ENDS_SEEN, set())
-    if job_id in seen:
-        return False
-    seen.add(job_id)
-    return True
-
-
+# ---------------------------------------------------------------------- the frame
 def mark_frame() -> None:
     st.session_state[_FRAME] = True
 

@@ -25,6 +25,9 @@ _AUTOLINK_STARTS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECAS
 WORD_JOINER = "\u2060"
 
 
+MISSING = "–"  # how a missing value reads in a table or a sentence
+
+
 def dashes(frame):
     """A table for st.dataframe with no missing value written out: an object column of numbers and None becomes
     numbers (a missing one shows as an empty cell), any other object column shows a dash where a value is
@@ -40,9 +43,6 @@ def dashes(frame):
         else:
             frame[column] = values.astype(object).where(values.notna(), MISSING)
     return frame
-
-
-MISSING = "–"  # how a missing value reads in a table or a sentence
 
 
 def md(value) -> str:

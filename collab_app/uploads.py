@@ -4,9 +4,9 @@ Each server process keeps its uploads in one folder of its own (mode 0700, under
 folder, removed when the process exits; folders left by a process that was killed are removed by the next
 one). Each browser (collab_app.browser's owner id: its tabs, and its sessions across reloads) gets a subfolder of
 it (mode 0700) and its files are mode 0600, so neither another browser nor another user of the machine can read
-them. A browser keeps at most the file it previews and the file of the dataset it trains on (or the files of one
-embeddings import): saving a new upload deletes the others not kept, and the whole subfolder is deleted when the
-server forgets the browser (collab_server.owners.OwnerMemory: a day unseen) through a finalizer on the object.
+them. A browser keeps the file of the dataset it trains on and its few most recent uploads (a preview, the files of
+an embeddings import, another tab's): saving a new upload deletes older ones, and the whole subfolder is deleted
+when the server forgets the browser (collab_server.owners.OwnerMemory: a day unseen) through a finalizer on the object.
 
 The user's file name never chooses where bytes land: files are named by a hash of their content and take
 only a known suffix from the name.
@@ -61,14 +61,20 @@ def _alive(pid: int) -> bool:
 class BrowserUploads:
     """One browser's private upload folder."""
 
+    RECENT = 4  # uploads kept besides those a caller keeps: a preview, an import's files, one more tab's
+
     def __init__(self, limit_bytes: int):
         self.limit_bytes = limit_bytes
+        self._lock = threading.Lock()
+        self._recent: list[Path] = []  # what was saved here, oldest first
         self.folder = Path(tempfile.mkdtemp(prefix="browser-", dir=process_root()))  # mode 0700
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
     def save(self, name: str, data: bytes, keep: tuple[Path, ...] = ()) -> Path:
-        """Store `data` (named by its hash, with `name`'s suffix when it is a known one) and delete this
-        session's other uploads except those in `keep`. Raises DataError above the size limit."""
+        """Store `data` (named by its hash, with `name`'s suffix when it is a known one) and delete this browser's
+        older uploads beyond the RECENT most recently saved, except those in `keep`: the folder stays small, and a
+        file another tab of the browser still shows (or an import still reads) is not pulled from under it.
+        Raises DataError above the size limit."""
         if len(data) > self.limit_bytes:
             raise DataError(f"{name}: {len(data):,} bytes is above the upload limit of {self.limit_bytes:,} bytes "
                             f"(COLLAB_UPLOAD_LIMIT_MB)")
@@ -79,10 +85,12 @@ class BrowserUploads:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(partial, path)
-        kept = {path, *(Path(k) for k in keep)}
-        for other in self.folder.iterdir():
-            if other not in kept:
-                other.unlink(missing_ok=True)
+        with self._lock:  # two tabs saving at once
+            self._recent = [p for p in self._recent if p != path] + [path]  # oldest first
+            kept = {*self._recent[-self.RECENT:], *(Path(k) for k in keep)}
+            for old in [p for p in self._recent if p not in kept]:
+                old.unlink(missing_ok=True)
+            self._recent = [p for p in self._recent if p in kept]
         return path
 
     def path_for(self, name: str, data: bytes) -> Path:

@@ -1,7 +1,8 @@
 """This browser's background work on screen, whichever page or tab it is on: what it started (collab_server.owners,
 filed under collab_app.browser's owner id), listed in the sidebar with progress and Cancel; how each task ended,
-announced once per session; and the small things a browser keeps across reloads (the Train form, the dataset, the
-uploads, the ratings given on You).
+announced once per session (a training, whatever its end, and a finished import, which become the active run; the
+other kinds show how they ended in the list and on their own page); and the small things a browser keeps across
+reloads (the Train form, the dataset, the uploads, the ratings given on You).
 
 The frame calls `announce()` before it draws the sidebar, so a training that finished while the page was being
 reloaded still becomes the active run, and `panel()` in the sidebar, which polls while anything runs.
@@ -23,6 +24,8 @@ from .run_labels import preset_note
 from .text import md
 from .uploads import BrowserUploads
 
+# the kinds of work a browser starts, as the list names them
+TRAINING, LR_FINDER, UMAP, DOWNLOAD, IMPORT = "training", "learning-rate finder", "UMAP", "download", "import"
 POLL_SECONDS = 1.0
 _SESSION_STARTED = "_session_started"
 ICONS = {"done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/block:"}
@@ -78,11 +81,13 @@ def your_ratings() -> dict[str, float]:
 
 
 def set_your_rating(item_id: str, rating: float) -> None:
-    remember("your_ratings", {**your_ratings(), str(item_id): float(rating)})
+    services.owner_memory().update(browser.owner(), "your_ratings",
+                                   lambda kept: {**kept, str(item_id): float(rating)}, {})
 
 
 def remove_your_rating(item_id: str) -> None:
-    remember("your_ratings", {k: v for k, v in your_ratings().items() if k != str(item_id)})
+    services.owner_memory().update(browser.owner(), "your_ratings",
+                                   lambda kept: {k: v for k, v in kept.items() if k != str(item_id)}, {})
 
 
 def set_your_ratings(ratings: dict[str, float]) -> None:
@@ -99,9 +104,7 @@ def announce() -> None:
     training or import the active run."""
     for done in services.owner_work().to_announce(browser.owner(), state.session_id(), session_started()):
         task = done.task
-        if done.kind == "training":
-            state.mark_end_seen(task.job_id)  # said here: the live view need not rerun the app for it
-        if done.kind == "training" and task.status == "done":
+        if done.kind == TRAINING and task.status == "done":
             state.request_active_run(task.run_id)
             services.prewarm_umap(task.run_id)
             info = next((i for i in cached.list_runs() if i.run_id == task.run_id), None)
@@ -109,16 +112,17 @@ def announce() -> None:
             verdict = baseline_verdict(info.metrics, info.config) if info is not None else None
             if verdict is not None:  # a run that learned less than the baselines says so as it arrives
                 state.notice(md(verdict.message))
-        elif done.kind == "training" and task.status == "failed":
-            state.notice(f"Training failed: {md(task.error)}")
-        elif done.kind == "training" and task.status == "cancelled":
+        elif done.kind == TRAINING and task.status == "failed":
+            state.notice(f"Training failed: {md(clean(task.error))}")
+        elif done.kind == TRAINING and task.status == "cancelled":
             state.notice("Training cancelled; nothing was saved.", "info")
-        elif done.kind == "import" and task.status == "done":
-            run_id, notes, what = task.result
-            for note in notes:
+        elif done.kind == IMPORT and task.status == "done":
+            imported = task.result  # collab_app.import_panel.Imported
+            for note in imported.notes:
                 state.notice(f"Note: {md(note)}", "info")
-            state.notice_success(f"Imported {md(what)} as run {md(run_id)}. It is now the active run.")
-            state.request_active_run(run_id)
+            state.notice_success(f"Imported {md(imported.what)} as run {md(imported.run_id)}. It is now the active "
+                                 f"run.")
+            state.request_active_run(imported.run_id)
 
 
 def _trained_text(run_id: str, info) -> str:

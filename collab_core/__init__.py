@@ -13,6 +13,9 @@ Modules, each with one job:
   diagnostics  one prediction's parts, embedding norm vs popularity, validation error by count
   presets    named training presets as data (fast.ai lesson 5)
   verdict    whether a run beat its baselines, in plain words, and what to try when it did not
+  nouns      what a run's items are called (movies, an import's own noun, items)
+  rating_values  the rating values a run's data holds (the stars a new user is offered)
+  search     search-as-you-type over items and users, with counts of what matched
   cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare|import-embeddings`
 
 Importing this package imports neither streamlit nor umap; submodules are imported where used.

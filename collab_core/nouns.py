@@ -20,7 +20,7 @@ class Noun:
 
     def count(self, n: int) -> str:
         """'1 movie', '1,682 movies'."""
-        return f"{n:,} {self.one if n == 1 else self.many}"
+        return f"{n:,} {self.of(n)}"
 
     def of(self, n: int) -> str:
         """The noun that goes with `n` ('movie' or 'movies')."""
@@ -38,7 +38,8 @@ class Noun:
 MOVIE = Noun("movie", "movies")
 ITEM = Noun("item", "items")
 USER = Noun("user", "users")
-MAX_NOUN = 40  # characters of a noun a person typed
+MAX_NOUN = 40  # characters of each form of a noun a person typed
+MAX_NOUN_INPUT = 2 * MAX_NOUN + 3  # what they may type: both forms, "one / many"
 MOVIELENS_PREFIX = "MovieLens"  # every MovieLens dataset's name starts so (the built-in one, a folder, a fetch)
 
 
@@ -48,8 +49,9 @@ def from_words(words: str | None) -> Noun | None:
     text = " ".join((words or "").split())
     if not text:
         return None
-    if len(text) > 2 * MAX_NOUN + 1:
-        raise DataError(f"the name of the items must be at most {MAX_NOUN} characters, got {len(text)}")
+    if len(text) > MAX_NOUN_INPUT:
+        raise DataError(f"the name of the items must be at most {MAX_NOUN} characters (each form, as in "
+                        f"'person / people'), got {len(text)} in all")
     if "/" in text:
         one, many = (part.strip() for part in text.split("/", 1))
         if one and many:

@@ -75,7 +75,7 @@ class RatingScale:
     def nearest(self, rating: float) -> float:
         """The offered rating closest to `rating` (ties go up)."""
         values = np.array(self.points)
-        return float(values[np.argmin(np.abs(values - rating + 1e-9))])
+        return float(values[np.argmin(np.abs(values - rating - 1e-9))])  # the nudge sends a tie to the higher value
 
     def holds(self, ratings: np.ndarray) -> np.ndarray:
         """(n,) bool: which of `ratings` (n,) are one of `points` (to within float32 rounding)."""

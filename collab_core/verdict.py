@@ -67,7 +67,8 @@ def baseline_verdict(metrics: Mapping | None, config=None) -> Verdict | None:
 
 def _advice(metrics: Mapping, config: dict | None) -> str:
     """What to try, most telling first: the model kind, too few steps, then the settings measured for this size."""
-    from .config import MODEL_DEFAULTS, SMALL_DATA_TIERS, size_defaults
+    from .config import MODEL_DEFAULTS, SMALL_DATA_TIERS, size_defaults  # here: config imports torch, which a
+    # verdict on a listed run (`runs`) does not otherwise need
 
     n_train, n_valid = (_number(metrics.get(key)) for key in ("n_train", "n_valid"))
     n_ratings = int(n_train + n_valid) if n_train is not None and n_valid is not None else None

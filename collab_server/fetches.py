@@ -83,15 +83,16 @@ class FetchService:
         def record(progress: fetch.FetchProgress) -> None:
             job.progress = progress
 
+        status = "done"
         try:
             job.result = fetch.fetch(job.name, accept_terms=True, base_url=self._base_url, progress=record,
                                      cancel=job.cancel_event)
-            job.status = "done"
         except FetchCancelled:
-            job.status = "cancelled"
+            status = "cancelled"
         except CollabError as exc:
-            job.status, job.error, job.failure = "failed", str(exc), exc
+            status, job.error, job.failure = "failed", str(exc), exc
         except Exception as exc:  # a bug: shown where the download was, logged in full
-            job.status, job.error, job.failure = "failed", f"{type(exc).__name__}: {exc}", exc
+            status, job.error, job.failure = "failed", f"{type(exc).__name__}: {exc}", exc
             _log.exception("fetching %s failed", job.name)
-        job.finished = time.time()
+        job.finished = time.time()  # before the status: whoever sees it ended also sees when
+        job.status = status

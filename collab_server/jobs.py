@@ -192,7 +192,8 @@ class TrainingService:
 
     @staticmethod
     def _finish(job: Job, status: str, error: str | None = None) -> None:
-        job.status, job.error, job.finished = status, error, time.time()
+        job.error, job.finished = error, time.time()  # before the status: whoever sees it ended also sees when
+        job.status = status
 
     def _forget_old(self) -> None:
         """Drop the oldest finished jobs beyond KEEP_FINISHED so the registry stays bounded."""
@@ -264,13 +265,14 @@ class ComputeCache:
     @staticmethod
     def _compute(entry: Computation, fn: Callable[[], Any]) -> None:
         start = time.perf_counter()
+        status = "done"
         try:
             entry.result = fn()
-            entry.status = "done"
         except CollabError as exc:
-            entry.error, entry.status = str(exc), "failed"
+            entry.error, status = str(exc), "failed"
         except Exception as exc:  # a bug: show it where the result was expected, log the traceback
-            entry.error, entry.status = f"{type(exc).__name__}: {exc}", "failed"
+            entry.error, status = f"{type(exc).__name__}: {exc}", "failed"
             _log.exception("background computation failed")
         entry.seconds = time.perf_counter() - start
-        entry.finished = time.time()
+        entry.finished = time.time()  # before the status: whoever sees it ended also sees when
+        entry.status = status

@@ -104,15 +104,15 @@ class OwnerWork:
                 work.told.add(session)
             return found
 
-    def dismiss(self, owner: str, work_id: str) -> None:
-        with self._lock:
-            self._by_owner[owner] = [w for w in self._by_owner.get(owner, []) if w.work_id != work_id or w.active]
-
     def _prune(self, owner: str) -> None:
         now = self._clock()
         works = [w for w in self._by_owner.get(owner, [])
                  if w.active or (w.task.finished or now) > now - KEEP_FINISHED_SECONDS]
-        self._by_owner[owner] = works[:MAX_PER_OWNER] + [w for w in works[MAX_PER_OWNER:] if w.active]
+        works = works[:MAX_PER_OWNER] + [w for w in works[MAX_PER_OWNER:] if w.active]
+        if works:
+            self._by_owner[owner] = works
+        else:  # nothing listed: the owner is forgotten (every browser that ever asked would stay otherwise)
+            self._by_owner.pop(owner, None)
 
 
 class OwnerMemory:
@@ -132,6 +132,14 @@ class OwnerMemory:
     def put(self, owner: str, name: str, value: Any) -> None:
         with self._lock:
             self._touch(owner)[name] = value
+
+    def update(self, owner: str, name: str, change, default: Any = None) -> Any:
+        """Replace the value kept under `name` by `change(value)` in one step (two tabs changing it at once lose
+        neither change); returns the new value."""
+        with self._lock:
+            kept = self._touch(owner)
+            kept[name] = change(kept.get(name, default))
+            return kept[name]
 
     def setdefault(self, owner: str, name: str, factory) -> Any:
         """The value kept under `name`, made by `factory()` the first time."""

@@ -57,17 +57,18 @@ def start(what: str, fn: Callable[[threading.Event], Any]) -> Task:
     task = Task(what)
 
     def run() -> None:
+        status = "done"
         try:
             task.result = fn(task.cancel_event)
-            task.status = "done"
         except Cancelled:
-            task.status = "cancelled"
+            status = "cancelled"
         except CollabError as exc:
-            task.status, task.error, task.failure = "failed", str(exc), exc
+            status, task.error, task.failure = "failed", str(exc), exc
         except Exception as exc:
-            task.status, task.error, task.failure = "failed", f"{type(exc).__name__}: {exc}", exc
+            status, task.error, task.failure = "failed", f"{type(exc).__name__}: {exc}", exc
             _log.exception("background task %r failed", what)
-        task.finished = time.time()
+        task.finished = time.time()  # before the status: whoever sees it ended also sees when
+        task.status = status
 
     threading.Thread(target=run, name=f"task-{what[:30]}", daemon=True).start()
     return task

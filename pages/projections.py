@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, services, state, work
+from collab_app.messages import clean
 from collab_app.text import md
 
 active = progress.page_run()
@@ -69,9 +70,9 @@ def wait_for_umap(job, n_points: int):
     """Poll the background UMAP, with how long it has run against how long it should; rerun the page once ready."""
     if job.status != "running":
         st.rerun(scope="app")
-    elapsed, expected = job.elapsed(), services.umap_expected_seconds(n_points)
+    elapsed, expected = job.elapsed(), job.expected_seconds or services.umap_expected_seconds(n_points)
     late = " (longer than expected: the server is busy, or still getting UMAP ready)" if elapsed > expected else ""
-    st.progress(min(elapsed / expected, 0.99),
+    st.progress(job.fraction() or 0.0,
                 text=f"Computing the UMAP map of {md(noun.count(n_points))}: {elapsed:.0f} s so far, about "
                      f"{expected:.0f} s expected here{late}.")
     st.caption("The first UMAP map after the server starts takes 15 to 20 s more. Each map is kept and shared, so "
@@ -81,11 +82,11 @@ def wait_for_umap(job, n_points: int):
 if method == "UMAP":
     indices, job = services.umap_layout(run_id, top, int(dims), int(n_neighbors), float(min_dist), umap_metric)
     if job.status == "running":  # filed under this browser: after a reload it is listed with its progress
-        work.file("UMAP", f"{dims}D layout of {noun.count(len(indices))}", job)
+        work.file(work.UMAP, f"{dims}D layout of {noun.count(len(indices))}", job)
         wait_for_umap(job, len(indices))
         st.stop()
     if job.status == "failed":
-        st.error(f"UMAP failed: {md(job.error)}")
+        st.error(f"UMAP failed: {md(clean(job.error))}")  # the server's words, without its paths
         st.stop()
     coords, axis_names = job.result, ("UMAP 1", "UMAP 2", "UMAP 3")
     st.caption(f"UMAP map of {md(noun.count(len(indices)))}, computed in {job.seconds:.1f} s. Nearby points are "

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import browser, cached, charts, navigation, progress, services, state, train_form, work
-from collab_app.run_labels import preset_note, reported_by_preset, run_label
+from collab_app.messages import clean
+from collab_app.run_labels import model_name, preset_note, reported_by_preset, run_label
 from collab_app.text import dashes, md
 from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
@@ -43,7 +44,7 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
 train_form.restore(work.recall("train_form", {}))  # what this browser typed before a reload
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True,
-                             format_func=progress.MODEL_NAMES.get)
+                             format_func=model_name)
 # The measured defaults for this data's size (collab_core.config.defaults_for_data), said with the reason
 sized = defaults_for_data(ratings, model)
 defaults = sized.config
@@ -86,7 +87,7 @@ if submitted:
 progress.show_training()
 job = progress.current_training()
 if job is not None and job.status == "failed" and job.device_failure:
-    st.error(f"Training on {md(job.config.device)} failed: {md(job.error)}", icon=":material/memory:")
+    st.error(f"Training on {md(job.config.device)} failed: {md(clean(job.error))}", icon=":material/memory:")
     if st.button("Train the same settings on the CPU", key="retry_cpu", type="primary"):
         progress.submit_training(ratings, split(), replace(job.config, device="cpu"))
         st.rerun()
@@ -98,14 +99,14 @@ with st.expander("Learning-rate finder", expanded=False):
         try:
             config = form_config()
             found = services.training_service().find_lr(ratings, split(), config, browser.owner())
-            work.file("learning-rate finder", f"{progress.MODEL_NAMES[config.model]} on {ratings.name}", found)
+            work.file(work.LR_FINDER, f"{model_name(config.model)} on {ratings.name}", found)
         except CollabError as exc:
             st.error(f"Cannot run the lr finder: {md(exc)}")
 
     @st.fragment(run_every=1.0)
     def sweeping():
         """Polls while the sweep runs; redraws the page once it has ended (the result is drawn outside)."""
-        sweep = work.latest("learning-rate finder")
+        sweep = work.latest(work.LR_FINDER)
         if sweep is None or not sweep.active:
             st.rerun(scope="app")
         st.info("Sweeping learning rates ..." if sweep.task.status == "running" else "Queued behind a training ...",
@@ -113,11 +114,11 @@ with st.expander("Learning-rate finder", expanded=False):
 
     # drawn outside the fragment once done: the "Use suggested lr" button then reruns the whole page, the form
     # included, in the run that follows its click
-    sweep = work.latest("learning-rate finder")
+    sweep = work.latest(work.LR_FINDER)
     if sweep is not None and sweep.active:
         sweeping()
     elif sweep is not None and sweep.task.status == "failed":
-        st.error(f"The lr finder failed: {md(sweep.task.error)}")
+        st.error(f"The lr finder failed: {md(clean(sweep.task.error))}")
     elif sweep is not None and sweep.task.status == "done":
         found = sweep.task.result
         st.plotly_chart(charts.lr_finder(found.lrs, found.losses, found.suggested_lr), key="lr_plot")

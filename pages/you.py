@@ -40,8 +40,8 @@ def stars_widget(where, label: str, key: str, **kwargs):
     if len(stars) <= MANY_STARS:
         return where.segmented_control(label, stars, key=key, format_func=star_label, **kwargs)
     kwargs.pop("required", None)
-    if st.session_state.get(key) is None:
-        st.session_state[key] = stars[-1]
+    if st.session_state.get(key) is None:  # a slider always has a value: it starts in the middle of the scale
+        st.session_state[key] = stars[len(stars) // 2]
     return where.select_slider(label, stars, key=key, format_func=star_label, **kwargs)
 
 
@@ -108,7 +108,7 @@ if mine:
             title.markdown(f"~~{md(noun.one)} id {md(item)}~~ (this run does not have it: not used)")
         else:
             title.markdown(md(catalog.display_title(item)))
-            if st.session_state.get(row_key(item)) not in stars:  # e.g. kept from a run rated on another scale
+            if st.session_state.get(row_key(item)) != usable[item]:  # changed in another tab, or another run's scale
                 st.session_state[row_key(item)] = usable[item]
             stars_widget(rating, "rating", row_key(item), required=True, on_change=change_rating, args=(item,),
                          label_visibility="collapsed")

@@ -55,7 +55,7 @@ def use_dataset(at: AppTest, spec) -> None:
     services.owner_memory().put(owner_of(at), "dataset", spec)
 
 
-def job_of(at: AppTest, kind: str = "training"):
+def job_of(at: AppTest, kind: str = "training"):  # collab_app.work.TRAINING, LR_FINDER, UMAP, DOWNLOAD, IMPORT
     """The newest task of `kind` the app's browser started (collab_app.work), from the process-wide registry."""
     from collab_app import services
 
@@ -92,7 +92,6 @@ def movie_run(tmp_path_factory):
     from collab_core.config import default_config
     from collab_core.datasets import load_builtin
     from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
     from collab_core.training import fit
 
     ratings = load_builtin()
@@ -124,7 +123,6 @@ def tiny_run(tmp_path_factory):
     """The folder of a run on 30 items and 20 users (a typical small upload), saved once."""
     from collab_core.config import default_config
     from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
     from collab_core.synthetic import planted_ratings
     from collab_core.training import fit
 
@@ -141,7 +139,6 @@ def instrument_runs(tmp_path_factory, movie_run):
     from collab_core.config import default_config
     from collab_core.datasets import load_builtin
     from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
     from collab_core.training import fit
 
     root, run_id = movie_run

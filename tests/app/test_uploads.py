@@ -37,13 +37,13 @@ def test_each_session_has_a_private_folder_and_private_files():
     assert mode(first.folder) == 0o700 and mode(path) == 0o600 and mode(uploads.process_root()) == 0o700
 
 
-def test_a_new_upload_replaces_the_old_one_unless_it_is_kept():
+def test_new_uploads_replace_old_ones_but_the_few_most_recent_and_those_kept():
     session = BrowserUploads(10_000)
-    first = session.save("a.csv", b"user,item,rating\n1,2,3\n")
-    second = session.save("b.csv", b"user,item,rating\n1,2,4\n", keep=(first,))
-    assert first.exists() and second.exists()  # the first is the dataset in use: kept
-    third = session.save("c.csv", b"user,item,rating\n1,2,5\n")
-    assert third.exists() and not first.exists() and not second.exists()
+    dataset = session.save("dataset.csv", b"user,item,rating\nu,m,5\n")
+    saved = [session.save(f"{i}.csv", f"user,item,rating\n1,2,{i}\n".encode(), keep=(dataset,)) for i in range(6)]
+    assert dataset.exists()  # the dataset in use: kept, however old
+    assert [p.exists() for p in saved] == [False, False] + [True] * BrowserUploads.RECENT  # another tab's, an import's
+    assert len(list(session.folder.iterdir())) == BrowserUploads.RECENT + 1
 
 
 def test_the_size_limit_is_checked_before_anything_is_written():

@@ -15,7 +15,8 @@ from .conftest import PAGES, no_exceptions, open_app
 
 # written for whoever built the app, not for the room: commands, settings, code, solver internals
 JARGON = re.compile(r"`|\bmake (bench|test|run)|\bbench(-scale)?\b|COLLAB_[A-Z]|\b\w+\.py\b|\bridge\b|\bnewton\b|"
-                    r"refinement step|\bNone\b|\bnan\b|\bNaN\b", re.IGNORECASE)
+                    r"refinement step", re.IGNORECASE)
+MISSING = re.compile(r"\bNone\b|\bnan\b|\bNaN\b|<NA>")  # a missing value written out (the word "none" is fine)
 MOVIES = re.compile(r"\bmovies?\b", re.IGNORECASE)
 SKIPPED_FIELDS = {"id", "formId", "jsContent", "cssContent", "data", "arrowData", "styles", "body_html"}
 # the fields of an element's message that hold what a person reads (the rest are settings and enum names)
@@ -63,7 +64,9 @@ def texts(at, *, shown_only: bool) -> list[str]:
 
 
 def jargon(at) -> list[str]:
-    return [t for t in texts(at, shown_only=True) if JARGON.search(t)]
+    """What the page shows that is build jargon or a missing value written out. (Reads AppTest's element tree,
+    `at._tree`: AppTest has no public walk over every element.)"""
+    return [t for t in texts(at, shown_only=True) if JARGON.search(t) or MISSING.search(t)]
 
 
 def open_each(page: str, run: str):

@@ -130,3 +130,10 @@ def test_recommend_on_the_command_line_takes_the_runs_own_stars(tmp_path, capsys
     err = capsys.readouterr().err
     assert "'3=4.5': 4.5 is not on this run's scale; its data holds the ratings 1, 2, 3, 4, 5" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_rating_between_two_offered_values_goes_to_the_nearest_and_a_tie_goes_up():
+    from collab_core.rating_values import RatingScale
+
+    whole = RatingScale(points=(1.0, 2.0, 3.0, 4.0, 5.0))
+    assert [whole.nearest(r) for r in (0.2, 1.4, 1.5, 2.5, 4.6, 9.0)] == [1.0, 1.0, 2.0, 3.0, 5.0, 5.0]

@@ -21,7 +21,7 @@ def test_train_then_explore_every_page(app_server, page):
     set_epochs(page, 15)  # long enough (~5-15 s) to watch the live progress
     page.get_by_role("button", name="Train", exact=True).click()
     # live progress bar and loss curves appear ...
-    page.get_by_text(re.compile(r"Training dot_bias on MovieLens 100K")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Training EmbeddingDotBias on MovieLens 100K")).wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     screenshot(page, "train-live")
     # ... then the finished run becomes the active run

@@ -57,23 +57,26 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     page.get_by_label("Run name (optional)").fill("songs")
     page.get_by_label("Run name (optional)").press("Tab")
     wait_for_app(page)
+    page.get_by_label("What are the items? (optional)").fill("songs")  # every page then speaks of songs
+    page.get_by_label("What are the items? (optional)").press("Tab")
+    wait_for_app(page)
     page.get_by_role("button", name="Import as a run").click()
     page.get_by_text(re.compile(r"Imported 24 items \(3 dimensions\) as run")).wait_for(timeout=30_000)
     sidebar = page.get_by_test_id("stSidebar")
-    assert sidebar.get_by_text("songs").is_visible() and sidebar.get_by_text("Imported from").is_visible()
+    assert sidebar.get_by_text("songs", exact=True).is_visible() and sidebar.get_by_text("Imported from").is_visible()
     assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 1
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Projections").click()  # same session
     wait_for_app(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert sorted(page.evaluate(POINTS)) == list(range(N_ITEMS))  # every imported item is a point
-    assert page.get_by_text("The first N items of the file").is_visible()
+    assert page.get_by_text("The first N songs of the file").is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Neighbours").click()
     wait_for_app(page)
     page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
-    query = page.get_by_role("combobox", name="Movie", exact=True)
+    query = page.get_by_role("combobox", name="Song", exact=True)
     assert query.input_value() == "Song 00"  # the first item is the query
     assert re.search(r"movie=s0\b", page.url)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)

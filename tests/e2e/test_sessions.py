@@ -67,13 +67,13 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
             set_epochs(page, epochs)
         # the first (long) training takes the only slot; the second waits and says where it is
         trainers[0].get_by_role("button", name="Train", exact=True).click()
-        trainers[0].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
+        trainers[0].get_by_text(re.compile(r"Training EmbeddingDotBias")).wait_for(timeout=60_000)
         trainers[1].get_by_role("button", name="Train", exact=True).click()
         trainers[1].get_by_text(re.compile(r"Queued: position 1")).wait_for(timeout=60_000)
         # cancelling the first frees the slot; nothing of it is saved
         trainers[0].get_by_role("button", name="Cancel", exact=True).click()
         trainers[0].get_by_text("Training cancelled; nothing was saved.").wait_for(timeout=60_000)
-        trainers[1].get_by_text(re.compile(r"Training dot_bias")).wait_for(timeout=60_000)
+        trainers[1].get_by_text(re.compile(r"Training EmbeddingDotBias")).wait_for(timeout=60_000)
 
         # explorers keep working while the trainings run: change k, keep run and movie
         for (run, title), page in zip(views, explorers):

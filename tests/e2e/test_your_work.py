@@ -35,13 +35,13 @@ def test_a_reload_during_a_training_keeps_it_and_a_second_tab_sees_it(server, br
         set_epochs(page, 4)
         wait_for_app(page)
         page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_text(re.compile(r"Training dot_bias on")).wait_for(timeout=60_000)
+        page.get_by_text(re.compile(r"Training EmbeddingDotBias on")).wait_for(timeout=60_000)
         page.reload()
         wait_for_app(page)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text(re.compile(r"Training: EmbeddingDotBias on MovieLens 100K")).wait_for(timeout=30_000)
         assert sidebar.get_by_role("button", name="Cancel training").is_visible()
-        assert page.get_by_text(re.compile(r"Training dot_bias on")).first.is_visible()  # the live view is back
+        assert page.get_by_text(re.compile(r"Training EmbeddingDotBias on")).first.is_visible()  # the live view is back
         # the form as it was typed
         assert page.get_by_label("Factors (embedding width)", exact=True).input_value() == "40"
         assert page.get_by_label("Epochs", exact=True).input_value() == "4"

@@ -106,3 +106,22 @@ def test_only_the_most_recent_browsers_are_kept(monkeypatch):
     for name in "abcd":
         memory.put(name, "seen", True)
     assert memory.get("a", "seen") is None and memory.get("d", "seen") is True
+
+
+def test_an_update_from_two_tabs_at_once_loses_neither():
+    import threading
+
+    memory = OwnerMemory()
+    start = threading.Barrier(8)
+
+    def rate(i):
+        start.wait()
+        for j in range(200):
+            memory.update("me", "ratings", lambda kept, key=f"{i}-{j}": {**kept, key: 1.0}, {})
+
+    threads = [threading.Thread(target=rate, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(memory.get("me", "ratings")) == 8 * 200
