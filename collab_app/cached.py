@@ -109,6 +109,11 @@ def _list_runs(root: str, mtime_ns: int) -> list[RunInfo]:
     return RunStore(root).list()
 
 
+def run_dataset(run_id: str) -> str | None:
+    """The name of the data a listed run was trained on (or imported from), without loading the run."""
+    return next((info.dataset for info in list_runs() if info.run_id == run_id), None)
+
+
 def _with_load_failure(info: RunInfo) -> RunInfo:
     failed = {run_id for run_id, _ in _load_failures()}  # usually empty: then no run folder is stat-ed
     if not info.ok or info.run_id not in failed:

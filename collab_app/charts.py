@@ -102,7 +102,7 @@ def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Fig
     return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Learning-rate finder"))
 
 
-def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
+def bias_vs_mean(table: pd.DataFrame, what: str = "item") -> go.Figure:
     """Learned bias against mean rating, sized by count: points off the trend are where the model
     disagrees with the average (e.g. a film liked only by people who like everything)."""
     table = table.assign(title=labels(table["title"]), genres=labels(table["genres"]))
@@ -110,7 +110,7 @@ def bias_vs_mean(table: pd.DataFrame) -> go.Figure:
     fig = px.scatter(table, x="mean_rating", y="bias", size="count" if sized else None, size_max=18,
                      hover_name="title",
                      hover_data={"count": True, "genres": True, "mean_rating": ":.2f", "bias": ":.3f"},
-                     labels={"mean_rating": "mean rating", "bias": "learned item bias"}, opacity=0.6)
+                     labels={"mean_rating": "mean rating", "bias": f"learned {label(what)} bias"}, opacity=0.6)
     return readable(fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10),
                                       title="Learned bias vs mean rating"))
 
@@ -423,7 +423,7 @@ def aligned_maps(map_a: np.ndarray, map_b: np.ndarray, titles: np.ndarray, moved
 
 # ---------------------------------------------------------------------- the Diagnostics page
 def prediction_parts(factors: pd.DataFrame | None, user_bias: float | None, item_bias: float | None,
-                     raw_score: float, n_factors: int = 8) -> go.Figure:
+                     raw_score: float, n_factors: int = 8, what: str = "item") -> go.Figure:
     """The linear score as a sum: the largest per-factor products, the rest of the factors together, then the
     biases; the last bar is the total that goes into the sigmoid."""
     names, values = [], []
@@ -434,7 +434,7 @@ def prediction_parts(factors: pd.DataFrame | None, user_bias: float | None, item
         if len(factors) > n_factors:
             names.append(f"{len(factors) - n_factors} other factors")
             values.append(float(factors["product"].iloc[n_factors:].sum()))
-    for name, value in (("user bias", user_bias), ("item bias", item_bias)):
+    for name, value in (("user bias", user_bias), (f"{label(what)} bias", item_bias)):
         if value is not None:
             names.append(name)
             values.append(value)
@@ -472,11 +472,11 @@ def norms_vs_count(items: pd.DataFrame, y: str, y_title: str, colour: str | None
     return readable(go.Figure({"data": [trace], "layout": layout}))
 
 
-def error_by_count(by_item: pd.DataFrame, by_user: pd.DataFrame) -> go.Figure:
+def error_by_count(by_item: pd.DataFrame, by_user: pd.DataFrame, what: str = "item") -> go.Figure:
     """Validation RMSE per bin of training ratings, for the item's count and for the user's; a bar's hover
     tells how many validation ratings it holds."""
     fig = go.Figure()
-    for frame, name, colour in ((by_item, "by the item's training ratings", "#1f77b4"),
+    for frame, name, colour in ((by_item, f"by the {label(what)}'s training ratings", "#1f77b4"),
                                 (by_user, "by the user's training ratings", "#ff7f0e")):
         fig.add_bar(x=frame["bin"], y=frame["rmse"], name=name, marker_color=colour, customdata=frame["n_ratings"],
                     hovertemplate="%{x} training ratings: RMSE %{y:.3f} over %{customdata} ratings<extra></extra>")

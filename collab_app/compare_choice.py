@@ -19,9 +19,13 @@ from .text import md
 
 
 def comparable_partner(run_a: str, run_ids: Sequence[str], min_ratings: int) -> str | None:
-    """The first of `run_ids` (newest first), other than A, that can be compared with A; None when none can."""
-    return next((r for r in run_ids if r != run_a and cached.why_not_comparable(run_a, r, min_ratings) is None),
-                None)
+    """The first of `run_ids` (newest first), other than A, that can be compared with A, a run on A's own data
+    first (another data whose ids happen to overlap A's is compared only when nothing else can be); None when
+    none can."""
+    dataset = cached.load_run(run_a).dataset
+    same = [r for r in run_ids if cached.run_dataset(r) == dataset]
+    return next((r for r in [*same, *[r for r in run_ids if r not in same]]
+                 if r != run_a and cached.why_not_comparable(run_a, r, min_ratings) is None), None)
 
 
 def default_b(run_a: str, run_ids: Sequence[str], min_ratings: int) -> str:
@@ -40,7 +44,8 @@ def advice(run_a: str, run_b: str, run_ids: Sequence[str], min_ratings: int, nam
              f"Run B ({md(name(run_b))}) cannot be compared with run A ({md(name(run_a))})")
     partner = comparable_partner(run_a, [r for r in run_ids if r != run_b], min_ratings)
     if partner is not None:
-        instead = f" Pick {md(name(partner))} for B: it shares enough items with A."
+        instead = (f" Pick {md(name(partner))} for B: it shares enough "
+                   f"{md(cached.load_run(run_a).item_noun.many)} with A.")
     elif min_ratings > 0 and cached.why_not_comparable(run_a, run_b, 0) is None:
         instead = ""  # the reason says it: lower the minimum number of ratings
     else:

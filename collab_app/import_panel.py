@@ -11,7 +11,7 @@ import streamlit as st
 
 from collab_core.errors import CollabError
 from collab_core.importer import import_embeddings
-from collab_core.nouns import MAX_NOUN_INPUT
+from collab_core.nouns import MAX_NOUN_INPUT, from_words
 from collab_server import tasks
 
 from . import cached, work
@@ -67,7 +67,16 @@ def draw() -> None:
                                placeholder="e.g. foods",
                                help="The pages then speak of them so (\"Search foods\"), not of \"items\". "
                                     "For an irregular plural, give both: person / people.")
-    ready = not found.columns or (id_column is not None and title_column is not None)
+    try:  # checked as it is typed, beside its box: not only after Import
+        said = from_words(noun)
+    except CollabError as exc:
+        noun_col.error(md(exc), icon=":material/error:")
+        said, noun_ok = None, False
+    else:
+        noun_ok = True
+        if said is not None:
+            noun_col.caption(f"Pages will say “{md(said.count(1))}”, “{md(said.count(2))}”.")
+    ready = noun_ok and (not found.columns or (id_column is not None and title_column is not None))
     running = work.latest(work.IMPORT)
     if running is not None and running.active:
         _importing()
@@ -146,9 +155,11 @@ def _start_import(paths: dict, names: dict, id_column, title_column, name: str, 
             raise tasks.Cancelled()
         run_id = cached.store().save(trained, name=name)
         users = f" and {trained.n_users:,} users" if trained.n_users else ""
-        return Imported(run_id, notes, f"{trained.n_items:,} items{users} ({trained.source.dim} dimensions)")
+        return Imported(run_id, notes, f"{trained.item_noun.count(trained.n_items)}{users} ({trained.source.dim} "
+                                       f"dimensions)")
 
-    work.file(work.IMPORT, names["vectors"], tasks.start(f"importing {names['vectors']}", run))
+    label = names["vectors"] + (f" as “{name}”" if name else "")  # several imports of vectors.tsv: told apart
+    work.file(work.IMPORT, label, tasks.start(f"importing {names['vectors']}", run))
     st.rerun()
 
 

@@ -18,6 +18,7 @@ take the bounds from the same declaration.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,13 @@ def apply(*options: Option) -> None:
         kept_under[option.key] = (run_id, option.default)
 
 
+def quoted(raw: str) -> str:
+    """A value from a link as a person can read it: in quotes, its start when long (a 5,000-character value), and
+    any control or invisible formatting character (a NUL, a right-to-left override) shown as '?'."""
+    shown = raw if len(raw) <= SHOWN_URL_VALUE else raw[:SHOWN_URL_VALUE] + "…"
+    return "“" + "".join("?" if unicodedata.category(c).startswith("C") else c for c in shown) + "”"
+
+
 def _from_url(option: Option):
     raw = st.query_params.get(option.param) if option.param else None
     if raw is None:
@@ -110,8 +118,7 @@ def _from_url(option: Option):
         problem = "is not available here"
     if value is not None and option.allows(value):
         return value
-    shown = raw if len(raw) <= SHOWN_URL_VALUE else raw[:SHOWN_URL_VALUE] + "…"  # a 5,000-character value: its start
-    st.warning(f"The link's {md(option.param)}\\={md(repr(shown))} {problem}; showing the default instead.")
+    st.warning(f"The link's {md(option.param)}\\={md(quoted(raw))} {problem}; showing the default instead.")
     return option.default
 
 

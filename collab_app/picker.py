@@ -48,8 +48,9 @@ def movie_picker(where, label: str, key: str, catalog: ItemCatalog, noun: Noun, 
         titles = catalog.display_titles[catalog.vocab.to_index(ids)] if ids else np.array([], dtype=object)
         return dict(zip(ids, (str(t) for t in titles)))
 
+    order = "most rated first" if catalog.counts.any() else "in the order of the file"  # no counts: an import
     return _picker(where, label, key, matches, names, catalog.vocab.knows, search_label or f"Search {md(noun.many)}",
-                   "part of a title, or an id", noun, "most rated first", excluded_as, optional, **kwargs)
+                   "part of a title, or an id", noun, order, excluded_as, optional, **kwargs)
 
 
 def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray, *, limit: int = DEFAULT_LIMIT,
@@ -67,9 +68,11 @@ def user_picker(where, label: str, key: str, vocab: Vocab, activity: np.ndarray,
                    "most active first", "", False, **kwargs)
 
 
-def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_as: str, hint: str) -> str | None:
+def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_as: str, hint: str,
+                   kept: bool = False) -> str | None:
     """What a search found, in words (Markdown, the text escaped); None when nothing was typed. `hint`: what to
-    type instead when nothing matched ("part of a title, or an id")."""
+    type instead when nothing matched ("part of a title, or an id"); `kept`: the list still shows the current
+    choice, which the text does not match."""
     if not found.typed:
         return None
     quoted = f"“{md(text.strip())}”"
@@ -77,7 +80,8 @@ def search_caption(found: Matches, text: str, noun: Noun, order: str, excluded_a
     if found.matched == 0 and found.excluded:
         return f"{quoted} matches only {md(noun.count(found.excluded))} {md(excluded_as)}."
     if found.matched == 0:
-        return f"No {md(noun.many)} match {quoted}: try {md(hint)}."
+        return f"No {md(noun.many)} match {quoted}: try {md(hint)}" + ("; the list keeps your choice." if kept
+                                                                      else ".")
     if found.matched == 1:
         return f"One {md(noun.one)} matches {quoted}{left_out}."
     if not found.cut:
@@ -103,8 +107,9 @@ def _picker(where, label: str, key: str, matches: Callable[[str, list], Matches]
 
     search_col, pick_col = where.columns(widths, vertical_alignment="bottom")
     text = search_col.text_input(search_label, key=query_key, placeholder=search_placeholder, disabled=disabled,
-                                 on_change=select_best_match, help="Case-insensitive; Enter selects the best match, "
-                                                                   "the list beside offers the others.")
+                                 on_change=select_best_match, help="Titles match whatever their case; an id must be "
+                                                                   "typed as it is. Enter selects the best match, the "
+                                                                   "list beside offers the others.")
     current = st.session_state.get(key)
     if current is not None and not knows(current):  # kept from another run (the active run changed)
         st.session_state[key] = current = None
@@ -115,7 +120,8 @@ def _picker(where, label: str, key: str, matches: Callable[[str, list], Matches]
     shown = names(choices)
     picked = pick_col.selectbox(label, choices, key=key, index=None if optional else 0, format_func=shown.get,
                                 placeholder=placeholder or "choose", help=help, disabled=disabled)
-    caption = search_caption(found, text, noun, order, excluded_as, search_placeholder)
+    caption = search_caption(found, text, noun, order, excluded_as, search_placeholder,
+                             kept=st.session_state.get(key) is not None)
     if caption:
         search_col.caption(caption)
     return picked

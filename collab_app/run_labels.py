@@ -9,6 +9,7 @@ from collections import Counter
 from collab_core import presets
 from collab_core.runs import RunInfo
 
+LABEL_NAME = 24  # characters of a run's name in its label: with " · RMSE 0.951" it fits the sidebar at 1024 px
 MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
 
 
@@ -21,9 +22,14 @@ def run_label(info: RunInfo) -> str:
     """How a run reads where space is short (a selector in the sidebar, at projector size): its name when it has
     one, else its model, and its validation RMSE. `run_labels` makes the labels of a list tell runs apart."""
     if not info.ok:
-        return f"{info.name or info.run_id} (unreadable)"
+        return f"{_short(info.name) or info.run_id} (unreadable)"
     rmse = (info.metrics or {}).get("rmse")
-    return (info.name or info.model) + (f" · RMSE {rmse:.3f}" if rmse is not None else "")
+    return (_short(info.name) or model_name(info.model)) + (f" · RMSE {rmse:.3f}" if rmse is not None else "")
+
+
+def _short(name: str, most: int = LABEL_NAME) -> str:
+    """A run's name cut to fit a selector (its whole name shows in the caption beside it)."""
+    return name if len(name) <= most else name[:most - 1].rstrip() + "…"
 
 
 def run_labels(infos: list[RunInfo]) -> dict[str, str]:
@@ -42,7 +48,7 @@ def run_description(info: RunInfo) -> str:
     metrics = info.metrics or {}
     scores = [f"RMSE {metrics['rmse']:.4f}"] if metrics.get("rmse") is not None else []
     scores += [f"MSE {metrics['mse']:.4f}"] if metrics.get("mse") is not None else []
-    return " · ".join([info.model or "", *scores, f"run {info.run_id}"]).strip(" ·")
+    return " · ".join([model_name(info.model or ""), *scores, f"run {info.run_id}"]).strip(" ·")
 
 
 def _made_at(info: RunInfo) -> str:

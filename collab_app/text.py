@@ -10,14 +10,11 @@ turns a bare `https://...`, `www.` address or e-mail address in the text into a 
 are resolved (seen in the browser test). So `md()` also puts an invisible WORD JOINER (U+2060) inside
 those patterns (`https:⁠//`, `www⁠.`, `⁠@`), which no reader sees and no autolink matches. Newlines become
 spaces, so text cannot start a heading or a list. Plotly's sink has its own helper (collab_app.charts.label)
-and CSV cells theirs (collab_core.export.csv_cell). `dashes()` prepares a table so that no missing value reads as
-"None".
+and CSV cells theirs (collab_core.export.csv_cell).
 """
 from __future__ import annotations
 
 import re
-
-import pandas as pd
 
 _PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
@@ -25,24 +22,7 @@ _AUTOLINK_STARTS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECAS
 WORD_JOINER = "\u2060"
 
 
-MISSING = "–"  # how a missing value reads in a table or a sentence
-
-
-def dashes(frame):
-    """A table for st.dataframe with no missing value written out: an object column of numbers and None becomes
-    numbers (a missing one shows as an empty cell), any other object column shows a dash where a value is
-    missing (Streamlit would print "None")."""
-    frame = frame.copy()
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object or not values.isna().any():
-            continue
-        present = values.dropna()
-        if len(present) and present.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all():
-            frame[column] = pd.to_numeric(values, errors="coerce")
-        else:
-            frame[column] = values.astype(object).where(values.notna(), MISSING)
-    return frame
+MISSING = "–"  # how a missing value reads: every table passes it to st.dataframe as its placeholder
 
 
 def md(value) -> str:

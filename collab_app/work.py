@@ -32,8 +32,14 @@ ICONS = {"done": ":material/check_circle:", "failed": ":material/error:", "cance
 
 
 def file(kind: str, label: str, task: Tracked) -> Work:
-    """File a task this browser started (`label`: what it is, plain text) so every tab of it finds it again."""
-    return services.owner_work().add(browser.owner(), kind, label, task)
+    """File a task this browser started (`label`: what it is, plain text) so every tab of it finds it again. A task
+    filed for the first time reruns the app, so this tab's sidebar, drawn before the page, lists it too."""
+    owner = browser.owner()
+    new = all(listed.task is not task for listed in services.owner_work().of(owner))
+    filed = services.owner_work().add(owner, kind, label, task)
+    if new:
+        st.rerun()
+    return filed
 
 
 def latest(kind: str) -> Work | None:

@@ -26,6 +26,7 @@ import torch
 
 from .errors import CollabError, DataError
 from .interpret import pca
+from .nouns import Noun
 from .ratings import Ratings, Split, random_split
 from .trained import TrainedModel
 
@@ -172,7 +173,7 @@ def norms_vs_popularity(trained: TrainedModel, pca_min_ratings: int = 20) -> Nor
     rho_norm = _spearman(norms, log_count)
     rho_bias = _spearman(biases, log_count) if biases is not None else None
     return NormReport(items, by_count, rho_norm, rho_bias, _spearman(pc1, log_count), int(pca_min_ratings),
-                      _norm_summary(rho_norm, by_count))
+                      _norm_summary(rho_norm, by_count, trained.item_noun))
 
 
 def _spearman(values, log_count: np.ndarray) -> float | None:
@@ -183,15 +184,16 @@ def _spearman(values, log_count: np.ndarray) -> float | None:
     return float(scipy.stats.spearmanr(values[keep], log_count[keep]).statistic)
 
 
-def _norm_summary(rho: float | None, by_count: pd.DataFrame) -> str:
+def _norm_summary(rho: float | None, by_count: pd.DataFrame, noun: Noun) -> str:
+    """The norms against popularity in one plain sentence (the figures behind it are in the report)."""
     if rho is None:
-        return "too few items with distinct counts to relate norm and popularity"
+        return f"Too few {noun.many} with different numbers of ratings to relate their length to popularity."
     low, high = by_count.iloc[0], by_count.iloc[-1]
     strength = "strongly" if abs(rho) >= 0.5 else "moderately" if abs(rho) >= 0.3 else "weakly"
-    direction = "grow" if rho > 0 else "shrink"
-    return (f"Embedding norms {direction} with popularity ({strength}: Spearman {rho:+.2f} with log10 count); "
-            f"median norm {low['median_norm']:.3f} for items with {low['bin']} rating(s) vs {high['median_norm']:.3f} "
-            f"for {high['bin']}. Rarely-rated items sit near the origin, where weight decay leaves them.")
+    direction = "longer" if rho > 0 else "shorter"
+    return (f"The more often {noun.a} was rated, the {direction} its embedding ({strength}): a median length of "
+            f"{low['median_norm']:.3f} for {noun.many} rated {low['bin']} times, {high['median_norm']:.3f} for "
+            f"{high['bin']}. Rarely rated {noun.many} sit near the centre, where weight decay leaves them.")
 
 
 # ---------------------------------------------------------------------- count bins

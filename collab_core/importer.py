@@ -308,7 +308,7 @@ def _parquet_frame(data: bytes, name: str) -> pd.DataFrame:
 
         return pq.read_table(io.BytesIO(data)).to_pandas(types_mapper=None)
     except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise DataError(f"{name}: not a readable Parquet file ({first_line(str(exc))})") from None
+        raise DataError(f"{name}: not a readable Parquet file (damaged, or not Parquet at all)") from exc
 
 
 def _table_vectors(frame: pd.DataFrame, name: str, vector_column: str | None) -> _Read:

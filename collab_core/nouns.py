@@ -27,6 +27,11 @@ class Noun:
         return self.one if n == 1 else self.many
 
     @property
+    def a(self) -> str:
+        """The singular with its article: 'a movie', 'an item'."""
+        return ("an " if self.one[:1].lower() in "aeiou" else "a ") + self.one
+
+    @property
     def One(self) -> str:  # noqa: N802 - reads as the capitalised word at the start of a sentence or label
         return self.one[:1].upper() + self.one[1:]
 
@@ -44,28 +49,38 @@ MOVIELENS_PREFIX = "MovieLens"  # every MovieLens dataset's name starts so (the 
 
 
 def from_words(words: str | None) -> Noun | None:
-    """A noun a person typed, e.g. "foods" or "food / foods" (singular / plural); None when blank. A plural alone
-    gives its singular by dropping a final 's' where there is one."""
+    """A noun a person typed: "foods", or both forms as "person / people" (singular / plural, a slash between
+    spaces: "TV/film titles" is one plural); None when blank. A plural alone gives its singular by the regular
+    English rule (dishes -> dish, foods -> food); an irregular one needs both forms. Raises DataError for a form
+    with no letter or digit in it, or longer than MAX_NOUN."""
     text = " ".join((words or "").split())
     if not text:
         return None
     if len(text) > MAX_NOUN_INPUT:
         raise DataError(f"the name of the items must be at most {MAX_NOUN} characters (each form, as in "
                         f"'person / people'), got {len(text)} in all")
-    if "/" in text:
-        one, many = (part.strip() for part in text.split("/", 1))
-        if one and many:
-            return _checked(Noun(one, many))
-        text = one or many
-    one = text[:-1] if text.endswith("s") and len(text) > 1 else text
-    return _checked(Noun(one, text))
-
-
-def _checked(noun: Noun) -> Noun:
-    for word in (noun.one, noun.many):
+    if " / " in text:
+        one, many = (part.strip() for part in text.split(" / ", 1))
+    else:
+        one, many = singular(text), text
+    for word in (one, many):
+        if not any(c.isalnum() for c in word):
+            raise DataError(f"the name of the items needs a word, such as foods (or person / people for both "
+                            f"forms); got {text!r}")
         if len(word) > MAX_NOUN:
             raise DataError(f"the name of the items must be at most {MAX_NOUN} characters, got {word[:MAX_NOUN]!r}…")
-    return noun
+    return Noun(one, many)
+
+
+def singular(plural: str) -> str:
+    """The regular English singular of `plural` ("dishes" -> "dish", "foods" -> "food", "glasses" -> "glass");
+    a word that does not end in a plural 's' is its own singular ("sheep")."""
+    lowered = plural.lower()
+    if lowered.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return plural[:-2]
+    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")) and len(plural) > 1:
+        return plural[:-1]
+    return plural
 
 
 def item_noun(dataset: str, stored: dict | None = None) -> Noun:

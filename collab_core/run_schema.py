@@ -239,7 +239,8 @@ def check_import_info(values: dict, check: _Checker) -> ImportInfo:
     noun = check.field(values, "noun", dict, "an object {one, many}: what the items are called", optional=True)
     if noun is not None:
         words = [noun.get(part) for part in ("one", "many")]
-        if set(noun) != {"one", "many"} or not all(isinstance(w, str) and 0 < len(w) <= MAX_NOUN for w in words):
+        if set(noun) != {"one", "many"} or not all(isinstance(w, str) and 0 < len(w) <= MAX_NOUN
+                                                    and any(c.isalnum() for c in w) for w in words):
             check.fail(f"imported 'noun' must be {{\"one\": ..., \"many\": ...}}, each text of 1 to {MAX_NOUN} "
                        f"characters, got {short_repr(noun)}")
         noun = Noun(*words)

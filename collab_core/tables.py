@@ -93,7 +93,8 @@ def read_table(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
         try:
             return pd.read_parquet(io.BytesIO(data)).astype(str), []
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise DataError(f"{short}: not a readable Parquet file ({first_line(str(exc))})") from None
+            # pyarrow's reason ("Parquet magic bytes not found in footer") tells a person nothing more
+            raise DataError(f"{short}: not a readable Parquet file (damaged, or not Parquet at all)") from exc
     if b"\x00" in data[:8192]:
         raise DataError(f"{short}: looks like a binary file, not CSV text (it contains NUL bytes)")
     text, notes = decode_text(data, short)

@@ -3,7 +3,7 @@ the mean rating it corrects."""
 import streamlit as st
 
 from collab_app import cached, charts, options, progress, state
-from collab_app.text import md
+from collab_app.text import MISSING, md
 from collab_core import interpret
 
 active = progress.page_run()
@@ -13,10 +13,12 @@ st.title("Biases")
 if not trained.has_bias and trained.imported:
     st.warning(f"This imported run has no biases for its {md(noun.many)}. Import its vectors again with a metadata "
                f"file that has a 'bias' column to rank them here.")
+    state.to_url()  # no options here: the address keeps the run alone
     st.stop()
 if not trained.has_bias:
     st.warning(f"This run is a {md(trained.config.model)} model, which learns no biases. Train an EmbeddingDotBias "
                f"model to rank {md(noun.many)} by what it learned about each.")
+    state.to_url()
     st.stop()
 
 n_items = trained.n_items
@@ -54,9 +56,9 @@ st.caption(f"A high bias means people rate the {md(noun.one)} higher than its fa
            f"by those who do not usually like that kind of {md(noun.one)}. Compare it with the plain mean rating.")
 # one above the other: side by side, two tables of six columns cut the titles in a 1,400 px window
 st.subheader("Highest bias")
-st.dataframe(top[order], hide_index=True, column_config=columns, key="bias_top_table")
+st.dataframe(top[order], hide_index=True, placeholder=MISSING, column_config=columns, key="bias_top_table")
 st.subheader("Lowest bias")
-st.dataframe(bottom[order], hide_index=True, column_config=columns, key="bias_bottom_table")
+st.dataframe(bottom[order], hide_index=True, placeholder=MISSING, column_config=columns, key="bias_bottom_table")
 
 table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]
@@ -64,7 +66,7 @@ if eligible["mean_rating"].notna().any():
     drawn = table.loc[interpret.most_rated(eligible.index, trained.catalog.counts)]
     if len(drawn) < len(eligible):
         st.caption(f"The chart draws the {len(drawn):,} most rated of the {md(noun.count(len(eligible)))} ranked.")
-    st.plotly_chart(charts.bias_vs_mean(drawn), key="bias_scatter")
+    st.plotly_chart(charts.bias_vs_mean(drawn, noun.one), key="bias_scatter")
 else:
     st.caption("This imported run has no mean ratings, so its biases are not set against them.")
 if trained.user_biases() is not None:

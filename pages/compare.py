@@ -7,7 +7,7 @@ import streamlit as st
 
 from collab_app import cached, charts, compare_choice, options, progress, state
 from collab_app.run_labels import run_labels
-from collab_app.text import md
+from collab_app.text import MISSING, md
 from collab_core import interpret
 from collab_core.errors import CollabError
 
@@ -23,10 +23,12 @@ st.info("Two runs, even with the same settings and another seed, learn the same 
 
 A = options.Choice("p_cmp_a", "a", active.run_id, choices=run_ids)
 K = options.Number("p_cmp_k", "k", 10, low=1, high=50)
-MIN = options.Number("p_cmp_min", "min", 20, low=0, high=100_000)
 MOVED = options.Number("p_cmp_moved", "moved", 10, low=0, high=100)
-options.apply(A, K, MIN, MOVED)
+options.apply(A, K, MOVED)
 run_a = st.session_state[A.key]
+# a run without rating counts (an import without a count column) has no item with 20 ratings: its minimum is 0
+MIN = options.Number("p_cmp_min", "min", 20 if cached.load_run(run_a).has_counts else 0, low=0, high=100_000)
+options.apply(MIN)
 # the newest other run that can be compared with A (A itself when none can): never a dead end by default
 B = options.Choice("p_cmp_b", "b", compare_choice.default_b(run_a, run_ids, int(st.session_state[MIN.key])),
                    choices=run_ids)
@@ -98,8 +100,8 @@ if summary["n_only_a"] or summary["n_only_b"]:
         only_a = a.catalog.display_titles[a.catalog.vocab.to_index(list(result.match.only_a[:200]))]
         only_b = b.catalog.display_titles[b.catalog.vocab.to_index(list(result.match.only_b[:200]))]
         o1, o2 = st.columns(2)
-        o1.dataframe(pd.DataFrame({"only in A": only_a}), hide_index=True, key="cmp_only_a")
-        o2.dataframe(pd.DataFrame({"only in B": only_b}), hide_index=True, key="cmp_only_b")
+        o1.dataframe(pd.DataFrame({"only in A": only_a}), hide_index=True, placeholder=MISSING, key="cmp_only_a")
+        o2.dataframe(pd.DataFrame({"only in B": only_b}), hide_index=True, placeholder=MISSING, key="cmp_only_b")
 else:
     st.caption(f"Both runs have the same {md(noun.count(summary['n_shared_items']))}; compared: the "
                f"{summary['n_compared_items']:,} rated at least {min_ratings} times in both.")
@@ -108,7 +110,7 @@ st.subheader("Settings and scores")
 if result.settings.empty:
     st.caption("Same settings and dataset.")
 else:
-    st.dataframe(result.settings.astype(str), hide_index=True, key="cmp_settings",
+    st.dataframe(result.settings.astype(str), hide_index=True, placeholder=MISSING, key="cmp_settings",
                  column_config={"setting": st.column_config.TextColumn(width=200), "a": "A", "b": "B"})
 m = st.columns(4)
 scores = [("A: validation RMSE", summary["rmse_a"], None),
@@ -135,7 +137,7 @@ if not result.histories.empty:
 
 st.subheader("Bias rankings")
 if result.biases is None:
-    lacking = " and ".join(f"{side} ({run.config.model})" for side, run in (("A", a), ("B", b)) if not run.has_bias)
+    lacking = " and ".join(f"{side} ({run.model_kind})" for side, run in (("A", a), ("B", b)) if not run.has_bias)
     st.info(f"Does not apply: run {lacking} has no biases.", icon=":material/info:")
 else:
     by_b = result.biases.sort_values("rank_b", kind="stable").head(ROWS)
@@ -148,7 +150,7 @@ else:
                                                                  zip(by_b["rank_a"], by_b["rank_change"])]})
     st.caption(f"The {ROWS} {md(noun.many)} with the highest learned bias in each run, and where each stands in "
                "the other (its rank there, and the change in places: + is lower down).")
-    st.dataframe(side_by_side, hide_index=True, key="cmp_bias_ranks", column_config={
+    st.dataframe(side_by_side, hide_index=True, placeholder=MISSING, key="cmp_bias_ranks", column_config={
         "#": st.column_config.NumberColumn(width=40), "top in A": st.column_config.TextColumn(width=320),
         "A's rank in B": st.column_config.TextColumn(width=110), "top in B": st.column_config.TextColumn(width=320),
         "B's rank in A": st.column_config.TextColumn(width=110)})
@@ -163,10 +165,12 @@ stability = {"title": st.column_config.TextColumn(noun.one, width=280),
              "count_a": st.column_config.NumberColumn("ratings")}
 s1, s2 = st.columns(2)
 s1.markdown("**Least stable**")
-s1.dataframe(result.least_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, key="cmp_least",
+s1.dataframe(result.least_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, placeholder=MISSING,
+             key="cmp_least",
              column_config=stability)
 s2.markdown("**Most stable**")
-s2.dataframe(result.most_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, key="cmp_most",
+s2.dataframe(result.most_stable(ROWS)[["title", "jaccard", "count_a"]], hide_index=True, placeholder=MISSING,
+             key="cmp_most",
              column_config=stability)
 
 st.subheader("Aligned maps")
@@ -178,7 +182,7 @@ selected_row = int(pd.Index(compared_ids).get_indexer([selected_id])[0]) if sele
 ratios = alignment.explained_variance_ratio
 st.caption(f"B turned (and scaled) to line up with A, both drawn on A's map. Red: the {len(moved)} "
            f"{md(noun.of(len(moved)))} that moved most, joined from their place in A to their place in B (they moved "
-           f"in all factors: the map shows two, so a big move can look short here). **Click a {md(noun.one)}** to "
+           f"in all factors: the map shows two, so a big move can look short here). **Click {md(noun.a)}** to "
            f"see its neighbours in both runs." + (f" Note: {md(alignment.padding)}." if alignment.padding else ""),
            help=f"B's factors are rotated onto A's by orthogonal Procrustes (shape difference left: "
                 f"{alignment.disparity:.3f}), then both are drawn on the first two principal components of A.")
@@ -199,7 +203,7 @@ elif selected_id is not None:
     shared = int(both["in_b"].sum())
     st.markdown(f"**{md(result.titles[selected_row])}**: {shared} of its {len(both)} nearest neighbours are the same "
                 f"in both runs (Jaccard {shared / (2 * len(both) - shared):.2f}).")
-    st.dataframe(both, hide_index=True, key="cmp_item_neighbours", column_config={
+    st.dataframe(both, hide_index=True, placeholder=MISSING, key="cmp_item_neighbours", column_config={
         "rank": st.column_config.NumberColumn("#", width=40),
         "title_a": st.column_config.TextColumn("in A", width=260),
         "similarity_a": st.column_config.NumberColumn("cos", format="%.2f", width=55),
@@ -211,7 +215,8 @@ elif selected_id is not None:
 st.subheader("What changed most")
 w1, w2 = st.columns(2)
 w1.markdown("**Position** (distance after alignment, in A's units)")
-w1.dataframe(result.moved_most(ROWS)[["title", "displacement", "count_a"]], hide_index=True, key="cmp_moved",
+w1.dataframe(result.moved_most(ROWS)[["title", "displacement", "count_a"]], hide_index=True, placeholder=MISSING,
+             key="cmp_moved",
              column_config={"title": st.column_config.TextColumn(noun.one, width=280),
                             "displacement": st.column_config.NumberColumn("moved", format="%.3f"),
                             "count_a": st.column_config.NumberColumn("ratings")})
@@ -220,7 +225,8 @@ changed = result.bias_changed_most(ROWS)
 if changed is None:
     w2.caption("Does not apply: a run without biases.")
 else:
-    w2.dataframe(changed[["title", "bias_a", "bias_b", "bias_change"]], hide_index=True, key="cmp_bias_changed",
+    w2.dataframe(changed[["title", "bias_a", "bias_b", "bias_change"]], hide_index=True, placeholder=MISSING,
+                 key="cmp_bias_changed",
                  column_config={"title": st.column_config.TextColumn(noun.one, width=240),
                                 "bias_a": st.column_config.NumberColumn("A", format="%.2f", width=55),
                                 "bias_b": st.column_config.NumberColumn("B", format="%.2f", width=55),

@@ -5,7 +5,7 @@ import streamlit as st
 
 from collab_app import cached, charts, fetch_panel, import_panel, navigation, state, work
 from collab_app.messages import show_error
-from collab_app.text import md
+from collab_app.text import MISSING, md
 from collab_core import data_roots
 from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
@@ -38,13 +38,15 @@ def column_mapping(header: list[str]) -> ColumnMap:
     cols = st.columns(5)
     chosen = {}
     for i, (role, label) in enumerate([("user", "user"), ("item", "item"), ("rating", "rating"),
-                                       ("title", "title (optional)"), ("genres", "genres (optional, '|'-joined)")]):
+                                       ("title", "title (optional)"), ("genres", "genres (optional)")]):
         optional = role in ("title", "genres")
         choices = [NONE, *header] if optional else header
         guessed = guess_column(header, COLUMN_CANDIDATES[role])
         fallback = NONE if optional else header[min(i, len(header) - 1)]
         chosen[role] = cols[i].selectbox(label, choices, key=f"map_{role}",
-                                         index=choices.index(guessed if guessed is not None else fallback))
+                                         index=choices.index(guessed if guessed is not None else fallback),
+                                         help="Genres joined by '|', as MovieLens writes them." if role == "genres"
+                                         else None)
     return ColumnMap(chosen["user"], chosen["item"], chosen["rating"],
                      None if chosen["title"] == NONE else chosen["title"],
                      None if chosen["genres"] == NONE else chosen["genres"])
@@ -62,6 +64,9 @@ def upload_spec():
                               type=["csv", "tsv", "txt", "parquet"], key="data_upload",
                               max_upload_size=cached.upload_limit_mb())
     if upload is None:
+        if active.kind == "upload":  # kept for this browser (a reload, another tab): the box itself starts empty
+            st.caption(f"Training uses **{md(active.label)}**, uploaded earlier. Upload it again to see it here or "
+                       f"to map its columns anew.")
         return None
     problem = st.container()  # right under the uploader, above the column mapping: in view when it goes wrong
     uploads = work.uploads()
@@ -162,4 +167,4 @@ h1, h2 = st.columns(2)
 h1.plotly_chart(charts.rating_histogram(ratings.rating), key="data_hist")
 h2.plotly_chart(charts.long_tail(ratings.item_counts), key="data_tail")
 st.subheader("Preview")
-st.dataframe(ratings.to_frame(slice(0, 200)), hide_index=True, key="data_preview")
+st.dataframe(ratings.to_frame(slice(0, 200)), hide_index=True, placeholder=MISSING, key="data_preview")

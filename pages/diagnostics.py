@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state, work
-from collab_app.text import md
+from collab_app.text import MISSING, md
 from collab_core import interpret
 
 MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
@@ -21,9 +21,11 @@ if trained.imported:
     if not trained.has_counts:
         st.caption("It has no rating counts either (no count column was imported), so norms cannot be set against "
                    "popularity.")
+        state.to_url()  # a trained run's user and item do not apply here: the address keeps the run alone
         st.stop()
     PCA_MIN = options.Number("p_dg_pcamin", "pcamin", 20, low=0, high=100_000)
     options.apply(PCA_MIN)
+    state.to_url(pcamin=st.session_state[PCA_MIN.key])
     data = None
 else:
 
@@ -78,12 +80,14 @@ else:
         st.caption(f"{md(part.capitalize())}: does not apply, {md(reason)}.")
     if why.factors is not None:
         parts_col, table_col = st.columns([3, 2])
-        parts_col.plotly_chart(charts.prediction_parts(why.factors, why.user_bias, why.item_bias, why.raw_score),
+        parts_col.plotly_chart(charts.prediction_parts(why.factors, why.user_bias, why.item_bias, why.raw_score,
+                                                                what=noun.one),
                                key="dg_parts")
         table_col.caption(f"Per factor: the user's value × the {md(noun.one)}'s value; largest in size first. "
                           f"Factor numbers are "
                           "arbitrary (a factor space is only defined up to rotation).")
-        table_col.dataframe(why.factors, hide_index=True, key="dg_factors", height=320, column_config={
+        table_col.dataframe(why.factors, hide_index=True, placeholder=MISSING,
+                            key="dg_factors", height=320, column_config={
             "factor": st.column_config.NumberColumn("factor", width=60),
             "user_value": st.column_config.NumberColumn("user", format="%+.3f"),
             "item_value": st.column_config.NumberColumn(noun.one, format="%+.3f"),
@@ -135,9 +139,9 @@ st.caption(f"Every one of the {len(errors.errors):,} validation ratings, scored 
               f"; the run recorded {recorded:.4f}: these are not quite its data." if recorded is not None else ".")
            + f" Binned by how many training ratings the {md(noun.one)} and the user had: the model is least sure "
              f"where it saw little.")
-st.plotly_chart(charts.error_by_count(errors.by_item_count, errors.by_user_count), key="dg_errors")
+st.plotly_chart(charts.error_by_count(errors.by_item_count, errors.by_user_count, noun.one), key="dg_errors")
 worst = int(options.number_input(st, "Worst predictions shown", WORST))
-st.dataframe(errors.worst.head(worst), hide_index=True, key="dg_worst", column_config={
+st.dataframe(errors.worst.head(worst), hide_index=True, placeholder=MISSING, key="dg_worst", column_config={
     "user": st.column_config.TextColumn("user", width=70), "item": None,
     "title": st.column_config.TextColumn(noun.one, width=300),
     "rating": st.column_config.NumberColumn("actual", format="%g", width=70),

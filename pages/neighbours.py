@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
-from collab_app.text import md
+from collab_app.text import MISSING, md
 from collab_core import interpret
 
 active = progress.page_run()
@@ -68,7 +68,9 @@ table = cached.item_table(active.run_id)
 result = table.loc[found, ["title", "genres", "bias", "count"]].assign(
     distance=distances, rank=np.arange(1, len(found) + 1))
 # the key columns (rank, title, distance, bias, count) fit a 1024 px window with the sidebar open; genres may scroll
-st.dataframe(result[["rank", "title", "distance", "bias", "count", "genres"]], hide_index=True, key="nb_table",
+shown_columns = ["rank", "title", "distance", *(["bias"] if active.trained.has_bias else []),
+                 *(["count"] if active.trained.has_counts else []), "genres"]  # what the run has: no empty column
+st.dataframe(result[shown_columns], hide_index=True, placeholder=MISSING, key="nb_table",
              column_config={"rank": st.column_config.NumberColumn("#", width=36),
                             "title": st.column_config.TextColumn(noun.one, width=300),
                             "distance": st.column_config.NumberColumn(format="%.4f", width=80),

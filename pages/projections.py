@@ -6,7 +6,7 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, services, state, work
 from collab_app.messages import clean
-from collab_app.text import md
+from collab_app.text import MISSING, md
 
 active = progress.page_run()
 run_id, catalog, n_items = active.run_id, active.trained.catalog, active.trained.n_items
@@ -49,7 +49,7 @@ n_labels = options.number_input(c5, "Labels", LABELS,
                                      f"another (a 3D chart labels a few; hover shows every title).")
 axes = options.selectbox(c6, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
     if method == "PCA" and dims == 2 else "1-2"
-highlight = picker.movie_picker(st, f"Highlight a {md(noun.one)}", HIGHLIGHT.key, catalog, noun, optional=True,
+highlight = picker.movie_picker(st, f"Highlight {md(noun.a)}", HIGHLIGHT.key, catalog, noun, optional=True,
                                 placeholder="none")
 top = int(top_n)
 
@@ -117,7 +117,7 @@ figure = charts.projection(points, shown_dims, None if colour == "none" else col
 labelled, asked = charts.labels_shown(figure)
 said = [f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []
 if asked:
-    said.append(f"Labelled: {labelled} of the {asked} most rated" + (
+    said.append(f"Labelled: {labelled} of the {asked} " + ("most rated" if active.trained.has_counts else "first") + (
         "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))
 if said:
     st.caption(" ".join(said))
@@ -136,9 +136,9 @@ if method == "PCA":
         st.markdown(f"**PC{component['component'] + 1}** ({component['explained_variance_ratio']:.1%} of variance)")
         top_col, bottom_col = st.columns(2)
         top_col.dataframe(pd.DataFrame(component["top"], columns=["top", "score"]), hide_index=True,
-                          key=f"pj_top_{component['component']}", column_config=scores)
+                          placeholder=MISSING, key=f"pj_top_{component['component']}", column_config=scores)
         bottom_col.dataframe(pd.DataFrame(component["bottom"], columns=["bottom", "score"]), hide_index=True,
-                             key=f"pj_bottom_{component['component']}", column_config=scores)
+                             placeholder=MISSING, key=f"pj_bottom_{component['component']}", column_config=scores)
     with st.expander(f"How much each {md(noun.one)} weighs in each component (PCA of the transposed factors)"):
         loading_indices, loadings = cached.transposed_loadings(run_id, top, 3)
         weights = cached.item_table(run_id).loc[loading_indices, ["title", "count"]]
@@ -151,4 +151,5 @@ if method == "PCA":
         SORT_BY = options.Choice("p_pj_tcomp", None, components[0], choices=components)
         options.apply(SORT_BY)
         pick = options.selectbox(st, "Sort by", SORT_BY)
-        st.dataframe(weights.sort_values(pick, ascending=False, key=abs).head(20), hide_index=True, key="pj_transposed")
+        st.dataframe(weights.sort_values(pick, ascending=False, key=abs).head(20), hide_index=True, placeholder=MISSING,
+                     key="pj_transposed")

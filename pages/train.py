@@ -1,5 +1,6 @@
 """Train: every TrainConfig setting (drawn from its Bounds), a learning-rate finder, background training with
 live loss curves and Cancel, and the run history."""
+import time
 from dataclasses import replace
 
 import pandas as pd
@@ -8,7 +9,7 @@ import streamlit as st
 from collab_app import browser, cached, charts, navigation, progress, services, state, train_form, work
 from collab_app.messages import clean
 from collab_app.run_labels import model_name, preset_note, reported_by_preset, run_label
-from collab_app.text import dashes, md
+from collab_app.text import MISSING, md
 from collab_core.config import defaults_for_data
 from collab_core.errors import CollabError
 from collab_core.models import MODEL_KINDS
@@ -17,8 +18,16 @@ from collab_core.presets import LESSON
 from collab_core.training import cuda_summary
 from collab_core.verdict import VERDICT_HELP, baseline_verdict
 
+DOUBLE_CLICK_SECONDS = 3  # a second press of Train with the same settings this soon is the same press
 navigation.ensure_frame()
 st.title("Train")
+
+
+def remember_form() -> None:
+    """Keep the form's values for this browser (collab_app.work): when the person changes them, not on every run."""
+    work.remember("train_form", train_form.values())
+
+
 spec = work.dataset()
 try:
     ratings, _ = cached.load_dataset(spec)
@@ -38,13 +47,13 @@ with st.container(border=True):  # study groups: the fast.ai lesson's run, one c
         f"reported a validation MSE of {LESSON.reported_valid_mse}; a run trained with exactly these settings on "
         f"{md(LESSON.dataset)} shows it beside its own.")
     st.button("Use the lesson's settings", key="lesson_preset", icon=":material/school:",
-              on_click=train_form.fill, args=(LESSON.config, LESSON.valid_frac, 42))
+              on_click=lambda: (train_form.fill(LESSON.config, LESSON.valid_frac, 42), remember_form()))
     if ratings.name != LESSON.dataset:
         st.caption(f"Training data here is {md(ratings.name)}: the lesson's figure is for {md(LESSON.dataset)}.")
 train_form.restore(work.recall("train_form", {}))  # what this browser typed before a reload
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True,
-                             format_func=model_name)
+                             format_func=model_name, on_change=remember_form)
 # The measured defaults for this data's size (collab_core.config.defaults_for_data), said with the reason
 sized = defaults_for_data(ratings, model)
 defaults = sized.config
@@ -59,7 +68,6 @@ device_help = (f"CUDA available: {', '.join(gpu['gpus'])}" if gpu["cuda_availabl
                else "No CUDA GPU here: training runs on the CPU.")
 st.caption(("🟢 " if gpu["cuda_available"] else "⚪ ") + md(device_help))
 submitted = train_form.draw(model, device_help)
-work.remember("train_form", train_form.values())
 
 
 def form_config():
@@ -76,8 +84,12 @@ def split():
 
 job = progress.current_training()
 if submitted:
+    remember_form()  # what the person sent, for a reload: a tab merely showing the form does not overwrite it
     try:
-        if job is not None and job.active:
+        if job is not None and job.active and time.time() - job.created < DOUBLE_CLICK_SECONDS \
+                and job.config == form_config():
+            pass  # the same Train pressed twice: one training, and nothing to say about it
+        elif job is not None and job.active:
             st.warning("A training of yours is still running (in this tab or another); cancel it or wait for it "
                        "to finish.")
         else:
@@ -125,6 +137,7 @@ with st.expander("Learning-rate finder", expanded=False):
 
         def use_suggested():
             st.session_state[train_form.key(sweep.task.config.model, "lr")] = float(found.suggested_lr)
+            remember_form()
 
         st.button(f"Use suggested lr {found.suggested_lr:.2g}", key="use_lr", on_click=use_suggested)
 
@@ -156,8 +169,9 @@ for info in infos:
                  "mean baseline": m.get("baseline_global_mean_rmse"), "fit s": m.get("fit_seconds"),
                  "device": m.get("device"), "dataset": info.dataset, "created": info.created,
                  "default": "📌" if info.run_id == pinned else "", "problem": info.reason or None})
-history = dashes(pd.DataFrame(rows))  # a missing value reads as a dash (or an empty number), never "None"
-event = st.dataframe(history, hide_index=True, key="runs_table", on_select="rerun", selection_mode="multi-row",
+history = pd.DataFrame(rows)
+event = st.dataframe(history, hide_index=True, placeholder=MISSING,
+                     key="runs_table", on_select="rerun", selection_mode="multi-row",
                      column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
                                     ("RMSE", "MSE", "bias baseline", "mean baseline")} | {
                          "fit s": st.column_config.NumberColumn(format="%.2f"),

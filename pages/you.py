@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state, work
-from collab_app.text import dashes, md
+from collab_app.text import MISSING, md
 from collab_core import interpret
 from collab_core.errors import CollabError
 
@@ -81,9 +81,10 @@ usable = {item: scale.nearest(value) for item, value in mine.items() if catalog.
 full = len(mine) >= MAX_RATINGS
 pick = picker.movie_picker(st, f"{md(noun.One)} to rate", "you_pick", catalog, noun, optional=True,
                            exclude=mine, excluded_as="you rated already",
-                           search_label=f"Find a {md(noun.one)} to rate",
-                           disabled=full, placeholder=f"choose a {noun.one}",
-                           help=f"Most rated first: the model knows popular {md(noun.many)} best.")
+                           search_label=f"Find {md(noun.a)} to rate",
+                           disabled=full, placeholder=f"choose {noun.a}",
+                           help=f"Most rated first: the model knows popular {md(noun.many)} best."
+                           if trained.has_counts else None)
 stars_col, add_col = st.columns([4, 1], vertical_alignment="bottom")
 chosen = stars_widget(stars_col, "Your rating", "you_stars", disabled=full,
                       help=md(scale.note) if scale.assumed else f"The ratings this run's data holds: "
@@ -92,10 +93,11 @@ add_col.button("Rate", key="you_add", type="primary", on_click=add_rating, disab
 if scale.assumed:  # imported vectors, or a run saved before runs recorded their rating values
     st.caption(md(scale.note))
 demo_col, clear_col = st.columns([1.5, 1])
-demo_col.button(f"Start with 5 popular {md(noun.many)}", key="you_demo", icon=":material/bolt:",
+popular = "popular " if trained.has_counts else ""  # an import without counts knows nothing of popularity
+demo_col.button(f"Start with 5 {popular}{md(noun.many)}", key="you_demo", icon=":material/bolt:",
                 on_click=lambda: replace_ratings(cached.demo_ratings(run_id, int(st.session_state[MIN.key]))),
-                help=f"A made-up taste for a demo: five of the most rated {md(noun.many)}, those at one end of the "
-                     f"map rated high and those at the other end low. Change the stars to make it yours.")
+                help=f"A made-up taste for a demo: five {popular}{md(noun.many)}, those at one end of the map rated "
+                     f"high and those at the other end low. Change the stars to make it yours.")
 clear_col.button("Clear my ratings", key="you_clear", on_click=lambda: replace_ratings({}), disabled=not mine)
 if full:
     st.caption(f"{MAX_RATINGS} ratings is the most this page takes; remove one to rate another.")
@@ -105,7 +107,8 @@ if mine:
     for item in mine:
         title, rating, remove = st.columns([2.6, 3.2, 0.5], vertical_alignment="center")
         if item not in usable:
-            title.markdown(f"~~{md(noun.one)} id {md(item)}~~ (this run does not have it: not used)")
+            title.markdown(f"~~id {md(item)}~~: rated under another run, which had it; this one does not, so it is "
+                           f"not used")
         else:
             title.markdown(md(catalog.display_title(item)))
             if st.session_state.get(row_key(item)) != usable[item]:  # changed in another tab, or another run's scale
@@ -165,7 +168,8 @@ if found is not None:
                     f"their parts (all of them under 'Why this rating?')."
                     if fold.shares is not None else f"An MLP's score does not split per rated {md(noun.one)}: these "
                     f"are the rated {md(noun.many)} whose embeddings are most similar to this one.")
-    st.dataframe(shown[["rank", "title", "score", "count", "because"]], hide_index=True, key="you_recs",
+    st.dataframe(shown[["rank", "title", "score", "count", "because"]], hide_index=True, placeholder=MISSING,
+                 key="you_recs",
                  column_config={
                      "rank": st.column_config.NumberColumn("#", width=36),
                      "title": st.column_config.TextColumn(noun.one, width=300),
@@ -178,7 +182,8 @@ fit = cached.fitted(run_id, yours)
 st.caption(f"Your rating next to what your vector predicts for the same {md(noun.one)}. One vector of "
            f"{fold.vector.shape[0]} factors and a bias cannot say everything you said, and the penalty keeps it "
            "modest: the gaps are how much of your taste the run's factors cannot express.")
-st.dataframe(fit[["title", "rating", "prediction", "error"]], hide_index=True, key="you_fitted", column_config={
+st.dataframe(fit[["title", "rating", "prediction", "error"]], hide_index=True, placeholder=MISSING,
+             key="you_fitted", column_config={
     "title": st.column_config.TextColumn(noun.one, width=300),
     "rating": st.column_config.NumberColumn("your rating", format="%g", width=90),
     "prediction": st.column_config.NumberColumn("fitted", format="%.2f", width=70),
@@ -218,7 +223,7 @@ else:
                else "")
     st.caption(f"The {md(noun.many)} rated at least {min_ratings} times{bounded}, on the same map as Projections, "
                f"coloured by your predicted rating. Your star is your vector on the map: {md(noun.many)} lying "
-               f"farther from the centre in the direction of the arrow score higher. **Click a {md(noun.one)}** to "
+               f"farther from the centre in the direction of the arrow score higher. **Click {md(noun.a)}** to "
                f"see why it gets its rating.",
                help=f"The map is the first two principal components of the {md(noun.one)} factors. It shows "
                     f"{where.share:.0%} of your vector (its axes hold {where.explained.sum():.0%} of their "
@@ -229,8 +234,8 @@ else:
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")
-picker.movie_picker(st, f"Explain a {md(noun.one)}", EXPLAIN.key, catalog, noun, optional=True,
-                    search_label=f"Find a {md(noun.one)} to explain",
+picker.movie_picker(st, f"Explain {md(noun.a)}", EXPLAIN.key, catalog, noun, optional=True,
+                    search_label=f"Find {md(noun.a)} to explain",
                     placeholder="the top recommendation; search to choose another")
 if explain_index is not None:
     score, parts = cached.explain_for_you(run_id, yours, int(explain_index))
@@ -241,7 +246,7 @@ if explain_index is not None:
     else:
         st.caption(f"What each of your ratings adds to this {md(noun.one)}'s score before the sigmoid, largest first, "
                    f"then the {md(noun.one)}'s own bias. They sum to the score exactly.")
-        st.dataframe(dashes(parts), hide_index=True, key="you_explain_table", column_config={
+        st.dataframe(parts, hide_index=True, placeholder=MISSING, key="you_explain_table", column_config={
             "item": None, "title": st.column_config.TextColumn(f"your rated {noun.one}", width=300),
             "rating": st.column_config.NumberColumn("your rating", format="%g"),
             "contribution": st.column_config.NumberColumn("adds", format="%+.3f")})
@@ -249,7 +254,8 @@ if explain_index is not None:
 st.subheader("Users most like you")
 st.caption("The existing users whose factor vectors point most nearly the way yours does (cosine similarity; "
            "biases left out): people whose taste the model sees as yours, whatever their average rating.")
-st.dataframe(cached.nearest_users(run_id, yours, 10), hide_index=True, key="you_users", column_config={
+st.dataframe(cached.nearest_users(run_id, yours, 10), hide_index=True, placeholder=MISSING,
+             key="you_users", column_config={
     "rank": st.column_config.NumberColumn("#", width=40),
     "similarity": st.column_config.NumberColumn("similarity", format="%.3f"),
     "count": st.column_config.NumberColumn("their ratings"),

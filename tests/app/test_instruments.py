@@ -282,7 +282,7 @@ def test_diagnostics_on_a_run_of_the_built_in_data(runs):
     assert len(frame(at, "prediction", "error", "user")) == 20
     at.number_input(key="p_dg_worst").set_value(5).run()
     assert len(frame(at, "prediction", "error", "user")) == 5
-    assert at.get("plotly_chart") and "Embedding norms" in shown(at.markdown)
+    assert at.get("plotly_chart") and "its embedding" in shown(at.markdown)
 
 
 def test_diagnostics_of_an_nn_say_what_does_not_apply(runs):
@@ -383,7 +383,9 @@ def test_run_labels_are_short_and_their_description_carries_rmse_mse_and_id(with
 
     _, run_id = with_run
     info = next(i for i in RunStore().list() if i.run_id == run_id)
-    assert run_label(info) == f"dot_bias · RMSE {info.metrics['rmse']:.3f}"  # fits the sidebar at 1024 px
+    assert run_label(info) == f"EmbeddingDotBias · RMSE {info.metrics['rmse']:.3f}"  # fits the sidebar at 1024 px
+    named = replace(info, name="A name much longer than any selector at projector size shows")
+    assert run_label(named) == "A name much longer than… · RMSE " + f"{info.metrics['rmse']:.3f}"
     assert f"RMSE {info.metrics['rmse']:.4f} · MSE {info.metrics['mse']:.4f} · run {run_id}" in run_description(info)
     twin = replace(info, run_id="twin", created="2026-01-02T03:04:05+00:00")
     labels = run_labels([info, twin])

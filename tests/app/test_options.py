@@ -93,7 +93,7 @@ def test_a_link_value_outside_what_a_widget_takes_is_refused_with_a_notice(with_
     at = open_app(page, {param: value})
     assert no_exceptions(at), [e.value for e in at.exception]
     notice = shown(at.warning)
-    assert f"The link's {param}={value!r}" in notice, notice
+    assert f"The link's {param}=“{value}”" in notice, notice
     assert "showing the default instead" in notice
 
 
@@ -116,4 +116,4 @@ def test_a_clicked_point_is_read_whatever_shape_its_customdata_arrives_in(point,
 def test_a_very_long_link_value_is_shortened_in_its_notice(with_run):
     at = open_app("pages/neighbours.py", {"movie": "x" * 5000})
     notice = shown(at.warning)
-    assert "The link's movie='" + "x" * 80 + "…'" in notice and len(notice) < 300, len(notice)
+    assert "The link's movie=“" + "x" * 80 + "…”" in notice and len(notice) < 300, len(notice)

@@ -54,7 +54,7 @@ def test_the_search_caption_counts_what_the_list_shows(with_run, page, key, how_
     else:
         assert reported == 0 and box.value == before  # nothing found: the selection stays
         hint = "part of an id" if key == "p_dg_user" else "part of a title, or an id"  # what users can type
-        assert f"try {hint}." in shown(captions)
+        assert f"try {hint}" in shown(captions)
 
 
 def test_a_search_that_finds_only_rated_movies_says_so(with_run):

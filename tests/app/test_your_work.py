@@ -47,6 +47,7 @@ def test_a_reload_finds_the_training_with_its_cancel_and_keeps_the_form(with_run
     # the form as it was typed: the lesson's settings, with 40 epochs
     assert second.number_input(key="p_tr_dot_bias_n_factors").value == 40
     assert second.number_input(key="p_tr_dot_bias_epochs").value == 40
+    second.number_input(key="p_tr_dot_bias_epochs").set_value(41)  # other settings: not a double click
     second.button(key="FormSubmitter:train_form-Train").click().run()  # pressed again: no duplicate
     assert "A training of yours is still running" in shown(second.warning)
     assert [w.task for w in _works(second) if w.kind == "training"] == [job]
@@ -178,3 +179,19 @@ def test_your_ratings_on_you_survive_a_reload_but_not_another_browser(with_run):
     assert {k: again.segmented_control(key=f"you_r_{k}").value for k in rated} == rated
     stranger = open_app("pages/you.py")  # another browser: its own, empty list
     assert "Rate at least one" in shown(stranger.info)
+
+
+def test_a_tab_that_only_shows_the_form_does_not_overwrite_what_another_typed(with_run):
+    first = open_app("pages/train.py")
+    other = reload(first, "pages/train.py")  # open before anything was typed: it shows the defaults
+    first.button(key="lesson_preset").click().run()
+    first.number_input(key="p_tr_dot_bias_epochs").set_value(7)
+    first.button(key="FormSubmitter:train_form-Train").click().run()
+    other.switch_page("pages/biases.py").run()
+    other.switch_page("pages/train.py").run()  # it reruns the form it shows, untouched
+    again = reload(first, "pages/train.py")
+    assert again.number_input(key="p_tr_dot_bias_epochs").value == 7
+    assert again.number_input(key="p_tr_dot_bias_n_factors").value == 40
+    job = job_of(first)
+    job.cancel()  # no training left running when the test process exits
+    wait_until(lambda: not job.active, timeout=60)

@@ -57,8 +57,9 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     page.get_by_label("Run name (optional)").fill("songs")
     page.get_by_label("Run name (optional)").press("Tab")
     wait_for_app(page)
-    page.get_by_label("What are the items? (optional)").fill("songs")  # every page then speaks of songs
-    page.get_by_label("What are the items? (optional)").press("Tab")
+    noun = page.get_by_role("textbox", name="What are the items? (optional)")
+    noun.fill("songs")  # every page then speaks of songs
+    noun.press("Tab")
     wait_for_app(page)
     page.get_by_role("button", name="Import as a run").click()
     page.get_by_text(re.compile(r"Imported 24 items \(3 dimensions\) as run")).wait_for(timeout=30_000)
