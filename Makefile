@@ -62,14 +62,14 @@ bench: setup
 	$(BIN)/python -m collab_core bench
 
 bench-ui: setup browser
-	$(BIN)/python -m benchmarks.bench_ui
+	$(BIN)/python -m collab_core.bench.ui
 
 bench-soak: setup browser
-	$(BIN)/python -m benchmarks.bench_soak
+	$(BIN)/python -m collab_core.bench.soak
 
 # Every page at MovieLens 25M's size, on two runs built without training (about 10 minutes on 2 cores).
 bench-scale: setup browser
-	$(BIN)/python -m benchmarks.bench_scale --json bench-scale.json
+	$(BIN)/python -m collab_core.bench.scale --json bench-scale.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_core import compare, diagnostics, export, foldin, importer, interpret, settings
-from collab_core.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
+from collab_core import settings
+from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
+from collab_core.data.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
+from collab_core.data.ratings import DensityReport, Ratings, Split, random_split
+from collab_core.data.tables import read_table
 from collab_core.errors import CollabError, RunStoreError
-from collab_core.ratings import DensityReport, Ratings, Split, random_split
-from collab_core.runs import RunInfo, RunStore
-from collab_core.tables import read_table
-from collab_core.trained import TrainedModel
+from collab_core.model.trained import TrainedModel
+from collab_core.runs import export, importer
+from collab_core.runs.store import RunInfo, RunStore
 
 BUILTIN_LABEL = "MovieLens 100K (built-in)"
 
@@ -222,13 +224,13 @@ YourRatings = tuple[tuple[str, float], ...]
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def rating_scale(run_id: str) -> foldin.RatingScale:
-    return foldin.rating_scale(load_run(run_id))
+    return foldin_inputs.rating_scale(load_run(run_id))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def demo_ratings(run_id: str, map_min_ratings: int) -> dict[str, float]:
     trained = load_run(run_id)
-    chosen = foldin.demo_ratings(trained, fitted_on=trained.catalog.with_min_ratings(map_min_ratings))
+    chosen = foldin_inputs.demo_ratings(trained, fitted_on=trained.catalog.with_min_ratings(map_min_ratings))
     return {str(trained.catalog.vocab.ids[i]): rating for i, rating in chosen.items()}
 
 
@@ -241,26 +243,27 @@ def fold_in(run_id: str, ratings: YourRatings) -> foldin.UserFoldIn:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def recommendations(run_id: str, ratings: YourRatings, n: int, min_ratings: int) -> pd.DataFrame:
-    return foldin.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings, n_because=2)
+    return foldin_explain.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings, n_because=2)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def fitted(run_id: str, ratings: YourRatings) -> pd.DataFrame:
-    return foldin.fitted_table(load_run(run_id), fold_in(run_id, ratings))
+    return foldin_explain.fitted_table(load_run(run_id), fold_in(run_id, ratings))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def nearest_users(run_id: str, ratings: YourRatings, k: int) -> pd.DataFrame:
-    return foldin.nearest_users(load_run(run_id), fold_in(run_id, ratings), k)
+    return foldin_explain.nearest_users(load_run(run_id), fold_in(run_id, ratings), k)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def you_on_map(run_id: str, ratings: YourRatings, min_ratings: int) -> tuple[foldin.UserOnMap, np.ndarray, np.ndarray]:
+def you_on_map(run_id: str, ratings: YourRatings,
+               min_ratings: int) -> tuple[foldin_explain.UserOnMap, np.ndarray, np.ndarray]:
     """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings)."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
     shown = trained.catalog.with_min_ratings(min_ratings)
-    return foldin.user_on_map(trained, fold, shown), shown, foldin.predict(trained, fold, shown)
+    return foldin_explain.user_on_map(trained, fold, shown), shown, foldin_explain.predict(trained, fold, shown)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -268,8 +271,8 @@ def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> tuple
     """(your predicted rating of the item, what each of your ratings adds to its score; None for 'nn')."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
-    score = float(foldin.predict(trained, fold, np.array([item_index]))[0])
-    return score, foldin.explain_item(trained, fold, item_index) if fold.shares is not None else None
+    score = float(foldin_explain.predict(trained, fold, np.array([item_index]))[0])
+    return score, foldin_explain.explain_item(trained, fold, item_index) if fold.shares is not None else None
 
 
 # ---------------------------------------------------------------------- Compare
@@ -282,7 +285,7 @@ def compare_runs(run_a: str, run_b: str, k: int, min_ratings: int) -> compare.Ru
 
 
 def why_not_comparable(run_a: str, run_b: str, min_ratings: int) -> str | None:
-    """Why Compare could not set run B beside run A, in plain words (collab_core.compare.why_not_comparable, or
+    """Why Compare could not set run B beside run A, in plain words (collab_core.analysis.compare.why_not_comparable, or
     why a run cannot be read); None when it could. Cached per pair, so choosing a default B costs one check."""
     return _why_not_comparable(run_a, run_b, int(min_ratings), _run_mtime(run_a), _run_mtime(run_b))
 

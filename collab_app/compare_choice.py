@@ -2,7 +2,7 @@
 
 Compare took the newest other run as its default B and opened on an error when that run could not be compared
 with A (a tiny upload on other items, another dataset). Now:
-- the default B is the newest other run that can be compared with A (`collab_core.compare.why_not_comparable`,
+- the default B is the newest other run that can be compared with A (`collab_core.analysis.compare.why_not_comparable`,
   a cheap check, cached per pair), so the newest run stays the default whenever it can be; when no other run
   can, B is A itself (every figure then shows perfect agreement, as with a single run) and `no_partner` says
   what to train;

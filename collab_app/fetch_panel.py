@@ -1,12 +1,12 @@
 """The Data page's "Get a MovieLens dataset" panel: pick a GroupLens release, read its size and usage terms,
 accept them, download it in the background with a progress bar (bytes, rate, time left) and Cancel, then
-use it. The download itself is collab_core.fetch, run by the server-wide collab_server.fetches service, so
+use it. The download itself is collab_core.data.fetch, run by the server-wide collab_server.fetches service, so
 two sessions asking for the same set share one download."""
 from __future__ import annotations
 
 import streamlit as st
 
-from collab_core import fetch
+from collab_core.data import fetch
 
 from . import services, work
 from .messages import show_error

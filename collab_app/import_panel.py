@@ -1,6 +1,6 @@
 """The Data page's "Import embeddings" panel: item vectors trained elsewhere (with their metadata, and optionally
 user vectors) uploaded into this browser's private folder, checked and previewed, then saved as a run that
-becomes the active run. The reading and checking is collab_core.importer's, the same as the CLI's
+becomes the active run. The reading and checking is collab_core.runs.importer's, the same as the CLI's
 `import-embeddings`; this module only draws the widgets."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from collab_core.data.nouns import MAX_NOUN_INPUT, from_words
 from collab_core.errors import CollabError
-from collab_core.importer import import_embeddings
-from collab_core.nouns import MAX_NOUN_INPUT, from_words
+from collab_core.runs.importer import import_embeddings
 from collab_server import tasks
 
 from . import cached, work

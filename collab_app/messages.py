@@ -27,8 +27,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from collab_core import data_roots, fetch, runs, settings
+from collab_core import settings
+from collab_core.data import fetch
+from collab_core.data import roots as data_roots
 from collab_core.errors import CollabError
+from collab_core.runs import store as runs
 
 from .text import md
 from .uploads import process_root

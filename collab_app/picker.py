@@ -2,13 +2,13 @@
 
 A selectbox over all 59,047 movies of MovieLens 25M (or 162,541 users) sends every label to the browser on
 each rerun and cannot be scrolled, so a picker is two widgets: a search box (a title fragment, or an id) and
-a selectbox of at most `limit` matches, most popular first (collab_core.search decides which). The selectbox
+a selectbox of at most `limit` matches, most popular first (collab_core.data.search decides which). The selectbox
 keeps the key the page had before, so everything that sets the selection still works: `options.apply` (the
 URL's value), a chart click's on_select callback, a button's callback. The current selection is always among
 the offered options, so it shows whichever way it was made. Pressing Enter in the search box selects the best
 match at once (a person who types "GoldenEye" wants GoldenEye), and the others stay one click away.
 
-Under the search box a caption says what the search found: counted by collab_core.search over everything the
+Under the search box a caption says what the search found: counted by collab_core.data.search over everything the
 text matches (not over the list, which also keeps the current selection), so it never contradicts the list.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import streamlit as st
 
-from collab_core.catalog import ItemCatalog, Vocab
-from collab_core.nouns import USER, Noun
-from collab_core.search import DEFAULT_LIMIT, Matches, match_ids, match_items
+from collab_core.data.catalog import ItemCatalog, Vocab
+from collab_core.data.nouns import USER, Noun
+from collab_core.data.search import DEFAULT_LIMIT, Matches, match_ids, match_items
 
 from .text import md
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collab_core.config import defaults_for_data
+from collab_core.data.ratings import Ratings, Split, random_split
 from collab_core.errors import CollabError
-from collab_core.memory import check_fits
-from collab_core.ratings import Ratings, Split, random_split
-from collab_core.training import resolve_device
+from collab_core.model.config import defaults_for_data
+from collab_core.model.memory import check_fits
+from collab_core.model.training import resolve_device
 from collab_server import timing, workers
 from collab_server.jobs import Job
 

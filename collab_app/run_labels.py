@@ -6,16 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from collab_core import presets
-from collab_core.runs import RunInfo
+from collab_core.model import presets
+from collab_core.model.kinds import label_of
+from collab_core.runs.store import RunInfo
 
 LABEL_NAME = 24  # characters of a run's name in its label: with " · RMSE 0.951" it fits the sidebar at 1024 px
-MODEL_NAMES = {"dot_bias": "EmbeddingDotBias", "dot": "EmbeddingDot (no bias)", "nn": "EmbeddingNN (MLP)"}
 
 
 def model_name(kind: str) -> str:
     """A model kind as people know it ("EmbeddingDotBias" for dot_bias)."""
-    return MODEL_NAMES.get(kind, kind)
+    return label_of(kind)
 
 
 def run_label(info: RunInfo) -> str:

@@ -16,7 +16,7 @@ import torch
 
 from collab_core import settings
 from collab_core.errors import CollabError
-from collab_core.training import warm_up
+from collab_core.model.training import warm_up
 from collab_server import workers
 from collab_server.fetches import FetchService
 from collab_server.jobs import Computation, ComputeCache, TrainingService
@@ -76,7 +76,7 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
     if runtime is not None and runtime.umap_worker is not None:
         compute = runtime.umap_worker.run
     else:
-        from collab_core.interpret import umap_embed as compute
+        from collab_core.analysis.interpret import umap_embed as compute
     computation = umap_cache().get_or_start(key, lambda: compute(factors, dims, n_neighbors, min_dist, metric,
                                                                   UMAP_SEED))
     computation.expected_seconds = umap_expected_seconds(len(indices))
@@ -85,7 +85,7 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
 
 def umap_expected_seconds(n_items: int) -> float:
     """About how long a UMAP of `n_items` takes here with the app's fixed seed (single-threaded), after numba's
-    warm-up: a line through benchmarks/bench_scale's figures on the 2-core development machine (see
+    warm-up: a line through collab_core.bench.scale's figures on the 2-core development machine (see
     docs/performance.md); it only sets the progress bar's pace."""
     return UMAP_BASE_SECONDS + UMAP_SECONDS_PER_ITEM * n_items
 

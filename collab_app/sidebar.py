@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from collab_core import runs, settings
+from collab_core import settings
+from collab_core.data.nouns import Noun
 from collab_core.errors import CollabError
-from collab_core.nouns import Noun
-from collab_core.runs import RunInfo
+from collab_core.model.kinds import IMPORTED
+from collab_core.runs import store as runs
+from collab_core.runs.store import RunInfo
 
 from . import cached, options, services, state, work
 from .run_labels import run_description, run_labels
@@ -60,7 +62,7 @@ def _load_active(run_id: str) -> state.ActiveRun | None:
 def _describe(info: RunInfo) -> None:
     if info.name:
         st.markdown(f"**{md(info.name)}**")
-    if info.model == "imported":
+    if info.model == IMPORTED.name:
         st.caption(f"Imported from: {md(info.dataset)}  \n{md(run_description(info))}")
     else:
         st.caption(f"Trained on: {md(info.dataset or 'unknown data')}  \n{md(run_description(info))}")

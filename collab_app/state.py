@@ -31,7 +31,7 @@ class ActiveRun:
     """The run every page shows: its id and the loaded, checked model."""
 
     run_id: str
-    trained: Any  # collab_core.trained.TrainedModel
+    trained: Any  # collab_core.model.trained.TrainedModel
 
 
 def session_id() -> str:

@@ -10,7 +10,7 @@ turns a bare `https://...`, `www.` address or e-mail address in the text into a 
 are resolved (seen in the browser test). So `md()` also puts an invisible WORD JOINER (U+2060) inside
 those patterns (`https:⁠//`, `www⁠.`, `⁠@`), which no reader sees and no autolink matches. Newlines become
 spaces, so text cannot start a heading or a list. Plotly's sink has its own helper (collab_app.charts.label)
-and CSV cells theirs (collab_core.export.csv_cell).
+and CSV cells theirs (collab_core.runs.export.csv_cell).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Train page's settings form, drawn from TrainConfig's fields and their Bounds (collab_core.config), so a
+"""The Train page's settings form, drawn from TrainConfig's fields and their Bounds (collab_core.model.config), so a
 setting added to TrainConfig appears on the page with the same label, limits and help as validate() uses.
 
 Each model kind keeps its own copy of the settings (widget keys `p_tr_<model>_<field>`), so switching model
@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import streamlit as st
 
-from collab_core.config import Bounds, TrainConfig, parse_layers
+from collab_core.model.config import Bounds, TrainConfig, parse_layers
 
 # The random split is not a training setting (it is part of the data), but it is set on the same form.
 SPLIT = {"valid_frac": (0.1, Bounds("real", "Validation fraction", 0, 1, open_low=True, open_high=True,

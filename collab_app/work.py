@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from collab_core.verdict import baseline_verdict
+from collab_core.model.verdict import baseline_verdict
 from collab_server.owners import Tracked, Work
 
 from . import browser, cached, services, state

@@ -1,26 +1,22 @@
 """collab_core: the engine of the CF Embedding Explorer, importable without Streamlit.
 
-Modules, each with one job:
-  datasets   where ratings come from (built-in MovieLens 100K, MovieLens folders, CSV/Parquet)
-  ratings    the Ratings model: dense indices, raw<->index maps, metadata, density filter, splits
-  models     EmbeddingDot, EmbeddingDotBias, EmbeddingNN (torch nn.Modules)
-  training   TrainConfig, fit(), lr_find(), baselines, device choice
-  runs       RunStore: trained runs on disk (safetensors + JSON, atomic writes)
-  interpret  bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
-  foldin     a new user from their ratings against a run's frozen items: recommendations, "because"
-  compare    two runs over their shared items: bias ranks, neighbour stability, Procrustes-aligned maps
-  importer   embeddings trained elsewhere (Projector TSV, .npy, CSV/Parquet tables) made into a run
-  diagnostics  one prediction's parts, embedding norm vs popularity, validation error by count
-  presets    named training presets as data (fast.ai lesson 5)
-  verdict    whether a run beat its baselines, in plain words, and what to try when it did not
-  nouns      what a run's items are called (movies, an import's own noun, items)
-  rating_values  the rating values a run's data holds (the stars a new user is offered)
-  search     search-as-you-type over items and users, with counts of what matched
-  cli        `python -m collab_core train|neighbours|runs|bench|recommend|compare|import-embeddings`
+Sub-packages, one concept each (each one's docstring lists its modules and what it may import):
+  data/      where ratings come from and what they are called: datasets, Ratings, catalog, tables, fetch,
+             the parse cache, search, nouns, the rating values
+  model/     the model kinds, their networks, TrainConfig, fit() and lr_find(), optimisers, memory estimate,
+             baselines, presets, TrainedModel, the verdict on a run
+  runs/      runs on disk (safetensors + JSON): the store, run.json's schema, run ids, import and export
+  analysis/  what a run learned: bias rankings, PCA/UMAP maps, neighbours, two runs compared, diagnostics, and
+             the fold-in of a new user (its inputs, its solvers, its explanations)
+  cli/       `python -m collab_core train|neighbours|runs|bench|recommend|compare|import-embeddings|export|data`
+  bench/     every benchmark: numbers, not assertions (engine ones through `bench`, the dashboard's as modules)
+and two modules everything may use: errors (the exception classes) and settings (the COLLAB_* variables).
 
-Importing this package imports neither streamlit nor umap; submodules are imported where used.
+Layers, lowest first: errors, settings -> data -> model -> analysis, runs -> cli, bench. A package imports only
+from those before it (tests/core/test_imports.py checks it). Importing collab_core imports neither streamlit
+nor umap; sub-packages are imported where used.
 """
-from .errors import (
+from collab_core.errors import (
                      AmbiguousTitleError,
                      CollabError,
                      ConfigError,

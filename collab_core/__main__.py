@@ -1,6 +1,6 @@
-"""`python -m collab_core ...`: see collab_core/cli.py."""
+"""`python -m collab_core ...`: see collab_core/cli/main.py."""
 import sys
 
-from .cli import main
+from collab_core.cli.main import main
 
 sys.exit(main())

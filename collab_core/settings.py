@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import ConfigError
+from collab_core.errors import ConfigError
+from collab_core.runs.ids import valid_run_id
 
 
 class SettingError(ConfigError):
@@ -72,8 +73,6 @@ def _url(text: str) -> str:
 
 
 def _run_id(text: str) -> str:
-    from .runs import valid_run_id  # late: runs imports torch
-
     if not valid_run_id(text.strip()):
         raise ValueError("expected a run id (letters, digits, '.', '_' and '-')")
     return text.strip()

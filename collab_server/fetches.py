@@ -1,5 +1,5 @@
 """Dataset downloads in the background: at most one per dataset for the whole server, shared by every session
-that asks for it, with its latest progress and a cancel flag. The work is collab_core.fetch.fetch (network
+that asks for it, with its latest progress and a cancel flag. The work is collab_core.data.fetch.fetch (network
 and disk I/O, so a thread is enough); its file lock also keeps a CLI fetch of the same set from doubling up.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from collab_core import fetch
+from collab_core.data import fetch
 from collab_core.errors import CollabError, FetchCancelled
 
 _log = logging.getLogger("collab_server.fetches")

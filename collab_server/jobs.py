@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collab_core.config import TrainConfig
+from collab_core.data.ratings import Ratings, Split
 from collab_core.errors import CollabError, DeviceError, TrainingCancelled
-from collab_core.ratings import Ratings, Split
-from collab_core.training import Progress
+from collab_core.model.config import TrainConfig
+from collab_core.model.training import Progress
 
 from .workers import LRFindTask, ThreadWorker, TrainTask, WorkerDied
 

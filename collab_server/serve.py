@@ -24,12 +24,12 @@ def preload() -> None:
     import sklearn.neighbors  # noqa: F401
     import torch  # noqa: F401
 
-    import collab_core.datasets  # noqa: F401
-    import collab_core.interpret  # noqa: F401
-    import collab_core.runs  # noqa: F401
-    import collab_core.training
+    import collab_core.analysis.interpret  # noqa: F401
+    import collab_core.data.datasets  # noqa: F401
+    import collab_core.model.training
+    import collab_core.runs.store  # noqa: F401
 
-    collab_core.training.warm_up()  # torch's lazy imports: 1 s now, over a minute in a busy server thread
+    collab_core.model.training.warm_up()  # torch's lazy imports: 1 s now, over a minute in a busy server thread
 
 
 def freeze_imported_objects() -> None:

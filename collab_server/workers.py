@@ -30,11 +30,12 @@ from multiprocessing.managers import SyncManager
 
 import numpy as np
 
-from collab_core import interpret, settings
-from collab_core.config import TrainConfig
-from collab_core.ratings import Ratings, Split
-from collab_core.runs import RunStore
-from collab_core.training import Progress, fit, lr_find, warm_up
+from collab_core import settings
+from collab_core.analysis import interpret
+from collab_core.data.ratings import Ratings, Split
+from collab_core.model.config import TrainConfig
+from collab_core.model.training import Progress, fit, lr_find, warm_up
+from collab_core.runs.store import RunStore
 
 
 def max_trainings() -> int:

@@ -1,5 +1,5 @@
-"""Compare: two runs side by side over the items they share (collab_core.compare): settings, scores, loss curves,
-bias rankings, neighbour stability, and B's map aligned onto A's. Clicking an item on the aligned map shows its
+"""Compare: two runs side by side over the items they share (collab_core.analysis.compare): settings, scores, loss
+curves, bias rankings, neighbour stability, and B's map aligned onto A's. Clicking an item on the aligned map shows its
 neighbours in both runs."""
 import numpy as np
 import pandas as pd
@@ -8,7 +8,7 @@ import streamlit as st
 from collab_app import cached, charts, compare_choice, options, progress, state
 from collab_app.run_labels import run_labels
 from collab_app.text import MISSING, md
-from collab_core import interpret
+from collab_core.analysis import interpret
 from collab_core.errors import CollabError
 
 ROWS = 10  # rows of each ranking table

@@ -6,8 +6,8 @@ import streamlit as st
 from collab_app import cached, charts, fetch_panel, import_panel, navigation, state, work
 from collab_app.messages import show_error
 from collab_app.text import MISSING, md
-from collab_core import data_roots
-from collab_core.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
+from collab_core.data import roots as data_roots
+from collab_core.data.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
 
 navigation.ensure_frame()
@@ -34,7 +34,7 @@ if source == "import":  # not ratings to train on: vectors trained elsewhere, sa
 
 
 def column_mapping(header: list[str]) -> ColumnMap:
-    """One selectbox per role, each guessed from the column names (collab_core.datasets.guess_column)."""
+    """One selectbox per role, each guessed from the column names (collab_core.data.datasets.guess_column)."""
     cols = st.columns(5)
     chosen = {}
     for i, (role, label) in enumerate([("user", "user"), ("item", "item"), ("rating", "rating"),

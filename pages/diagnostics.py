@@ -1,12 +1,12 @@
 """Diagnostics: one prediction taken apart, embedding norms against popularity, and where on the validation set
-the model is wrong (collab_core.diagnostics). The last needs the run's own ratings and split, which are rebuilt
+the model is wrong (collab_core.analysis.diagnostics). The last needs the run's own ratings and split, which are rebuilt
 when this session can load the run's dataset."""
 import numpy as np
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.text import MISSING, md
-from collab_core import interpret
+from collab_core.analysis import interpret
 
 MOST_WORST = 200  # worst predictions kept; the page shows the first `worst`
 active = progress.page_run()

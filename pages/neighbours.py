@@ -7,7 +7,7 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import MISSING, md
-from collab_core import interpret
+from collab_core.analysis import interpret
 
 active = progress.page_run()
 catalog = active.trained.catalog

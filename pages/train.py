@@ -10,13 +10,13 @@ from collab_app import browser, cached, charts, navigation, progress, services, 
 from collab_app.messages import clean
 from collab_app.run_labels import model_name, preset_note, reported_by_preset, run_label
 from collab_app.text import MISSING, md
-from collab_core.config import defaults_for_data
+from collab_core.data.nouns import item_noun
 from collab_core.errors import CollabError
-from collab_core.models import MODEL_KINDS
-from collab_core.nouns import item_noun
-from collab_core.presets import LESSON
-from collab_core.training import cuda_summary
-from collab_core.verdict import VERDICT_HELP, baseline_verdict
+from collab_core.model.config import defaults_for_data
+from collab_core.model.kinds import MODEL_KINDS, kind_named
+from collab_core.model.presets import LESSON
+from collab_core.model.training import cuda_summary
+from collab_core.model.verdict import VERDICT_HELP, baseline_verdict
 
 DOUBLE_CLICK_SECONDS = 3  # a second press of Train with the same settings this soon is the same press
 navigation.ensure_frame()
@@ -54,10 +54,10 @@ train_form.restore(work.recall("train_form", {}))  # what this browser typed bef
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True,
                              format_func=model_name, on_change=remember_form)
-# The measured defaults for this data's size (collab_core.config.defaults_for_data), said with the reason
+# The measured defaults for this data's size (collab_core.model.config.defaults_for_data), said with the reason
 sized = defaults_for_data(ratings, model)
 defaults = sized.config
-if model != "dot":
+if kind_named(model).bounded:
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
 if train_form.init(model, defaults):
     st.info("The settings below were reset to the defaults for this training data.", icon=":material/restart_alt:")

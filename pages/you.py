@@ -1,4 +1,4 @@
-"""You: rate a few items and the run folds you in as a new user, without retraining (collab_core.foldin: a
+"""You: rate a few items and the run folds you in as a new user, without retraining (collab_core.analysis.foldin: a
 ridge regression through the sigmoid against the frozen item factors, in milliseconds). Then: what it
 recommends and why, how well your one vector fits your own ratings, where you sit on the item map, and the
 existing users most like you. Clicking an item on the map explains its predicted rating."""
@@ -8,7 +8,7 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.text import MISSING, md
-from collab_core import interpret
+from collab_core.analysis import interpret
 from collab_core.errors import CollabError
 
 MAX_RATINGS = 20
@@ -135,7 +135,7 @@ penalty = f"penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" 
 st.caption(f"Your vector, from your {fold.n_rated} rating(s), took {fold.seconds * 1000:.1f} ms; the run itself is "
            f"unchanged.",
            help=f"How: {md(fold.method)} with {fold.iterations} refinement step(s), {penalty}, derived from the "
-                f"training's weight decay (collab_core.foldin).")
+                f"training's weight decay (collab_core.analysis.foldin).")
 if fold.n_rated < 5:
     st.info(f"With {fold.n_rated} rating(s), your vector is mostly a pull towards the average user; rate 5 to 20 "
             f"{md(noun.many)} for recommendations that are about you.", icon=":material/info:")

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def planted():
-    from collab_core.synthetic import planted_ratings
+    from collab_core.bench.synthetic import planted_ratings
 
     return planted_ratings(n_users=200, n_items=120, n_ratings=12_000, n_factors=3, noise=0.25, seed=0)
 
@@ -22,9 +22,9 @@ def planted():
 @pytest.fixture(scope="session")
 def tiny_trained(planted):
     """A small dot_bias model on planted data: fast, and with real structure to interpret."""
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.training import fit
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
 
     ratings, _ = planted
     return fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=3, n_factors=8))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collab_core import export
-from collab_core.importer import import_embeddings
-from collab_core.runs import RunStore
+from collab_core.runs import export
+from collab_core.runs.importer import import_embeddings
+from collab_core.runs.store import RunStore
 from tests.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +89,10 @@ def empty_runs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def movie_run(tmp_path_factory):
     """A small run on the built-in MovieLens 100K: 1 epoch, 8 factors (under a second), saved once."""
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
 
     ratings = load_builtin()
     trained = fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8))
@@ -121,10 +121,10 @@ def use_copy_of(runs: Path, tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The folder of a run on 30 items and 20 users (a typical small upload), saved once."""
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
+    from collab_core.bench.synthetic import planted_ratings
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
 
     ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
     root = tmp_path_factory.mktemp("tiny") / "runs"
@@ -136,10 +136,10 @@ def tiny_run(tmp_path_factory):
 def instrument_runs(tmp_path_factory, movie_run):
     """The tiny movie run (conftest), a second dot_bias with another weight seed, and an nn, all on the built-in
     MovieLens 100K with the same split (seed 0, 10%)."""
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
 
     root, run_id = movie_run
     copy = tmp_path_factory.mktemp("instrument-runs") / "runs"

@@ -20,11 +20,11 @@ def dated(root, days: dict[str, int]) -> None:
 @pytest.fixture(scope="module")
 def elsewhere(tmp_path_factory):
     """A tiny run whose items (ids 'x0'..'x29') no MovieLens run has: the newest run, and never comparable."""
-    from collab_core.config import default_config
-    from collab_core.ratings import Ratings, random_split
-    from collab_core.runs import RunStore
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
+    from collab_core.bench.synthetic import planted_ratings
+    from collab_core.data.ratings import Ratings, random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     planted, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
     frame = planted.to_frame().assign(item=lambda f: "x" + f["item"])
@@ -37,7 +37,7 @@ def elsewhere(tmp_path_factory):
 @pytest.fixture()
 def runs(movie_run, elsewhere, tmp_path, monkeypatch):
     """The movie run (conftest), two copies of it under other names (older), and 'elsewhere' (newest)."""
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     root, run_id = movie_run
     copy = tmp_path / "runs"
@@ -66,7 +66,7 @@ def test_compare_opens_on_the_newest_run_it_can_compare(runs):
 
 
 def test_the_newest_run_stays_the_default_when_it_can_be_compared(runs):
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     root, run_id = runs
     store = RunStore(root)
@@ -79,7 +79,7 @@ def test_the_newest_run_stays_the_default_when_it_can_be_compared(runs):
 
 def test_a_link_to_a_run_b_it_cannot_compare_says_what_to_pick(runs):
     from collab_app.run_labels import run_labels
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     root, run_id = runs
     at = open_app("pages/compare.py", {"run": run_id, "a": run_id, "b": "elsewhere"})

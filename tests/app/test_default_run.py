@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from collab_core.runs import RunInfo, choose_default
+from collab_core.runs.store import RunInfo, choose_default
 
 from .conftest import no_exceptions, open_app, shown
 

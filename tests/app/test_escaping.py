@@ -1,6 +1,6 @@
 """Untrusted text is text on every page: titles, genres, dataset and run names from data, and values from the
 URL, are never read as Markdown by Streamlit nor as HTML by Plotly (collab_app.text.md, charts.label), and the
-CSV export never holds a spreadsheet formula (collab_core.export.csv_cell).
+CSV export never holds a spreadsheet formula (collab_core.runs.export.csv_cell).
 
 The class of bug: a new caption, notice or chart label that forgets to escape. These tests plant hostile
 strings in every place data reaches and look at everything every page renders, so a new sink that forgets is
@@ -116,8 +116,8 @@ def test_hostile_link_values_are_quoted_as_text(with_hostile_run, page, param, v
 
 
 def test_the_embeddings_csv_holds_no_formula(with_hostile_run):
-    from collab_core.export import embeddings_csv, projector_files
-    from collab_core.runs import RunStore
+    from collab_core.runs.export import embeddings_csv, projector_files
+    from collab_core.runs.store import RunStore
 
     trained = RunStore(with_hostile_run).load("hostile-run")
     csv = embeddings_csv(trained).decode()

@@ -3,8 +3,8 @@ and every page works with an imported run active, saying in one line what it can
 counts or a training history. Hostile titles and names from imported files stay text."""
 import pytest
 
-from collab_core import export
-from collab_core.runs import RunStore
+from collab_core.runs import export
+from collab_core.runs.store import RunStore
 from tests.hostile import HOSTILE
 
 from .conftest import PAGES, import_and_wait, no_exceptions, open_app, owner_of, shown, use_copy_of

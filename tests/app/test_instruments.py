@@ -127,10 +127,10 @@ def test_clicking_a_movie_on_the_map_explains_it(runs):
 
 
 def test_a_half_star_run_offers_half_stars(tmp_path, monkeypatch):
-    from collab_core.config import default_config
-    from collab_core.ratings import Ratings, random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.ratings import Ratings, random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"user": rng.integers(0, 40, 1500).astype(str), "item": rng.integers(0, 30, 1500).astype(str),
@@ -151,10 +151,10 @@ def test_a_half_star_run_offers_half_stars(tmp_path, monkeypatch):
 def test_a_run_with_one_star_ratings_offers_one_star(tmp_path, monkeypatch):
     """Every movie and every person also has higher ratings, so no mean is near 1: the stars come from the
     ratings themselves, not from means."""
-    from collab_core.config import default_config
-    from collab_core.ratings import Ratings, random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.ratings import Ratings, random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     rng = np.random.default_rng(1)
     table = pd.DataFrame({"user": rng.integers(0, 40, 1500).astype(str), "item": rng.integers(0, 30, 1500).astype(str),
@@ -252,11 +252,11 @@ def test_compare_with_a_single_run_compares_it_with_itself(with_run):
 
 
 def test_compare_runs_on_different_data_uses_the_shared_items(runs, tmp_path):
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
+    from collab_core.bench.synthetic import planted_ratings
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root, run_id = runs
     ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)  # ids "0".."29"
@@ -293,7 +293,7 @@ def test_diagnostics_of_an_nn_say_what_does_not_apply(runs):
 
 
 def test_diagnostics_say_when_the_runs_data_is_not_available(with_run, tmp_path):
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     runs_dir, run_id = with_run
     trained = RunStore(runs_dir).load(run_id)
@@ -349,11 +349,11 @@ def test_the_lesson_preset_fills_the_train_form(with_run):
 def lesson_run(tmp_path_factory):
     """A run with the lesson preset's settings and split (trained with a large batch for 1 epoch to be quick, then
     given the preset's config: only what the run stores is looked at)."""
-    from collab_core.datasets import load_builtin
-    from collab_core.presets import LESSON
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.presets import LESSON
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     ratings = load_builtin()
     trained = fit(ratings, random_split(ratings, LESSON.valid_frac, 42), replace(LESSON.config, epochs=1,
@@ -379,7 +379,7 @@ def test_a_lesson_run_shows_the_lessons_mse_beside_its_own(lesson_run, tmp_path,
 
 def test_run_labels_are_short_and_their_description_carries_rmse_mse_and_id(with_run):
     from collab_app.run_labels import run_description, run_label, run_labels
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     _, run_id = with_run
     info = next(i for i in RunStore().list() if i.run_id == run_id)

@@ -1,12 +1,12 @@
 """The Train page's run history says, beside each run's RMSE, when the run is worse than the baselines scored on
-its own validation ratings (collab_core.verdict), so a model that learned nothing is not read as a result."""
-from collab_core.bench_small import SAMPLES, sample_block
-from collab_core.config import default_config
-from collab_core.datasets import load_builtin
-from collab_core.ratings import random_split
-from collab_core.runs import RunStore
-from collab_core.training import fit
-from collab_core.verdict import baseline_verdict
+its own validation ratings (collab_core.model.verdict), so a model that learned nothing is not read as a result."""
+from collab_core.bench.small_data import SAMPLES, sample_block
+from collab_core.data.datasets import load_builtin
+from collab_core.data.ratings import random_split
+from collab_core.model.config import default_config
+from collab_core.model.training import fit
+from collab_core.model.verdict import baseline_verdict
+from collab_core.runs.store import RunStore
 
 from .conftest import no_exceptions, open_app
 

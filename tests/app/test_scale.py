@@ -9,14 +9,14 @@ import pytest
 from .conftest import PAGES, no_exceptions, open_app, pick, shown
 
 SHAPE = dict(n_users=30_000, n_items=20_000, n_ratings=1_500_000, n_factors=16)
-MAX_OPTIONS = 101  # collab_core.search's 100 matches and the current selection
+MAX_OPTIONS = 101  # collab_core.data.search's 100 matches and the current selection
 MAX_ROWS = 1_000
-MAP_POINTS = 5_000 + 100  # collab_core.interpret.MAP_POINTS, and the items a map marks (query, neighbours, yours)
+MAP_POINTS = 5_000 + 100  # interpret.MAP_POINTS, and the items a map marks (query, neighbours, yours)
 
 
 @pytest.fixture(scope="module")
 def scale_runs(tmp_path_factory):
-    from collab_core.scale_run import ScaleShape, save_scale_runs
+    from collab_core.bench.scale_run import ScaleShape, save_scale_runs
 
     root = tmp_path_factory.mktemp("scale") / "runs"
     save_scale_runs(root, 2, ScaleShape(**SHAPE))
@@ -77,7 +77,7 @@ def test_projections_draw_every_item_when_asked(runs):
 
 def test_the_picker_finds_any_movie_and_any_user_by_search(runs):
     at = open_app("pages/diagnostics.py", {"run": "scale-run-0"})
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     run = RunStore(runs).load("scale-run-0")
     rare = int(np.argmin(run.catalog.counts))  # far outside the 100 most rated

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from collab_app import services
-from collab_core.catalog import ID_MARK
+from collab_core.data.catalog import ID_MARK
 
 from .conftest import ROOT, no_exceptions, owner_of, shown, use_dataset
 
@@ -27,7 +27,7 @@ YOUR_RATINGS = {"0": 5.0, "1": 1.0, "2": 5.0, "3": 1.0, "4": 4.0, "5": 2.0}  # t
 
 def write_ratings(path: Path, seed: int, items: int) -> Path:
     """A ratings file (user, item, rating, title) on planted structure, ids "0".."items-1", titles as above."""
-    from collab_core.synthetic import planted_ratings
+    from collab_core.bench.synthetic import planted_ratings
 
     ratings, _ = planted_ratings(n_users=60, n_items=items, n_ratings=60 * items, n_factors=3, seed=seed)
     frame = ratings.to_frame()
@@ -39,11 +39,11 @@ def write_ratings(path: Path, seed: int, items: int) -> Path:
 @pytest.fixture(scope="module")
 def twin_runs(tmp_path_factory):
     """Runs 'twins' (40 items) and 'twins-b' (30 of them, another seed), each trained on its ratings file."""
-    from collab_core.config import default_config
-    from collab_core.datasets import load_table
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_table
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     folder = tmp_path_factory.mktemp("twins")
     store = RunStore(folder / "runs")
@@ -141,7 +141,7 @@ def test_no_page_shows_two_items_under_one_name(twin_runs, monkeypatch, page, qu
 
 
 def test_the_run_really_has_one_title_for_many_items(twin_runs):
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     runs, _ = twin_runs
     catalog = RunStore(runs).load("twins").catalog

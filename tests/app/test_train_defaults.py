@@ -1,4 +1,4 @@
-"""The Train page's defaults follow the training data's size (collab_core.config.defaults_for) and say why;
+"""The Train page's defaults follow the training data's size (collab_core.model.config.defaults_for) and say why;
 switching to data of another size refills the form from the new defaults and says so."""
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from collab_app.cached import DatasetSpec
-from collab_core import config
+from collab_core.model import config
 
 from .conftest import no_exceptions, open_app, shown, use_dataset
 

@@ -3,7 +3,7 @@
 Every page is opened on runs of several kinds and everything it would show is read: what is on the page itself
 (titles, captions, alerts, labels, buttons, table headers and cells) must hold no build jargon and no missing value
 written out as "None" or "nan" (a dash, or nothing), and nothing at all, tooltips and charts included, may call
-the items "movies" unless they are MovieLens movies (collab_core.nouns)."""
+the items "movies" unless they are MovieLens movies (collab_core.data.nouns)."""
 import re
 
 import numpy as np
@@ -83,8 +83,8 @@ def foods(imported_runs, movie_run, tmp_path, monkeypatch):
     (`imports`), and the same with the tiny MovieLens run (`mixed`). Run ids say nothing about movies."""
     import shutil
 
-    from collab_core.importer import import_embeddings
-    from collab_core.runs import RunStore
+    from collab_core.runs.importer import import_embeddings
+    from collab_core.runs.store import RunStore
 
     runs_dir = tmp_path / "runs"
     shutil.copytree(imported_runs, runs_dir)

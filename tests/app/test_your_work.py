@@ -150,8 +150,8 @@ def test_a_umap_layout_is_listed_while_it_runs(with_run, monkeypatch):
 
 
 def test_a_training_worse_than_its_baselines_says_so_as_it_arrives(with_run):
-    from collab_core.runs import RunStore
-    from collab_core.verdict import baseline_verdict
+    from collab_core.model.verdict import baseline_verdict
+    from collab_core.runs.store import RunStore
 
     at = open_app("pages/train.py")
     at.number_input(key="p_tr_dot_bias_epochs").set_value(1)

@@ -2,13 +2,14 @@
 diagnostics tests."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
-from collab_core.config import TrainConfig
-from collab_core.models import build_model
-from collab_core.synthetic import planted_ratings
-from collab_core.trained import TrainedModel
+from collab_core.bench.synthetic import planted_ratings
+from collab_core.model.config import TrainConfig
+from collab_core.model.trained import TrainedModel
 
 
 def planted_model(kind: str = "dot_bias", n_users: int = 60, n_items: int = 80, n_factors: int = 4,
@@ -21,15 +22,14 @@ def planted_model(kind: str = "dot_bias", n_users: int = 60, n_items: int = 80, 
     width = factors_i.shape[1]
     with torch.random.fork_rng():  # the MLP's initial weights from `seed`, not from whatever ran before
         torch.manual_seed(seed)
-        model = build_model(kind, ratings.n_users, ratings.n_items, width, (0.0, 5.5), nn_layers=(16,),
-                            nn_dropout=0.0)
+        config = TrainConfig(model=kind, n_factors=width, nn_layers=(16,), nn_dropout=0.0)
+        model = config.kind.build(config, ratings.n_users, ratings.n_items)
     with torch.no_grad():
         model.item_factors.weight.copy_(torch.as_tensor(factors_i, dtype=torch.float32))
         model.user_factors.weight.copy_(torch.as_tensor(truth.user_factors[:, :width], dtype=torch.float32))
-        if kind == "dot_bias":
+        if config.kind.biases:
             model.item_bias.weight.copy_(torch.as_tensor(truth.item_bias[:, None], dtype=torch.float32))
             model.user_bias.weight.copy_(torch.as_tensor(truth.user_bias[:, None], dtype=torch.float32))
-    config = TrainConfig(model=kind, n_factors=width, nn_layers=(16,), nn_dropout=0.0)
     metrics = {"rmse": 0.5, "mse": 0.25, "n_train": ratings.n_ratings}
     history = [{"epoch": 1, "train_loss": 0.3, "valid_rmse": 0.5, "valid_mse": 0.25, "elapsed": 0.1}]
     return TrainedModel.from_training(model.eval(), ratings, config, metrics, history)
@@ -37,14 +37,12 @@ def planted_model(kind: str = "dot_bias", n_users: int = 60, n_items: int = 80, 
 
 def with_factors(trained: TrainedModel, item_factors: np.ndarray, user_factors: np.ndarray) -> TrainedModel:
     """A copy of a 'dot'/'dot_bias' TrainedModel with other factor matrices (biases kept)."""
-    kind = trained.config.model
-    width = item_factors.shape[1]
-    model = build_model(kind, trained.n_users, trained.n_items, width, trained.config.y_range)
+    config = replace(trained.config, n_factors=item_factors.shape[1])
+    model = config.kind.build(config, trained.n_users, trained.n_items)
     state = {k: v.clone() for k, v in trained.model.state_dict().items()}
     state["item_factors.weight"] = torch.as_tensor(item_factors, dtype=torch.float32)
     state["user_factors.weight"] = torch.as_tensor(user_factors, dtype=torch.float32)
     model.load_state_dict(state)
-    config = TrainConfig.from_dict({**trained.config.to_dict(), "n_factors": width})
     return TrainedModel(model.eval(), config, trained.users, trained.user_counts, trained.user_means,
                         trained.catalog, dict(trained.metrics), list(trained.history), trained.dataset,
                         recorded_scale=trained.recorded_scale)

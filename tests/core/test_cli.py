@@ -1,4 +1,4 @@
-"""The command line: `collab_core.cli.main([...])` called in-process, as the shell would call it (one test runs
+"""The command line: `collab_core.cli.main.main([...])` called in-process, as the shell would call it (one test runs
 `python -m collab_core` in a subprocess too, to check the entry point itself)."""
 import io
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from collab_core.cli import main
+from collab_core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def cli_process(*args, runs_dir=None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def planted_csv(tmp_path_factory):
-    from collab_core.synthetic import planted_ratings
+    from collab_core.bench.synthetic import planted_ratings
 
     ratings, _ = planted_ratings(n_users=80, n_items=60, n_ratings=3000, seed=5)
     folder = tmp_path_factory.mktemp("csv")
@@ -137,7 +137,7 @@ def test_bad_file_content_is_reported_with_row_and_value(tmp_path):
 
 
 def test_ambiguous_title_lists_candidates(tiny_trained, tmp_path):
-    from collab_core.runs import RunStore
+    from collab_core.runs.store import RunStore
 
     run_id = RunStore(tmp_path / "runs").save(tiny_trained)
     result = cli("neighbours", "--run", run_id, "--item", "em 1", runs_dir=tmp_path / "runs")

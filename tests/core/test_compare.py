@@ -6,10 +6,17 @@ import pandas as pd
 import pytest
 import scipy.spatial
 
-from collab_core.compare import align, compare_runs, cosine_top_k, jaccard_rows, match_items, why_not_comparable
+from collab_core.analysis.compare import (
+    align,
+    compare_runs,
+    cosine_top_k,
+    jaccard_rows,
+    match_items,
+    why_not_comparable,
+)
+from collab_core.bench.synthetic import planted_ratings
+from collab_core.data.ratings import Ratings
 from collab_core.errors import CollabError
-from collab_core.ratings import Ratings
-from collab_core.synthetic import planted_ratings
 from tests.core.planted_models import planted_model, random_rotation, with_factors
 
 
@@ -98,7 +105,7 @@ def test_neighbour_helpers():
 
 
 def test_cosine_top_k_by_blocks_equals_all_at_once(monkeypatch):
-    from collab_core import compare
+    from collab_core.analysis import compare
 
     points = np.random.default_rng(0).normal(size=(50, 6))
     whole = np.sort(cosine_top_k(points, 5), axis=1)
@@ -117,8 +124,8 @@ def test_too_few_shared_items_is_an_error(run_a):
 
 
 def test_cli_compare_json(run_a, tmp_path, capsys):
-    from collab_core.cli import main
-    from collab_core.runs import RunStore
+    from collab_core.cli.main import main
+    from collab_core.runs.store import RunStore
 
     store = RunStore(tmp_path / "runs")
     first = store.save(run_a, "a")
@@ -135,7 +142,7 @@ def test_cli_compare_json(run_a, tmp_path, capsys):
 
 
 def test_an_items_neighbours_in_both_runs_are_what_its_jaccard_counts(run_a):
-    from collab_core.compare import neighbours_in_both
+    from collab_core.analysis.compare import neighbours_in_both
 
     rotated = with_factors(run_a, run_a.item_factors() @ random_rotation(5, 3), run_a.user_factors())
     noisy = with_factors(run_a, run_a.item_factors() + np.random.default_rng(1).normal(0, 0.3, (70, 5)),
@@ -181,8 +188,8 @@ def test_the_cheap_check_says_what_compare_runs_would_refuse(run_a):
 
 
 def test_an_imported_run_without_counts_is_comparable_at_a_minimum_of_zero(run_a, tmp_path):
-    from collab_core.export import embeddings_csv
-    from collab_core.importer import import_embeddings
+    from collab_core.runs.export import embeddings_csv
+    from collab_core.runs.importer import import_embeddings
 
     (tmp_path / "items.csv").write_bytes(embeddings_csv(run_a))
     table = pd.read_csv(tmp_path / "items.csv", dtype={"item": str}).drop(columns=["count", "mean_rating"])

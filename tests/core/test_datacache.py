@@ -9,11 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from collab_core import cli, datacache, datasets
-from collab_core.bench_loading import write_synthetic_movielens
-from collab_core.datasets import load_movielens_folder
+from collab_core.bench.loading import write_synthetic_movielens
+from collab_core.cli import main as cli
+from collab_core.data import cache as datacache
+from collab_core.data import datasets
+from collab_core.data.datasets import load_movielens_folder
+from collab_core.data.ratings import Ratings
 from collab_core.errors import DataError
-from collab_core.ratings import Ratings
 
 
 def write_folder(folder, layout):

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core.datasets import (
+from collab_core.data.datasets import (
     ColumnMap,
     detect_movielens_format,
     load_builtin,
@@ -12,8 +12,8 @@ from collab_core.datasets import (
     load_table,
     load_train_valid,
 )
+from collab_core.data.ratings import Ratings, random_split
 from collab_core.errors import AmbiguousTitleError, DataError, UnknownIdError
-from collab_core.ratings import Ratings, random_split
 
 
 def write(path, text, encoding="utf-8"):

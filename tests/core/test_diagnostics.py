@@ -3,7 +3,7 @@ tables hold what they document on a tiny trained planted model."""
 import numpy as np
 import pytest
 
-from collab_core import diagnostics as D
+from collab_core.analysis import diagnostics as D
 from collab_core.errors import DataError, UnknownIdError
 from tests.core.planted_models import planted_model
 
@@ -12,10 +12,10 @@ from tests.core.planted_models import planted_model
 def skewed():
     """Planted ratings where item i keeps a share exp(-i / 30) of its ratings (1 to ~100 each), a tiny
     dot_bias trained on them, and the split: (ratings, split, trained)."""
-    from collab_core.config import default_config
-    from collab_core.ratings import random_split
-    from collab_core.synthetic import planted_ratings
-    from collab_core.training import fit
+    from collab_core.bench.synthetic import planted_ratings
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
 
     ratings, _ = planted_ratings(200, 120, 12_000, n_factors=3, noise=0.25, seed=0)
     keep = np.random.default_rng(0).random(ratings.n_ratings) < np.exp(-ratings.item_index / 30.0)
@@ -106,8 +106,8 @@ def test_where_wrong_refuses_other_ratings(skewed, planted):
 
 
 def test_the_runs_own_split_is_rebuilt_from_what_it_stores(skewed):
-    from collab_core.ratings import random_split
-    from collab_core.training import fit
+    from collab_core.data.ratings import random_split
+    from collab_core.model.training import fit
 
     ratings, split, trained = skewed
     rebuilt = D.reproduce_split(trained, ratings)
@@ -115,7 +115,7 @@ def test_the_runs_own_split_is_rebuilt_from_what_it_stores(skewed):
     assert D.where_wrong(trained, ratings, rebuilt).rmse == pytest.approx(trained.metrics["rmse"], abs=1e-5)
     # a fraction whose percentage is rounded in the description ('12%') still comes back exactly
     odd = random_split(ratings, 0.125, 7)
-    from collab_core.config import default_config
+    from collab_core.model.config import default_config
     other = fit(ratings, odd, default_config(epochs=1, n_factors=2))
     assert other.metrics["split"] == "random 12% (seed 7)"
     assert np.array_equal(D.reproduce_split(other, ratings).valid, odd.valid)

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core import compare, diagnostics, export, foldin, interpret, search
-from collab_core.catalog import ID_MARK, distinct_titles, reads_as
+from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, interpret
+from collab_core.bench.synthetic import planted_ratings
+from collab_core.data import search
+from collab_core.data.catalog import ID_MARK, distinct_titles, reads_as
+from collab_core.data.ratings import random_split
 from collab_core.errors import AmbiguousTitleError
-from collab_core.ratings import random_split
-from collab_core.synthetic import planted_ratings
+from collab_core.runs import export
 from tests.core.planted_models import planted_model
 
 SHARED = "Kull the Conqueror (1997)"
@@ -48,7 +50,7 @@ def test_display_titles_never_read_the_same_and_only_shared_titles_change(seed):
 
 
 def test_movielens_100k_shows_kull_the_conqueror_with_its_ids():
-    from collab_core.datasets import load_builtin
+    from collab_core.data.datasets import load_builtin
 
     catalog = load_builtin().catalog
     kull = np.flatnonzero(catalog.titles == SHARED)
@@ -97,9 +99,9 @@ def test_every_core_table_of_items_shows_display_titles(twins):
 
     rated = {int(i): 5.0 if i % 2 else 1.0 for i in range(2, 8)}
     fold = foldin.fold_in(trained, rated)
-    shows_display_titles(trained, foldin.fitted_table(trained, fold))
-    shows_display_titles(trained, foldin.explain_item(trained, fold, 10))
-    found = foldin.recommend(trained, fold, 8, min_ratings=0)
+    shows_display_titles(trained, foldin_explain.fitted_table(trained, fold))
+    shows_display_titles(trained, foldin_explain.explain_item(trained, fold, 10))
+    found = foldin_explain.recommend(trained, fold, 8, min_ratings=0)
     shows_display_titles(trained, found)
     shows_display_titles(trained, pd.DataFrame([b for row in found["because"] for b in row]))
 

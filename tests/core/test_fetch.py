@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from collab_core import cli, fetch
-from collab_core.datasets import load_dataset
+from collab_core.cli import main as cli
+from collab_core.data import fetch
+from collab_core.data.datasets import load_dataset
 from collab_core.errors import DataError, FetchCancelled, FetchError
 from tests.movielens_server import NAMES, ZIPS, Server, make_zip, md5, release_files  # noqa: F401
 

@@ -6,7 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from collab_core import foldin as F
+from collab_core.analysis import foldin as F
+from collab_core.analysis import foldin_explain as FE
+from collab_core.analysis import foldin_inputs as FI
+from collab_core.bench import foldin as FQ
 from collab_core.errors import AmbiguousTitleError, CollabError, UnknownIdError
 from tests.core.planted_models import planted_model
 
@@ -79,28 +82,28 @@ def test_contributions_sum_to_the_linear_score(planted_dot_bias, planted_dot, ki
     ratings, _, _ = planted_user_ratings(trained, n_rated=12, noise=0.4, seed=3)
     fold = F.fold_in(trained, ratings, refine=refine)
     items = np.arange(trained.n_items)
-    parts = F.contributions(trained, fold, items)  # (n_items, n_rated)
+    parts = FE.contributions(trained, fold, items)  # (n_items, n_rated)
     own_bias = trained.item_biases()[items] if kind == "dot_bias" else 0.0
-    np.testing.assert_allclose(parts.sum(axis=1) + own_bias, F.linear_scores(trained, fold, items), atol=1e-7)
+    np.testing.assert_allclose(parts.sum(axis=1) + own_bias, FE.linear_scores(trained, fold, items), atol=1e-7)
     assert fold.share_residual < 1e-7
-    table = F.explain_item(trained, fold, 5)
-    assert table["contribution"].sum() == pytest.approx(F.linear_scores(trained, fold, [5])[0], abs=1e-7)
+    table = FE.explain_item(trained, fold, 5)
+    assert table["contribution"].sum() == pytest.approx(FE.linear_scores(trained, fold, [5])[0], abs=1e-7)
     assert len(table) == fold.n_rated + (kind == "dot_bias")
 
 
 def test_recommendations_exclude_rated_items_and_explain_themselves(planted_dot_bias):
     ratings, _, _ = planted_user_ratings(planted_dot_bias, n_rated=20, noise=0.3, seed=4)
     fold = F.fold_in(planted_dot_bias, ratings)
-    found = F.recommend(planted_dot_bias, fold, n=15, n_because=2)
+    found = FE.recommend(planted_dot_bias, fold, n=15, n_because=2)
     assert len(found) == 15 and not set(found["item_index"]) & set(ratings)
     assert list(found["score"]) == sorted(found["score"], reverse=True)
-    np.testing.assert_allclose(found["score"], F.predict(planted_dot_bias, fold, found["item_index"].to_numpy()))
+    np.testing.assert_allclose(found["score"], FE.predict(planted_dot_bias, fold, found["item_index"].to_numpy()))
     first = found.iloc[0]
-    parts = F.contributions(planted_dot_bias, fold, [first["item_index"]])[0]
+    parts = FE.contributions(planted_dot_bias, fold, [first["item_index"]])[0]
     assert [b["contribution"] for b in first["because"]] == pytest.approx(sorted(parts, reverse=True)[:2])
-    everything = F.recommend(planted_dot_bias, fold, n=1000, min_ratings=0)
+    everything = FE.recommend(planted_dot_bias, fold, n=1000, min_ratings=0)
     assert len(everything) == planted_dot_bias.n_items - len(ratings)
-    popular = F.recommend(planted_dot_bias, fold, n=1000, min_ratings=35)
+    popular = FE.recommend(planted_dot_bias, fold, n=1000, min_ratings=35)
     assert (popular["count"] >= 35).all() and len(popular) < len(everything)
 
 
@@ -109,10 +112,10 @@ def test_fitted_table_and_nearest_users(planted_dot_bias):
     items = np.arange(planted_dot_bias.n_items)
     predicted = planted_dot_bias.predict([str(user)] * len(items), [str(i) for i in items])
     fold = F.fold_in(planted_dot_bias, dict(zip(items.tolist(), predicted.tolist())), penalties=(1e-6, 1e-6))
-    fitted = F.fitted_table(planted_dot_bias, fold)
+    fitted = FE.fitted_table(planted_dot_bias, fold)
     assert list(fitted.columns) == ["item_index", "item", "title", "rating", "prediction", "error"]
     assert fitted["error"].abs().max() < 1e-3
-    near = F.nearest_users(planted_dot_bias, fold, k=3)
+    near = FE.nearest_users(planted_dot_bias, fold, k=3)
     assert near["user"].iloc[0] == str(user) and near["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-4)
     assert list(near["similarity"]) == sorted(near["similarity"], reverse=True)
 
@@ -126,24 +129,24 @@ def test_nn_is_folded_in_through_the_frozen_mlp():
     import torch
 
     with torch.no_grad():
-        ratings = F._nn_predict(trained.model, torch.from_numpy(rows), trained.model.item_factors.weight[:40])
+        ratings = F.nn_predict(trained.model, torch.from_numpy(rows), trained.model.item_factors.weight[:40])
     fold = F.fold_in(trained, dict(zip(items.tolist(), ratings.double().tolist())), penalties=(1e-6, 0))
     assert fold.method == "lbfgs (nn)" and fold.shares is None
     assert np.abs(fold.fitted - fold.ratings).max() < 0.02
     assert all(torch.equal(before[k], v) for k, v in trained.model.state_dict().items())
-    found = F.recommend(trained, fold, n=5, min_ratings=0)
+    found = FE.recommend(trained, fold, n=5, min_ratings=0)
     assert not set(found["item_index"]) & set(items.tolist())
     assert all(b["contribution"] is None for b in found["because"].iloc[0])
     with pytest.raises(CollabError, match="does not split"):
-        F.contributions(trained, fold, [50])
+        FE.contributions(trained, fold, [50])
 
 
 def test_ratings_are_parsed_through_the_catalog(planted_dot_bias):
-    assert F.parse_ratings(planted_dot_bias, ["Item 12=4.5", "3=1"]) == {12: 4.5, 3: 1.0}
+    assert FI.parse_ratings(planted_dot_bias, ["Item 12=4.5", "3=1"]) == {12: 4.5, 3: 1.0}
     with pytest.raises(UnknownIdError, match="'Nothing like it=4'.*no item has"):
-        F.parse_ratings(planted_dot_bias, ["Nothing like it=4"])
+        FI.parse_ratings(planted_dot_bias, ["Nothing like it=4"])
     with pytest.raises(AmbiguousTitleError, match="matches .* items") as ambiguous:
-        F.parse_ratings(planted_dot_bias, ["em 1=4"])
+        FI.parse_ratings(planted_dot_bias, ["em 1=4"])
     assert ambiguous.value.candidates
 
 
@@ -156,23 +159,23 @@ def test_ratings_are_parsed_through_the_catalog(planted_dot_bias):
     (["Item 3=4", "3=5"], "rated twice"),
 ])
 def test_bad_ratings_are_refused_with_a_message(planted_dot_bias, texts, message):
-    with pytest.raises(F.RatingError, match=message):
-        F.parse_ratings(planted_dot_bias, texts)
+    with pytest.raises(FI.RatingError, match=message):
+        FI.parse_ratings(planted_dot_bias, texts)
 
 
 def test_no_ratings_and_the_scale_of_dot(planted_dot_bias, planted_dot):
-    with pytest.raises(F.RatingError, match="at least one"):
+    with pytest.raises(FI.RatingError, match="at least one"):
         F.fold_in(planted_dot_bias, {})
-    with pytest.raises(F.RatingError, match="outside"):
+    with pytest.raises(FI.RatingError, match="outside"):
         F.fold_in(planted_dot_bias, {3: 9.0})
-    assert F.parse_ratings(planted_dot, ["Item 3=7"]) == {3: 7.0}  # 'dot' has no range
+    assert FI.parse_ratings(planted_dot, ["Item 3=7"]) == {3: 7.0}  # 'dot' has no range
 
 
 def test_foldin_quality_is_close_to_the_trained_vectors(tiny_trained, planted):
-    from collab_core.ratings import random_split
+    from collab_core.data.ratings import random_split
 
     ratings, _ = planted
-    quality = F.foldin_quality(tiny_trained, ratings, random_split(ratings, 0.1, 0), max_users=60)
+    quality = FQ.foldin_quality(tiny_trained, ratings, random_split(ratings, 0.1, 0), max_users=60)
     per_user = quality.per_user
     assert quality.n_users == 60 and quality.n_valid == per_user["n_valid"].sum()
     pooled = np.sqrt((per_user["rmse_trained"] ** 2 * per_user["n_valid"]).sum() / quality.n_valid)
@@ -182,8 +185,8 @@ def test_foldin_quality_is_close_to_the_trained_vectors(tiny_trained, planted):
 
 
 def test_cli_recommend(tiny_trained, tmp_path, capsys):
-    from collab_core.cli import main
-    from collab_core.runs import RunStore
+    from collab_core.cli.main import main
+    from collab_core.runs.store import RunStore
 
     runs = tmp_path / "runs"
     run_id = RunStore(runs).save(tiny_trained)
@@ -202,22 +205,22 @@ def test_cli_recommend(tiny_trained, tmp_path, capsys):
 
 
 def test_the_demo_person_has_a_clear_taste_along_the_maps_first_axis(planted_dot_bias):
-    ratings = F.demo_ratings(planted_dot_bias, 5, pool=30)
+    ratings = FI.demo_ratings(planted_dot_bias, 5, pool=30)
     assert len(ratings) == 5 and set(ratings) <= set(planted_dot_bias.catalog.top_items(30).tolist())
-    scale = F.rating_scale(planted_dot_bias)
+    scale = FI.rating_scale(planted_dot_bias)
     assert sorted(ratings.values()) == [scale.values()[1]] * 2 + [scale.values()[-1]] * 3
     fold = F.fold_in(planted_dot_bias, ratings)
-    on_map = F.user_on_map(planted_dot_bias, fold, planted_dot_bias.catalog.top_items(30))
+    on_map = FE.user_on_map(planted_dot_bias, fold, planted_dot_bias.catalog.top_items(30))
     assert abs(on_map.x) > abs(on_map.y) * 0.5 and 0 < on_map.share <= 1
 
 
 def test_a_user_on_the_item_map_is_their_vector_on_the_maps_axes(planted_dot_bias):
-    from collab_core.interpret import pca, pca_map
+    from collab_core.analysis.interpret import pca, pca_map
 
     ratings, vector, _ = planted_user_ratings(planted_dot_bias, noise=0.05)
     fold = F.fold_in(planted_dot_bias, ratings)
     fitted_on = np.arange(0, 80, 2)
-    on_map = F.user_on_map(planted_dot_bias, fold, fitted_on)
+    on_map = FE.user_on_map(planted_dot_bias, fold, fitted_on)
     factors = planted_dot_bias.item_factors().astype(np.float64)
     projection = pca(factors[fitted_on], 2)
     assert [on_map.x, on_map.y] == pytest.approx(list(projection.components @ fold.vector))
@@ -228,7 +231,7 @@ def test_a_user_on_the_item_map_is_their_vector_on_the_maps_axes(planted_dot_bia
     assert positions @ np.array([on_map.x, on_map.y]) == pytest.approx(in_plane)
     nn = planted_model("nn", n_items=80, n_factors=4)
     with pytest.raises(CollabError, match="share no space"):
-        F.user_on_map(nn, F.fold_in(nn, {0: 4.0, 1: 2.0}), fitted_on)
+        FE.user_on_map(nn, F.fold_in(nn, {0: 4.0, 1: 2.0}), fitted_on)
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "lazy_adamw", "adam", "sgd"])
@@ -236,16 +239,16 @@ def test_fold_in_matches_the_trained_vectors_whatever_the_optimiser(planted, opt
     """The fold-in's penalty is derived from how the optimiser applied weight decay (decoupled for AdamW and
     LazyAdamW, in the gradient for Adam and SGD): a run of every optimiser must fold its users in about as
     well as it trained them (LazyAdamW once got Adam's formula: a penalty ~1000x too big)."""
-    from collab_core.config import OPTIMIZERS, default_config
-    from collab_core.ratings import random_split
-    from collab_core.training import fit
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import OPTIMIZERS, default_config
+    from collab_core.model.training import fit
 
     assert optimizer in OPTIMIZERS
     ratings, _ = planted
     split = random_split(ratings, 0.1, 0)
     lr = {"sgd": 0.05}.get(optimizer, 8e-3)
     trained = fit(ratings, split, default_config(epochs=3, n_factors=8, optimizer=optimizer, lr=lr, seed=0))
-    quality = F.foldin_quality(trained, ratings, split, max_users=40)
+    quality = FQ.foldin_quality(trained, ratings, split, max_users=40)
     assert quality.rmse_foldin < quality.rmse_trained + 0.05, (quality.rmse_foldin, quality.rmse_trained)
     # the penalty follows how the decay was applied: decoupled (AdamW's formula) or in the gradient
     as_adamw = dataclasses.replace(trained, config=dataclasses.replace(trained.config, optimizer="adamw"))
@@ -255,6 +258,6 @@ def test_fold_in_matches_the_trained_vectors_whatever_the_optimiser(planted, opt
 
 
 def test_every_optimiser_is_covered_by_the_fold_in_test():
-    from collab_core.config import OPTIMIZERS
+    from collab_core.model.config import OPTIMIZERS
 
     assert set(OPTIMIZERS) == {"adamw", "lazy_adamw", "adam", "sgd"}  # a new one: add it to the test above

@@ -1,7 +1,7 @@
 """Input that used to end in a traceback or silently change meaning, engine and CLI. Each case must give one
 line naming the problem (the CLI: exit status 2) or load correctly with a note; no traceback, no run written.
 
-The CLI is called in-process (`collab_core.cli.main`), as a user's shell would, minus the interpreter start."""
+The CLI is called in-process (`collab_core.cli.main.main`), as a user's shell would, minus the interpreter start."""
 import errno
 import re
 from pathlib import Path
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collab_core import runs as runs_module
-from collab_core.cli import main
-from collab_core.datasets import load_dataset, load_table
+from collab_core.cli.main import main
+from collab_core.data.datasets import load_dataset, load_table
 from collab_core.errors import DataError
+from collab_core.runs import store as runs_module
 
 GOOD = "user,item,rating\n" + "".join(f"u{u},m{i},{(u * i) % 5 + 1}\n" for u in range(8) for i in range(6))
 

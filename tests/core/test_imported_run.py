@@ -9,11 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from collab_core import compare, export, foldin
-from collab_core.diagnostics import explain_prediction, norms_vs_popularity
+from collab_core.analysis import compare, foldin, foldin_explain, foldin_inputs
+from collab_core.analysis.diagnostics import explain_prediction, norms_vs_popularity
 from collab_core.errors import CollabError, RunStoreError
-from collab_core.importer import import_embeddings
-from collab_core.runs import RunStore, choose_default
+from collab_core.runs import export
+from collab_core.runs.importer import import_embeddings
+from collab_core.runs.store import RunStore, choose_default
 from tests.core.test_run_schema import assert_refused_everywhere, rewrite_json
 
 
@@ -143,18 +144,18 @@ def test_each_damaged_tensor_of_an_imported_run_is_named(saved_import, capsys, f
 def test_fold_in_on_vectors_alone_without_item_biases(tmp_path):
     np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32))
     run, _ = import_embeddings(tmp_path / "v.npy")
-    fold = foldin.fold_in(run, foldin.parse_ratings(run, ["0=5", "1=1", "2=4.5", "3=-2"]))  # any finite rating
+    fold = foldin.fold_in(run, foldin_inputs.parse_ratings(run, ["0=5", "1=1", "2=4.5", "3=-2"]))  # any finite rating
     assert fold.model_kind == "dot" and fold.bias is None and fold.method == "ridge"
     factors = run.item_factors().astype(np.float64)
     lam = float(np.mean(factors**2))
     q = factors[[0, 1, 2, 3]]
     expected = np.linalg.solve(q.T @ q + lam * np.eye(4), q.T @ np.array([5, 1, 4.5, -2]))
     np.testing.assert_allclose(fold.vector, expected)
-    found = foldin.recommend(run, fold, 5)
+    found = foldin_explain.recommend(run, fold, 5)
     np.testing.assert_allclose(found["score"], factors[found["item_index"]] @ fold.vector)
-    assert foldin.rating_bounds(run) is None
+    assert foldin_inputs.rating_bounds(run) is None
     with pytest.raises(CollabError, match="no user vectors"):
-        foldin.nearest_users(run, fold)
+        foldin_explain.nearest_users(run, fold)
 
 
 def test_fold_in_with_item_biases_and_nearest_users(with_users, tiny_trained):
@@ -164,17 +165,17 @@ def test_fold_in_with_item_biases_and_nearest_users(with_users, tiny_trained):
     z = np.hstack([with_users.item_factors()[[0, 3, 10, 11]], np.ones((4, 1))]).astype(np.float64)
     offsets = with_users.item_biases()[[0, 3, 10, 11]].astype(np.float64)
     np.testing.assert_allclose(fold.fitted, z @ fold.augmented + offsets)
-    explained = foldin.explain_item(with_users, fold, 20)
-    linear = foldin.linear_scores(with_users, fold, np.array([20]))[0]
+    explained = foldin_explain.explain_item(with_users, fold, 20)
+    linear = foldin_explain.linear_scores(with_users, fold, np.array([20]))[0]
     assert explained["contribution"].sum() == pytest.approx(linear)
-    found = foldin.recommend(with_users, fold, 3)
+    found = foldin_explain.recommend(with_users, fold, 3)
     assert len(found) == 3 and not set(found["item_index"]) & set(ratings)
-    near = foldin.nearest_users(with_users, fold, 4)
+    near = foldin_explain.nearest_users(with_users, fold, 4)
     assert len(near) == 4 and set(near["user"]) <= set(tiny_trained.users.ids)
 
 
 def test_the_cli_recommends_from_an_imported_run(exported, tmp_path, capsys):
-    from collab_core.cli import main
+    from collab_core.cli.main import main
 
     assert main(["import-embeddings", "--vectors", str(exported / "items.csv"), "--runs-dir", str(tmp_path / "r"),
                  "--quiet"]) == 0

@@ -1,5 +1,5 @@
 """Importing embeddings trained elsewhere (issue 14): every format, the round trip through this app's own
-exports, and every kind of bad input, through `collab_core.cli.main` in-process as a user runs it.
+exports, and every kind of bad input, through `collab_core.cli.main.main` in-process as a user runs it.
 
 Bad input must end with exit status 2, one line on stderr naming the file (and row, column, value where there
 is one), and no run written."""
@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core import export, interpret
-from collab_core.cli import main as cli_main
+from collab_core.analysis import interpret
+from collab_core.cli.main import main as cli_main
 from collab_core.errors import DataError
-from collab_core.importer import import_embeddings, preview
-from collab_core.runs import RunStore
+from collab_core.runs import export
+from collab_core.runs.importer import import_embeddings, preview
+from collab_core.runs.store import RunStore
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:

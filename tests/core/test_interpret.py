@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from collab_core.errors import CollabError
-from collab_core.interpret import (
+from collab_core.analysis.interpret import (
     NeighbourIndex,
     bias_ranking,
     brute_force_neighbours,
@@ -14,6 +13,7 @@ from collab_core.interpret import (
     umap_embed,
     user_bias_table,
 )
+from collab_core.errors import CollabError
 
 
 def test_pca_matches_sklearn_up_to_sign():

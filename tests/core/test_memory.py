@@ -2,16 +2,15 @@
 import pytest
 import torch
 
-from collab_core.config import default_config
 from collab_core.errors import ConfigError
-from collab_core.memory import check_fits, estimate
-from collab_core.models import build_model_for
+from collab_core.model.config import default_config
+from collab_core.model.memory import check_fits, estimate
 
 
 @pytest.mark.parametrize("model", ["dot", "dot_bias", "nn"])
 def test_parameters_are_counted_exactly(model):
     config = default_config(model)
-    real = sum(p.numel() for p in build_model_for(config, 300, 200).parameters()) * 4
+    real = sum(p.numel() for p in config.kind.build(config, 300, 200).parameters()) * 4
     need = estimate(config, 300, 200, 10_000)
     assert need.parameters == real and need.gradients == real and need.optimizer == 2 * real
     assert need.total > 4 * real

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from collab_core.optim import LazyAdamW
+from collab_core.model.optim import LazyAdamW
 
 SETTINGS = {"lr": 0.05, "betas": (0.9, 0.99), "weight_decay": 0.3}
 

@@ -1,9 +1,9 @@
 """The lesson preset as data, and `train --preset` with explicit flags on top."""
 import pytest
 
-from collab_core.cli import _config_from_args, _valid_frac, build_parser
+from collab_core.cli.main import _config_from_args, _valid_frac, build_parser
 from collab_core.errors import ConfigError
-from collab_core.presets import LESSON_VALID_MSE, get_preset
+from collab_core.model.presets import LESSON_VALID_MSE, get_preset
 
 
 def test_the_lesson_preset():
@@ -37,7 +37,7 @@ def test_without_a_preset_the_defaults_are_unchanged():
 def test_a_run_is_recognised_as_the_lessons_from_what_it_stores():
     from dataclasses import replace
 
-    from collab_core.presets import LESSON, trained_with
+    from collab_core.model.presets import LESSON, trained_with
 
     stored = replace(LESSON.config, device="cpu", seed=0).to_dict()  # as read back from run.json: lists, not tuples
     stored["y_range"] = list(stored["y_range"])

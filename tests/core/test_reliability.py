@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from collab_core.config import default_config
-from collab_core.datasets import load_table, load_train_valid
+from collab_core.data.datasets import load_table, load_train_valid
+from collab_core.data.ratings import random_split
 from collab_core.errors import DataError, DeviceError, RunStoreError
-from collab_core.ratings import random_split
-from collab_core.runs import RunStore
-from collab_core.training import fit
+from collab_core.model.config import default_config
+from collab_core.model.training import fit
+from collab_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_validation_file_with_a_bad_row_names_that_file(tmp_path):
 
 def test_gpu_out_of_memory_becomes_a_device_error_with_advice(planted, monkeypatch):
     ratings, _ = planted
-    from collab_core import models
+    from collab_core.model import networks as models
 
     def out_of_memory(self, users, items):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -100,11 +100,11 @@ def test_a_planted_pickle_is_never_executed(tiny_trained, tmp_path):
 SAVER = """
 import sys, itertools
 sys.path.insert(0, {root!r})
-from collab_core.synthetic import planted_ratings
-from collab_core.ratings import random_split
-from collab_core.training import fit
-from collab_core.config import default_config
-from collab_core.runs import RunStore
+from collab_core.bench.synthetic import planted_ratings
+from collab_core.data.ratings import random_split
+from collab_core.model.training import fit
+from collab_core.model.config import default_config
+from collab_core.runs.store import RunStore
 ratings, _ = planted_ratings(n_users=400, n_items=300, n_ratings=20000, seed=1)
 trained = fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=64))
 store = RunStore({runs!r})

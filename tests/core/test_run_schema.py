@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from collab_core.cli import main as cli_main
+from collab_core.cli.main import main as cli_main
 from collab_core.errors import RunStoreError
-from collab_core.runs import RunStore
+from collab_core.runs.store import RunStore
 
 WRONG_VALUES = ["text", 7, 2.5, None, [1], {"a": 1}, True, float("nan")]
 

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from collab_core import runs as runs_module
 from collab_core.errors import RunStoreError
-from collab_core.runs import RunStore
+from collab_core.runs import store as runs_module
+from collab_core.runs.store import RunStore
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny_trained, runs_dir):

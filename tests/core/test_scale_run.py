@@ -1,11 +1,11 @@
-"""The ML-25M-shaped run (collab_core.scale_run), built at a tiny ScaleShape: its shape, its long tail, its
+"""The ML-25M-shaped run (collab_core.bench.scale_run), built at a tiny ScaleShape: its shape, its long tail, its
 planted structure, and the two saved runs that Compare reads."""
 import numpy as np
 from scipy.spatial import procrustes
 
-from collab_core.runs import RunStore
-from collab_core.scale_run import ScaleShape, save_scale_runs, scale_run
-from collab_core.synthetic import long_tailed_counts
+from collab_core.bench.scale_run import ScaleShape, save_scale_runs, scale_run
+from collab_core.bench.synthetic import long_tailed_counts
+from collab_core.runs.store import RunStore
 
 TINY = ScaleShape(n_users=300, n_items=500, n_ratings=20_000, n_factors=8)
 

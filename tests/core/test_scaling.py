@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-import collab_core.training as training
-from collab_core.config import LARGE_DATA_RATINGS, default_config, defaults_for
+import collab_core.model.training as training
+from collab_core.bench.synthetic import ml25m_like
+from collab_core.data.ratings import random_split
 from collab_core.errors import TrainingCancelled
-from collab_core.ratings import random_split
-from collab_core.runs import RunStore
-from collab_core.synthetic import ml25m_like
-from collab_core.training import fit, lr_find
+from collab_core.model.config import LARGE_DATA_RATINGS, default_config, defaults_for
+from collab_core.model.training import fit, lr_find
+from collab_core.runs.store import RunStore
 
 ML100K = {"n_ratings": 100_000, "n_users": 943, "n_items": 1_682}
 ML25M = {"n_ratings": 25_000_095, "n_users": 162_541, "n_items": 59_047}
@@ -138,7 +138,7 @@ def test_fit_and_lr_find_take_their_steps_through_one_train_step(planted, monkey
 def test_train_step_returns_the_batch_loss_and_updates_the_model():
     torch.manual_seed(0)
     config = default_config(n_factors=3)
-    model = training.build_model_for(config, 4, 5)
+    model = config.kind.build(config, 4, 5)
     optimizer = training._optimizer(model, config)
     users, items, targets = torch.tensor([0, 1, 3]), torch.tensor([4, 0, 2]), torch.tensor([1.0, 5.0, 3.0])
     with torch.no_grad():
@@ -150,7 +150,7 @@ def test_train_step_returns_the_batch_loss_and_updates_the_model():
 
 
 def test_the_step_cost_benchmark_times_every_optimiser_and_batch():
-    from collab_core.bench_steps import format_step_cost, run_step_cost
+    from collab_core.bench.steps import format_step_cost, run_step_cost
 
     result = run_step_cost(200_000, batches=(256, 1024), rounds=2, steps=2, threads=1)
     assert {(r["optimizer"], r["batch_size"]) for r in result["rows"]} == {

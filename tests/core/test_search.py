@@ -1,9 +1,9 @@
-"""collab_core.search: what a picker offers for a typed fragment, without Streamlit."""
+"""collab_core.data.search: what a picker offers for a typed fragment, without Streamlit."""
 import numpy as np
 import pandas as pd
 
-from collab_core.catalog import ItemCatalog, Vocab
-from collab_core.search import match_ids, match_items
+from collab_core.data.catalog import ItemCatalog, Vocab
+from collab_core.data.search import match_ids, match_items
 
 
 def catalog() -> ItemCatalog:
@@ -46,7 +46,7 @@ def test_ids_match_by_fragment_exact_first_then_most_active():
 
 
 def test_a_scale_sized_catalog_answers_within_a_bounded_list():
-    from collab_core.scale_run import ScaleShape, scale_run
+    from collab_core.bench.scale_run import ScaleShape, scale_run
 
     run = scale_run(0, ScaleShape(n_users=1_000, n_items=20_000, n_ratings=400_000, n_factors=4))
     found = match_items(run.catalog, "the", limit=100).offered

@@ -48,7 +48,7 @@ def test_no_module_reads_a_collab_variable_around_the_table():
     """The class of bug: a COLLAB_* value parsed ad hoc (int(os.environ[...])) ends in a traceback."""
     pattern = re.compile(r"""(environ\.get\(|environ\[|getenv\()\s*["']COLLAB_""")
     offenders = []
-    for folder in ("collab_core", "collab_app", "pages", "benchmarks", "collab_serve"):
+    for folder in ("collab_core", "collab_app", "pages", "collab_server"):
         for path in (ROOT / folder).rglob("*.py") if (ROOT / folder).is_dir() else []:
             if path.name != "settings.py" and pattern.search(path.read_text()):
                 offenders.append(str(path.relative_to(ROOT)))

@@ -1,12 +1,14 @@
 """Small data: the defaults chosen by size at the small end (config.SMALL_DATA_TIERS), the verdict on a run worse
-than its baselines (collab_core.verdict), and the small-data benchmark that measured the tiers (bench_small)."""
+than its baselines (collab_core.model.verdict), and the small-data benchmark that measured the tiers (bench_small)."""
 import json
 import math
 
 import pytest
 
-from collab_core.bench_small import SAMPLES, Sample, candidates, sample_block
-from collab_core.config import (
+from collab_core.bench.small_data import SAMPLES, Sample, candidates, sample_block
+from collab_core.data.datasets import load_builtin
+from collab_core.data.ratings import random_split
+from collab_core.model.config import (
     LARGE_DATA_RATINGS,
     SMALL_DATA_TIERS,
     default_config,
@@ -15,11 +17,9 @@ from collab_core.config import (
     size_defaults,
     small_data_tier,
 )
-from collab_core.datasets import load_builtin
-from collab_core.models import MODEL_KINDS
-from collab_core.ratings import random_split
-from collab_core.training import fit
-from collab_core.verdict import FEW_STEPS, baseline_verdict
+from collab_core.model.kinds import MODEL_KINDS
+from collab_core.model.training import fit
+from collab_core.model.verdict import FEW_STEPS, baseline_verdict
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_the_candidates_are_every_tier_and_one_change_at_a_time_around_the_chose
 
 
 def test_the_benchmark_scores_each_candidate_against_both_baselines(monkeypatch):
-    import collab_core.bench_small as bench_small
+    import collab_core.bench.small_data as bench_small
 
     monkeypatch.setattr(bench_small, "SAMPLES", (Sample(300, 30, 20, 2),))
     monkeypatch.setattr(bench_small, "HANDOVERS", ())

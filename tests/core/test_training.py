@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from collab_core.config import TrainConfig, default_config
+from collab_core.data.ratings import random_split
 from collab_core.errors import ConfigError, TrainingCancelled, TrainingDivergedError
-from collab_core.models import EmbeddingDotBias, EmbeddingNN, build_model
-from collab_core.ratings import random_split
-from collab_core.training import fit, lr_find, one_cycle, resolve_device
+from collab_core.model.config import TrainConfig, default_config
+from collab_core.model.networks import EmbeddingDotBias, EmbeddingNN
+from collab_core.model.training import fit, lr_find, one_cycle, resolve_device
 
 
 def test_dot_bias_recovers_planted_structure_near_the_noise_floor(planted):
@@ -26,7 +26,8 @@ def test_dot_bias_recovers_planted_structure_near_the_noise_floor(planted):
 
 @pytest.mark.parametrize("kind", ["dot_bias", "nn"])
 def test_predictions_stay_inside_y_range_even_with_huge_weights(kind):
-    model = build_model(kind, 5, 7, 4, (1.0, 4.5))
+    config = TrainConfig(model=kind, n_factors=4, y_range=(1.0, 4.5))
+    model = config.kind.build(config, 5, 7)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(0).add_(torch.randn_like(p) * 100)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import CHROMIUM, launch_chromium, start_server, stop_server, wait_for_app
+from collab_core.bench.harness import CHROMIUM, launch_chromium, start_server, stop_server, wait_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

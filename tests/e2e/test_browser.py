@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from benchmarks.harness import set_epochs, wait_for_app
+from collab_core.bench.harness import set_epochs, wait_for_app
 
 from .conftest import screenshot
 

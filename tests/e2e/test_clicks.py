@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import wait_for_app
+from collab_core.bench.harness import wait_for_app
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
@@ -25,11 +25,11 @@ CUSTOMDATA = """(name) => { const d = document.querySelector('.js-plotly-plot').
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, grouplens):
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root = tmp_path_factory.mktemp("clicks") / "runs"
     ratings = load_builtin()

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks.harness import wait_for_app
+from collab_core.bench.harness import wait_for_app
 
 from .conftest import serving
 

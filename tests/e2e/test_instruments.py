@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from benchmarks.harness import wait_for_app
 from collab_app.navigation import PAGES
+from collab_core.bench.harness import wait_for_app
 
 from .conftest import browser_page, open_page, screenshot, serving
 
@@ -31,11 +31,11 @@ def server(tmp_path_factory):
     """Two default dot_bias runs on MovieLens 100K that differ only in the seed of their initial weights."""
     import torch
 
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root = tmp_path_factory.mktemp("instruments") / "runs"
     ratings = load_builtin()

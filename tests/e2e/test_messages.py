@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from benchmarks.harness import wait_for_app
+from collab_core.bench.harness import wait_for_app
 
 from .conftest import browser_page, open_page, serving
 
@@ -31,7 +31,7 @@ def test_an_upload_error_is_in_view_right_under_the_uploader(browser, tmp_path):
         below = box["y"] - (uploader["y"] + uploader["height"])
         assert 0 <= below <= 40, f"the error is {below:.0f} px below the uploader"
         assert page.get_by_text("Density filter").bounding_box()["y"] > box["y"] + box["height"]
-        log = (runs.parent / f"server-{urlparse(url).port}.log").read_text()  # where benchmarks.harness writes it
+        log = (runs.parent / f"server-{urlparse(url).port}.log").read_text()  # where the harness writes it
     assert re.search(r"error shown in the browser: bad2\.csv: row 2.* bad2\.csv is /", log), log[-2000:]
     assert not [line for line in log.splitlines() if re.match(r"(script-run|gc-pause) ", line)]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import wait_for_app
+from collab_core.bench.harness import wait_for_app
 
 from .conftest import browser_page, open_page, screenshot, serving
 
@@ -16,11 +16,11 @@ PAGES = ["", "data", "train", "biases", "projections", "neighbours", "you", "com
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root = tmp_path_factory.mktemp("projector") / "runs"
     ratings = load_builtin()

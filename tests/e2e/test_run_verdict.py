@@ -13,12 +13,12 @@ DRAWN = """() => Array.from(document.querySelectorAll('[data-testid=stDataFrame]
 
 
 def test_the_verdict_is_seen_beside_rmse_at_1024_px_without_scrolling(tmp_path, browser):
-    from collab_core.bench_small import SAMPLES, sample_block
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.bench.small_data import SAMPLES, sample_block
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     upload = sample_block(load_builtin(), SAMPLES[0], seed=0)  # 560 ratings; one batch per epoch: learns nothing
     runs = tmp_path / "runs"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from benchmarks.harness import set_epochs, start_server, stop_server, wait_for_app
+from collab_core.bench.harness import set_epochs, start_server, stop_server, wait_for_app
 
 from .conftest import NO_UMAP
 
@@ -15,11 +15,11 @@ N_SESSIONS = 8
 @pytest.fixture(scope="module")
 def seeded_runs(tmp_path_factory):
     """Two small runs on MovieLens 100K to explore, trained in-process (about a second each)."""
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root = tmp_path_factory.mktemp("sessions") / "runs"
     ratings = load_builtin()

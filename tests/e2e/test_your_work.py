@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from benchmarks.harness import set_epochs, wait_for_app
+from collab_core.bench.harness import set_epochs, wait_for_app
 
 from .conftest import browser_page, open_page, screenshot, serving
 
@@ -14,11 +14,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from collab_core.config import default_config
-    from collab_core.datasets import load_builtin
-    from collab_core.ratings import random_split
-    from collab_core.runs import RunStore
-    from collab_core.training import fit
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
 
     root = tmp_path_factory.mktemp("your-work") / "runs"
     ratings = load_builtin()

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from collab_core.config import TrainConfig
 from collab_core.errors import CollabError, DeviceError, TrainingCancelled
+from collab_core.model.config import TrainConfig
 from collab_server.jobs import TrainingService
 from collab_server.workers import ThreadWorker, WorkerDied, YieldToPages
 from tests.waiting import wait_until

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_ui
+from collab_core.bench import ui as bench_ui
 from collab_server import timing
 
 ROOT = Path(__file__).resolve().parents[2]

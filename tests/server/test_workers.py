@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from collab_core.config import default_config
-from collab_core.ratings import random_split
-from collab_core.runs import RunStore
+from collab_core.data.ratings import random_split
+from collab_core.model.config import default_config
+from collab_core.runs.store import RunStore
 from collab_server import workers
 from collab_server.jobs import TrainingService
 from tests.waiting import wait_until
@@ -72,7 +72,7 @@ def test_the_lr_finder_runs_in_the_worker_too(runtime, planted):
 WORKER_HOST = """
 import os, sys, time
 from collab_server import workers
-from benchmarks.procstat import children
+from collab_core.bench.procstat import children
 workers.start()
 print(" ".join(map(str, children(os.getpid()))), flush=True)
 time.sleep(600)

@@ -1,0 +1,11 @@
+"""What a trained run learned, read back for people.
+
+  interpret        bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
+  compare          two runs over their shared items: bias ranks, neighbour stability, aligned maps
+  diagnostics      one prediction's parts, embedding norm vs popularity, validation error by count
+  foldin_inputs    a new user's ratings read and checked, the star scale, popular items to start with
+  foldin           a new user's vector from their ratings against a run's frozen items (the solvers)
+  foldin_explain   the new user's predictions, recommendations with "because", nearest users, map spot
+
+May import: collab_core.model, collab_core.data, collab_core.errors. Never runs (callers load them).
+"""

@@ -1,0 +1,19 @@
+"""Benchmarks: numbers, not assertions. Every benchmark of the project lives here.
+
+Engine benchmarks run with `python -m collab_core bench [--foldin | --small-data | --synthetic N | --loading]`;
+the dashboard's run as modules and drive the app in headless Chromium (Playwright, a dev dependency):
+
+  models      accuracy and speed of each model kind, the defaults' checks, GPU throughput (`bench`)
+  small_data  the settings for uploads of 500-40,000 ratings (`bench --small-data`)
+  steps       the cost of one training step at scale (`bench --step-cost`)
+  loading     parsing and caching MovieLens-25M-sized files (`bench --loading`)
+  synthetic   MovieLens-25M-shaped ratings with a planted structure
+  scale_run   ML-25M-shaped runs built without training, for the UI at scale
+  ui          `python -m collab_core.bench.ui`: server and browser time of every widget change
+  soak        `python -m collab_core.bench.soak`: memory over hundreds of page changes and trainings
+  scale       `python -m collab_core.bench.scale`: every page on ML-25M-sized runs
+  harness, procstat  starting a server and a browser, reading a process's CPU time and memory
+
+May import everything (Streamlit and Playwright only inside the function that needs them); nothing outside
+collab_core.cli and the tests imports this package.
+"""
