@@ -62,7 +62,7 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     noun.press("Tab")
     wait_for_app(page)
     page.get_by_role("button", name="Import as a run").click()
-    page.get_by_text(re.compile(r"Imported 24 items \(3 dimensions\) as run")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Imported 24 songs \(3 dimensions\) as run")).wait_for(timeout=30_000)
     sidebar = page.get_by_test_id("stSidebar")
     assert sidebar.get_by_text("songs", exact=True).is_visible() and sidebar.get_by_text("Imported from").is_visible()
     assert len([p for p in root.iterdir() if not p.name.startswith(".")]) == 1
