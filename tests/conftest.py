@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def planted():
-    from collab_core.bench.synthetic import planted_ratings
+    from tests.planted import planted_ratings
 
     return planted_ratings(n_users=200, n_items=120, n_ratings=12_000, n_factors=3, noise=0.25, seed=0)
 

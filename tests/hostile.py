@@ -14,11 +14,11 @@ HOSTILE = [f'<a href="{EVIL}/t">click</a>', '<span style="font-size:80px">BIG</s
 
 def save_hostile_run(root: Path, run_id: str = "hostile-run") -> str:
     """A small trained run whose titles, genres, dataset name and run name are hostile strings."""
-    from collab_core.bench.synthetic import planted_ratings
     from collab_core.data.ratings import random_split
     from collab_core.model.config import default_config
     from collab_core.model.training import fit
     from collab_core.runs.store import RunStore
+    from tests.planted import planted_ratings
 
     ratings, _ = planted_ratings(n_users=60, n_items=40, n_ratings=1500, n_factors=2, seed=4)
     items = pd.DataFrame({"title": [HOSTILE[i % len(HOSTILE)] + f" #{i}" for i in range(ratings.n_items)],

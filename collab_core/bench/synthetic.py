@@ -1,12 +1,11 @@
-"""Synthetic ratings with planted structure, for tests and throughput benchmarks.
-
-Ratings are generated from known factors: r = clip(mean + b_u + b_i + p_u . q_i + noise, low, high).
-A model that recovers the structure reaches a validation RMSE near the noise level, which makes a sharp
-test of the whole training path. For large sizes (25M ratings) the arrays are built directly, without
-the pandas path of Ratings.from_frame, so generating them takes seconds, not minutes.
+"""Synthetic ratings with planted structure, for the throughput benchmarks.
 
 `ml25m_like` builds a set shaped like MovieLens 25M (users, items, ratings per user and per item, half
-stars) at any scale, for throughput benchmarks; tests use it at a few hundred thousand ratings.
+stars) at any scale: r = round_half(clip(3.5 + b_u + b_i + p_u . q_i + noise)) from known factors, returned
+with them as a PlantedTruth. At 25M ratings the arrays are built directly, without the pandas path of
+Ratings.from_frame, so generating them takes seconds, not minutes. `long_tailed_counts` draws its per-user
+and per-item counts (collab_core.bench.scale_run uses it too). Tests use `ml25m_like` at a few hundred
+thousand ratings; their small planted tables come from tests/planted.py.
 """
 from __future__ import annotations
 
@@ -25,45 +24,13 @@ ML25M_MIN_PER_USER, ML25M_MAX_ITEM_OVER_MEAN = 20, 81_491 / (25_000_095 / 59_047
 
 @dataclass(frozen=True)
 class PlantedTruth:
+    """The factors, biases and noise a synthetic set was generated from."""
+
     user_factors: np.ndarray  # (n_users, n_factors)
     item_factors: np.ndarray  # (n_items, n_factors)
     user_bias: np.ndarray  # (n_users,)
     item_bias: np.ndarray  # (n_items,)
     noise: float  # std of the Gaussian noise added to each rating
-
-
-def planted_ratings(n_users: int = 300, n_items: int = 200, n_ratings: int = 20_000, n_factors: int = 4,
-                    noise: float = 0.3, seed: int = 0, scale: tuple[float, float] = (1.0, 5.0),
-                    unique_pairs: bool = True) -> tuple[Ratings, PlantedTruth]:
-    """Ratings from planted factors. With `unique_pairs`, each (user, item) pair appears at most once."""
-    rng = np.random.default_rng(seed)
-    truth = PlantedTruth(
-        user_factors=rng.normal(0, 0.6, (n_users, n_factors)),
-        item_factors=rng.normal(0, 0.6, (n_items, n_factors)),
-        user_bias=rng.normal(0, 0.3, n_users),
-        item_bias=rng.normal(0, 0.4, n_items),
-        noise=noise,
-    )
-    if unique_pairs:
-        if n_ratings > n_users * n_items:
-            raise ValueError(f"{n_ratings} ratings do not fit in {n_users} x {n_items} unique pairs")
-        cells = rng.choice(n_users * n_items, size=n_ratings, replace=False)
-        users, items = cells // n_items, cells % n_items
-    else:
-        users = rng.integers(0, n_users, n_ratings)
-        items = rng.integers(0, n_items, n_ratings)
-    mean = (scale[0] + scale[1]) / 2
-    signal = (mean + truth.user_bias[users] + truth.item_bias[items]
-              + (truth.user_factors[users] * truth.item_factors[items]).sum(axis=1))
-    values = np.clip(signal + rng.normal(0, noise, n_ratings), *scale).astype(np.float32)
-    items_meta = pd.DataFrame({"title": [f"Item {i}" for i in range(n_items)],
-                               "year": pd.array([None] * n_items, dtype="Int64"),
-                               "genres": [[] for _ in range(n_items)]})
-    ratings = Ratings(users.astype(np.int64), items.astype(np.int64), values,
-                      np.array([str(u) for u in range(n_users)], dtype=object),
-                      np.array([str(i) for i in range(n_items)], dtype=object),
-                      items_meta, None, name=f"planted {n_users}x{n_items}, {n_ratings:,} ratings")
-    return ratings, truth
 
 
 def ml25m_like(n_ratings: int = ML25M_RATINGS, seed: int = 0, n_factors: int = 8,

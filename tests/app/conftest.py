@@ -121,10 +121,10 @@ def use_copy_of(runs: Path, tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The folder of a run on 30 items and 20 users (a typical small upload), saved once."""
-    from collab_core.bench.synthetic import planted_ratings
     from collab_core.data.ratings import random_split
     from collab_core.model.config import default_config
     from collab_core.model.training import fit
+    from tests.planted import planted_ratings
 
     ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
     root = tmp_path_factory.mktemp("tiny") / "runs"

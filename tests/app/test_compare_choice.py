@@ -20,11 +20,11 @@ def dated(root, days: dict[str, int]) -> None:
 @pytest.fixture(scope="module")
 def elsewhere(tmp_path_factory):
     """A tiny run whose items (ids 'x0'..'x29') no MovieLens run has: the newest run, and never comparable."""
-    from collab_core.bench.synthetic import planted_ratings
     from collab_core.data.ratings import Ratings, random_split
     from collab_core.model.config import default_config
     from collab_core.model.training import fit
     from collab_core.runs.store import RunStore
+    from tests.planted import planted_ratings
 
     planted, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)
     frame = planted.to_frame().assign(item=lambda f: "x" + f["item"])

@@ -252,11 +252,11 @@ def test_compare_with_a_single_run_compares_it_with_itself(with_run):
 
 
 def test_compare_runs_on_different_data_uses_the_shared_items(runs, tmp_path):
-    from collab_core.bench.synthetic import planted_ratings
     from collab_core.data.ratings import random_split
     from collab_core.model.config import default_config
     from collab_core.model.training import fit
     from collab_core.runs.store import RunStore
+    from tests.planted import planted_ratings
 
     root, run_id = runs
     ratings, _ = planted_ratings(n_users=20, n_items=30, n_ratings=400, n_factors=2, seed=3)  # ids "0".."29"

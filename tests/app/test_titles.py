@@ -27,7 +27,7 @@ YOUR_RATINGS = {"0": 5.0, "1": 1.0, "2": 5.0, "3": 1.0, "4": 4.0, "5": 2.0}  # t
 
 def write_ratings(path: Path, seed: int, items: int) -> Path:
     """A ratings file (user, item, rating, title) on planted structure, ids "0".."items-1", titles as above."""
-    from collab_core.bench.synthetic import planted_ratings
+    from tests.planted import planted_ratings
 
     ratings, _ = planted_ratings(n_users=60, n_items=items, n_ratings=60 * items, n_factors=3, seed=seed)
     frame = ratings.to_frame()

@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from collab_core.bench.synthetic import planted_ratings
 from collab_core.model.config import TrainConfig
 from collab_core.model.trained import TrainedModel
+from tests.planted import planted_ratings
 
 
 def planted_model(kind: str = "dot_bias", n_users: int = 60, n_items: int = 80, n_factors: int = 4,

@@ -39,7 +39,7 @@ def cli_process(*args, runs_dir=None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def planted_csv(tmp_path_factory):
-    from collab_core.bench.synthetic import planted_ratings
+    from tests.planted import planted_ratings
 
     ratings, _ = planted_ratings(n_users=80, n_items=60, n_ratings=3000, seed=5)
     folder = tmp_path_factory.mktemp("csv")

@@ -14,10 +14,10 @@ from collab_core.analysis.compare import (
     match_items,
     why_not_comparable,
 )
-from collab_core.bench.synthetic import planted_ratings
 from collab_core.data.ratings import Ratings
 from collab_core.errors import CollabError
 from tests.core.planted_models import planted_model, random_rotation, with_factors
+from tests.planted import planted_ratings
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from tests.core.planted_models import planted_model
 def skewed():
     """Planted ratings where item i keeps a share exp(-i / 30) of its ratings (1 to ~100 each), a tiny
     dot_bias trained on them, and the split: (ratings, split, trained)."""
-    from collab_core.bench.synthetic import planted_ratings
     from collab_core.data.ratings import random_split
     from collab_core.model.config import default_config
     from collab_core.model.training import fit
+    from tests.planted import planted_ratings
 
     ratings, _ = planted_ratings(200, 120, 12_000, n_factors=3, noise=0.25, seed=0)
     keep = np.random.default_rng(0).random(ratings.n_ratings) < np.exp(-ratings.item_index / 30.0)

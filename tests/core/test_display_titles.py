@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, interpret
-from collab_core.bench.synthetic import planted_ratings
 from collab_core.data import search
 from collab_core.data.catalog import ID_MARK, distinct_titles, reads_as
 from collab_core.data.ratings import random_split
 from collab_core.errors import AmbiguousTitleError
 from collab_core.runs import export
 from tests.core.planted_models import planted_model
+from tests.planted import planted_ratings
 
 SHARED = "Kull the Conqueror (1997)"
 

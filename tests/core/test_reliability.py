@@ -100,7 +100,7 @@ def test_a_planted_pickle_is_never_executed(tiny_trained, tmp_path):
 SAVER = """
 import sys, itertools
 sys.path.insert(0, {root!r})
-from collab_core.bench.synthetic import planted_ratings
+from tests.planted import planted_ratings
 from collab_core.data.ratings import random_split
 from collab_core.model.training import fit
 from collab_core.model.config import default_config
