@@ -1,5 +1,6 @@
 """Embeddings trained elsewhere (implicit's ALS, LightFM, a two-tower model, word2vec of playlists), read from
-files and made into a run like any other: a TrainedModel whose network is its tables (collab_core.model.kinds.imported_tables).
+files and made into a run like any other: a TrainedModel whose network is its tables
+(collab_core.model.kinds.imported_tables).
 
 The vectors file is recognised by its content, not only its name:
 - headerless numbers, one vector per row (tab-, comma- or space-separated): the Embedding Projector's
@@ -35,14 +36,14 @@ import torch
 
 from collab_core.data.catalog import ItemCatalog, Vocab
 from collab_core.data.datasets import GENRE_COLUMNS, ITEM_COLUMNS, TITLE_COLUMNS, USER_COLUMNS, guess_column
-from collab_core.errors import DataError
-from collab_core.runs.export import unescape_cell
-from collab_core.model.kinds import imported_tables
 from collab_core.data.nouns import from_words
+from collab_core.data.tables import check_file, decode_text, file_error, first_line, read_csv, sniff_separator
+from collab_core.errors import DataError
+from collab_core.model.kinds import imported_tables
+from collab_core.model.trained import ImportInfo, TrainedModel
+from collab_core.runs.export import unescape_cell
 from collab_core.runs.schema import MAX_IMPORT_DIM
 from collab_core.runs.schema import short_repr as _short
-from collab_core.data.tables import check_file, decode_text, file_error, first_line, read_csv, sniff_separator
-from collab_core.model.trained import ImportInfo, TrainedModel
 
 ID_COLUMNS = [*ITEM_COLUMNS, "id", "Id", "ID", "word", "token", "key"]
 TITLE_CANDIDATES = [*TITLE_COLUMNS, "label", "Label", "word"]

@@ -28,10 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from collab_core.model.config import TrainConfig
-from collab_core.errors import CollabError, RunStoreError
 from collab_core.data.nouns import MAX_NOUN, Noun
-from collab_core.data.rating_values import MAX_CONTINUOUS_STEPS, MAX_DISTINCT, RatingScale, continuous_scale, discrete_scale
+from collab_core.data.rating_values import (
+    MAX_CONTINUOUS_STEPS,
+    MAX_DISTINCT,
+    RatingScale,
+    continuous_scale,
+    discrete_scale,
+)
+from collab_core.errors import CollabError, RunStoreError
+from collab_core.model.config import TrainConfig
 from collab_core.model.trained import ImportInfo
 
 FORMAT_VERSION = 1

@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 import secrets
 import shutil
 import time
@@ -33,9 +32,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from collab_core.data.catalog import ItemCatalog, Vocab
 from collab_core import settings
+from collab_core.data.catalog import ItemCatalog, Vocab
 from collab_core.errors import RunStoreError
+from collab_core.model.kinds import DEFAULT_KIND
+from collab_core.model.trained import TrainedModel
 from collab_core.runs.ids import RUN_ID_PATTERN, valid_run_id
 from collab_core.runs.schema import (
     FORMAT_VERSION,
@@ -47,8 +48,6 @@ from collab_core.runs.schema import (
     check_values,
     check_vocab,
 )
-from collab_core.model.kinds import DEFAULT_KIND
-from collab_core.model.trained import TrainedModel
 
 __all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "choose_default", "default_runs_dir", "valid_run_id"]
 
