@@ -258,10 +258,6 @@ class ComputeCache:
         threading.Thread(target=self._compute, args=(entry, fn), daemon=True).start()
         return entry
 
-    def peek(self, key) -> Computation | None:
-        with self._lock:
-            return self._entries.get(key)
-
     @staticmethod
     def _compute(entry: Computation, fn: Callable[[], Any]) -> None:
         start = time.perf_counter()

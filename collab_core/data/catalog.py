@@ -73,9 +73,6 @@ class Vocab:
             raise UnknownIdError(f"unknown {self.kind} id{plural}: {shown} (known: {len(self.ids):,} {self.kind}s)")
         return int(positions[0]) if scalar else positions.astype(np.int64)
 
-    def to_raw(self, index):
-        return self.ids[index]
-
 
 @dataclass(frozen=True, eq=False)
 class ItemCatalog:

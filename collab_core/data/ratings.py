@@ -209,10 +209,6 @@ class Ratings:
             return sums / self.user_counts
 
     @property
-    def global_mean(self) -> float:
-        return float(self.rating.mean())
-
-    @property
     def rating_range(self) -> tuple[float, float]:
         return float(self.rating.min()), float(self.rating.max())
 
@@ -250,12 +246,6 @@ class Ratings:
     def user_to_index(self, raw_ids):
         """Raw user id(s) -> index(es). Unknown ids raise UnknownIdError naming them."""
         return self.user_vocab.to_index(raw_ids)
-
-    def item_to_raw(self, index):
-        return self.item_ids[index]
-
-    def user_to_raw(self, index):
-        return self.user_ids[index]
 
     def find_item(self, query) -> int:
         """Item index for a raw id, an exact title or an unambiguous part of one (see ItemCatalog.find_item)."""

@@ -174,15 +174,6 @@ class TrainedModel:
         """Embedding of each raw item id, (n, width)."""
         return self.item_factors()[self.catalog.vocab.to_index(list(raw_ids))]
 
-    def user_bias(self, raw_ids) -> np.ndarray:
-        biases = self.user_biases()
-        if biases is None:
-            raise CollabError(self._no_biases())
-        return biases[self.users.to_index(list(raw_ids))]
-
-    def user_weight(self, raw_ids) -> np.ndarray:
-        return self.user_factors()[self.users.to_index(list(raw_ids))]  # no users: to_index names the unknown id
-
     def _no_biases(self) -> str:
         if self.imported:
             return "this imported run has no biases (its metadata had no bias column)"
