@@ -2,16 +2,16 @@
 rule for its history. Both come from one small component (st.components.v2) that the frame mounts on every run.
 
 Owner: a reload or a second tab is a new Streamlit session, so anything kept per session (the training a tab
-started, the settings it typed) was lost on reload. Each browser gets a random id instead, kept in its local
+started, the settings it typed) would be lost on a reload. Each browser gets a random id instead, kept in its local
 storage and in a cookie: the cookie reaches the server with the first request of every later session
 (st.context.cookies), so a reloaded page knows its owner from its first script run; the local storage wins when
 the two disagree (the cookie was cleared). A browser seen for the first time takes the id this server proposed for
 it. The id is random (never a name) and only says "the same browser as before".
 
 History: Streamlit pushes a new history entry whenever the query string changes, so the page's own sync of its
-options into the address (state.to_url) added a second entry to every page visit, and Back needed two or three
-presses per page. There is no public setting for this, so this is the one place that works around it: the
-component wraps `history.pushState` once per document. A change of page pushes an entry, as before; a change of
+options into the address (state.to_url) would add a second entry to every page visit, and Back would need two or
+three presses per page. There is no public setting for this, so this is the one place that works around it: the
+component wraps `history.pushState` once per document. A change of page pushes an entry, as Streamlit does; a change of
 the query alone replaces the query of the current entry, a moment later and once the script run is over: during a
 page change Streamlit writes the new page's query a little before it pushes the new page's path (which then
 carries that query), and written at once it would rewrite the previous page's entry. "Over" is read from the

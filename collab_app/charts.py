@@ -155,7 +155,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
-    label cost ~140 ms for 1,000 items, more than the rest of the page."""
+    label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
     axes = ["x", "y", "z"][:dims]
     kind = "scatter3d" if dims == 3 else "scattergl"
     size = 3 if dims == 3 else 7

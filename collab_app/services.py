@@ -35,9 +35,10 @@ def training_service() -> TrainingService:
     runtime = workers.started()
     if runtime is not None:
         return TrainingService(list(runtime.training_workers))
-    # In-thread training shares the CPU with Tornado and script threads. Measured on 2 cores, the default
-    # EmbeddingDotBias trains as fast on 1 intra-op thread as on 2 (1.46 s vs 1.39 s), but with a busy Python
-    # thread beside it 2 threads take 2.7 s and 1 thread 1.6 s (OpenMP workers spin while the GIL is elsewhere).
+    # In-thread training shares the CPU with Tornado and script threads. On 2 cores the default EmbeddingDotBias
+    # trains about as fast on 1 intra-op thread as on 2, but with a busy Python thread beside it 2 threads are
+    # much slower than 1 (OpenMP workers spin while the GIL is elsewhere; docs/performance.md, "Figures behind
+    # choices in the code").
     torch.set_num_threads(workers.torch_threads())
     warm_up()
     return TrainingService([workers.ThreadWorker() for _ in range(workers.max_trainings())])
@@ -92,7 +93,8 @@ def umap_expected_seconds(n_items: int) -> float:
 
 def prewarm_umap(run_id: str) -> None:
     """Start the default UMAP view of a run as soon as it is trained or selected, so the Projections page
-    is usually ready when opened (the first UMAP in a process also pays numba's ~20 s compilation)."""
+    is usually ready when opened (the first UMAP in a process also pays numba's compilation, seconds:
+    docs/performance.md, "At ML-25M size")."""
     if not settings.get("COLLAB_UMAP_PREWARM"):
         return
     try:

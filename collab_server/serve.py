@@ -2,9 +2,10 @@
 
 It is `streamlit run app.py` with the heavy libraries imported first. Streamlit runs app.py only when
 a browser connects, so without this the first visitor waits for torch, scikit-learn and plotly to import
-(about 3.5 s on 2 cores) on top of the page itself. Imported here, before the server starts, the first
-page load finds them in sys.modules. It also starts the worker processes for training and UMAP (see
-collab_server.workers), which must be spawned before Streamlit runs any script."""
+(seconds, on top of the page itself: docs/performance.md, "Figures behind choices in the code"). Imported
+here, before the server starts, the first page load finds them in sys.modules. It also starts the worker
+processes for training and UMAP (see collab_server.workers), which must be spawned before Streamlit runs any
+script."""
 from __future__ import annotations
 
 import faulthandler
@@ -29,17 +30,17 @@ def preload() -> None:
     import collab_core.model.training
     import collab_core.runs.store  # noqa: F401
 
-    collab_core.model.training.warm_up()  # torch's lazy imports: 1 s now, over a minute in a busy server thread
+    collab_core.model.training.warm_up()  # torch's lazy imports: cheap now, slow in a busy server thread
 
 
 def freeze_imported_objects() -> None:
     """Move every object alive now (the ~300,000 of the imported libraries) out of the collector's reach.
 
-    Streamlit runs a full collection after every script run, holding the GIL: measured 170 ms with these
-    libraries loaded, so every other session stalled that long after each rerun anywhere (and a training
-    session's progress fragment reruns every second). The collector never frees these objects anyway; after
-    gc.freeze() a full collection only walks what was created since: measured 30 ms median in a running
-    server, which is why .streamlit/config.toml also turns the per-run collection off."""
+    Streamlit runs a full collection after every script run, holding the GIL, and with these libraries loaded
+    every other session stalled for it after each rerun anywhere (and a training session's progress
+    fragment reruns every second). The collector never frees these objects anyway; after gc.freeze() a full
+    collection only walks what was created since, which still stalls the server, so .streamlit/config.toml
+    also turns the per-run collection off (docs/reliability.md, "Figures measured")."""
     from collab_server import timing
 
     timing.log_gc_pauses()

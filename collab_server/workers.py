@@ -1,9 +1,10 @@
 """Worker processes for the CPU-heavy work of the dashboard: training, the learning-rate finder, and UMAP.
 
 Why processes, not threads: both hold or churn the GIL. A training loop releases the GIL at every small
-torch op and then waits to get it back from the server's busy script threads; measured with two sessions
-polling progress, 12 epochs took over 40 s in a thread instead of about 3 s. numba's compilation and
-UMAP's Python-level work held the GIL for seconds, making every page sluggish.
+torch op and then waits to get it back from the server's busy script threads: with two sessions polling
+progress, training in a thread took over ten times as long (docs/decisions.md, "Why training and UMAP run in
+worker processes"). numba's compilation and UMAP's Python-level work held the GIL for seconds, making every
+page sluggish.
 
 Why started by collab_server.serve before the server: 'spawn' re-imports the parent's __main__ in the child,
 and during a script run Streamlit's __main__ is app.py, so a worker spawned from a page would execute the
@@ -77,8 +78,9 @@ class YieldToPages:
     """Between two training batches: wait while the server renders a page, but for at most half of any second,
     so that a server rerunning pages without pause slows a training to half speed, never stops it.
 
-    Measured on 2 cores (bench_ui --background-training): with training under SCHED_IDLE alone, other
-    sessions' reruns took 1.4-1.9x their usual time; with this pause, 1.0-1.4x."""
+    With training under SCHED_IDLE alone, other sessions' reruns still took markedly longer than usual; with
+    this pause, close to their usual time (`python -m collab_core.bench.ui --background-training`;
+    docs/reliability.md, "Figures measured")."""
 
     MAX_PAUSED_PER_SECOND = 0.5
 
@@ -240,8 +242,8 @@ def _init_trainer(parent: int, threads: int, activity: PageActivity) -> None:
     _exit_with_parent(parent)
     # Training is batch work: it runs under SCHED_IDLE, so it gets a core only when nothing else wants it
     # and the kernel preempts it at once when a server thread wakes up (niceness alone lets it finish its
-    # time slice first, and a page render wakes threads dozens of times). Measured on 2 cores (bench_ui
-    # --background-training): page reruns took 3-5x their usual time at niceness 0, 1.2-1.9x at 10 or 19.
+    # time slice first, and a page render wakes threads dozens of times). Niceness alone left page reruns
+    # markedly slower (docs/reliability.md, "Figures measured").
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     torch.set_num_threads(threads)
     warm_up()
@@ -300,9 +302,10 @@ class Runtime:
         self.manager.start(_exit_with_parent, (parent,))
         self.training_workers = [ProcessWorker(context, self.manager, self.activity, parent) for _ in range(trainers)]
         self.umap_worker = UmapWorker(context, parent) if umap else None
-        # Wait for the training workers (torch import + warm-up, ~3 s) before the server starts: measured,
-        # letting them warm up while the first visitor loads a page made that load 4.4 s instead of ~2.5 s.
-        # The niced UMAP warm-up (~12 s) goes on in the background.
+        # Wait for the training workers (torch import + warm-up) before the server starts: letting them warm up
+        # while the first visitor loads a page made that load much slower (docs/performance.md, "Figures behind
+        # choices in the code").
+        # The niced UMAP warm-up, longer still, goes on in the background.
         for worker in self.training_workers:
             worker.pid()
 

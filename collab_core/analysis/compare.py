@@ -126,8 +126,8 @@ def _finite_or_none(value) -> float | None:
 def cosine_top_k(factors: np.ndarray, k: int) -> np.ndarray:
     """(n, k) the k most cosine-similar rows of each row, itself excluded (most similar first).
     Exact, by blocks of rows of the similarity matrix, so memory stays ~32 MB; the time grows as n^2
-    (ML-25M's 37K items with 20+ ratings: ~7e10 multiply-adds). float32 and torch.topk: numpy's float64
-    matmul and argpartition took 74-86 s for the two runs of a Compare at that size (docs/performance.md)."""
+    (ML-25M's 37K items with 20+ ratings: ~7e10 multiply-adds). float32 and torch.topk: several times faster
+    than numpy's float64 matmul and argpartition, the same neighbours (docs/performance.md, "At ML-25M size")."""
     unit = torch.nn.functional.normalize(torch.as_tensor(np.asarray(factors), dtype=torch.float32), dim=1)
     # (n, width) unit rows; normalize() leaves a zero vector at zero
     n = len(unit)

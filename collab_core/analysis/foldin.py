@@ -10,14 +10,14 @@ How the vector is found
   regression weighted by the sigmoid's slope at each target (a good start, in closed form); then a few
   Newton steps minimise the real objective, the squared error through the sigmoid plus the ridge
   penalty, from there (`refine='lbfgs'` does the same with scipy's L-BFGS-B; `refine=None` stops at the
-  start). The Newton steps are numpy/scipy, not torch: see `_SigmoidProblem` for the measured reason.
-  `bench --foldin` times both over ML-100K's 919 held-out users (median per user, on 2 loaded cores):
-  Newton 5.4 steps, ~1.1-1.5 ms; L-BFGS-B 17.6 steps, ~2.8 ms; the same optimum (identical RMSE).
-  torch.optim.LBFGS, tried first, took ~21 steps and ~12 ms, plus 6-10 s for its first use in a process.
+  start). The Newton steps are numpy/scipy, not torch: see `_SigmoidProblem` for the reason.
+  `bench --foldin` times both over ML-100K's 919 held-out users: Newton takes about a third of L-BFGS-B's
+  steps and half its time, to the same optimum (identical RMSE); torch.optim.LBFGS took more steps and
+  longer, and its first use in a process imports torch._dynamo
+  (docs/performance.md, "Figures behind choices in the code").
 - 'nn' (EmbeddingNN): the user embedding is optimised through the frozen MLP with L-BFGS (scipy's driver,
-  torch autograd for the gradient) from the mean user vector. Slower and approximate: ~10 ms for a user
-  with 3 ratings, a median ~80-100 ms for ML-100K's held-out users (~100 ratings, ~37 steps), and the
-  objective is not convex, so this is a local optimum; the penalty's rho uses the MLP's average gradient.
+  torch autograd for the gradient) from the mean user vector. Slower (tens of milliseconds) and approximate:
+  the objective is not convex, so this is a local optimum; the penalty's rho uses the MLP's average gradient.
 
 The ridge penalty, from the training weight decay
 -------------------------------------------------
@@ -240,15 +240,15 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
 
 @functools.cache
 def _threadpool_controller() -> ThreadpoolController:
-    return ThreadpoolController()  # inspects the loaded libraries once (~ms); limiting is then ~20 us
+    return ThreadpoolController()  # inspecting the loaded libraries is the slow part; limiting is then cheap
 
 
 def _single_threaded():
     """Run BLAS and OpenMP (torch's intra-op pool included) on one thread while solving. These problems are
-    tiny (a few thousand x 51 at most), and on this 2-core machine under load, threads only contended:
-    200 'dot' fold-ins took 2.9 s threaded against 0.34 s on one thread, and an 'nn' fold-in ~1 s against
-    ~30 ms. OpenMP's limit is per calling thread (torch.get_num_threads() elsewhere is unchanged); the
-    OpenBLAS limit is process-wide while it lasts."""
+    tiny (a few thousand x 51 at most), and on a 2-core machine under load, threads only contend: the
+    threaded fold-ins took several times longer (docs/performance.md, "Figures behind choices in the code").
+    OpenMP's limit is per calling thread (torch.get_num_threads() elsewhere is unchanged); the OpenBLAS limit
+    is process-wide while it lasts."""
     return _threadpool_controller().limit(limits=1)
 
 
@@ -304,8 +304,8 @@ class _SigmoidProblem:
     """sum_j (sigmoid_range(z_j . w + offset_j) - r_j)^2 + sum_k penalty_k w_k^2, in float64 numpy.
 
     numpy/scipy rather than torch: a Newton step is a dozen small dense operations, where torch's per-call
-    overhead dominates, and on this 2-core machine under load torch's 2-thread LAPACK took 3-6 ms per 51 x 51
-    Cholesky factor-and-solve against ~0.1 ms in scipy."""
+    overhead dominates, and on a 2-core machine under load torch's threaded LAPACK was far slower than scipy
+    for a 51 x 51 Cholesky factor-and-solve (docs/performance.md, "Figures behind choices in the code")."""
 
     design: np.ndarray  # (n_rated, p): [q_j, 1]
     offset: np.ndarray  # (n_rated,): the item biases b_j
@@ -406,7 +406,7 @@ def _lbfgs(problem: _SigmoidProblem, w: np.ndarray, max_iter: int, tol: float = 
            ) -> tuple[np.ndarray, int, bool]:
     """scipy's L-BFGS-B on the same objective and gradient, from the same start (compared with Newton in bench).
     scipy's, not torch.optim.LBFGS: the first torch optimizer built in a process imports torch._dynamo,
-    which took 6-10 s here."""
+    which takes seconds (training.warm_up)."""
     def objective_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         _, _, slope, error, value = problem.parts(x)
         return value, 2 * (problem.design.T @ (error * slope)) + 2 * problem.penalty * x

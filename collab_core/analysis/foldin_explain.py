@@ -137,7 +137,7 @@ def nearest_users(trained: TrainedModel, fold: UserFoldIn, k: int = 10) -> pd.Da
     if trained.user_factors() is None:
         raise CollabError("this imported run has no user vectors, so there are no users to compare with; "
                           "import it again with user vectors")
-    if trained not in _USER_INDEX:  # built once per run: a KD-tree over 162K users took ~7 s here
+    if trained not in _USER_INDEX:  # built once per run: over ML-25M's users it takes seconds (docs/performance.md)
         _USER_INDEX[trained] = NeighbourIndex(trained.user_factors(), "cosine")
     found, distances = _USER_INDEX[trained].query_vector(fold.vector, k)
     return pd.DataFrame({"rank": np.arange(1, len(found) + 1), "user": trained.users.ids[found],

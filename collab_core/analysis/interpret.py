@@ -268,5 +268,6 @@ def brute_force_neighbours(factors: np.ndarray, index: int, k: int, metric: str 
 
 
 def umap_warm_up() -> None:
-    """One tiny UMAP fit: pays numba's one-off compilation (~20 s) in whichever process calls it."""
+    """One tiny UMAP fit: pays numba's one-off compilation (seconds; docs/performance.md, "At ML-25M size") in
+    whichever process calls it."""
     umap_embed(np.random.default_rng(0).normal(size=(60, 8)), 2, n_neighbors=10)

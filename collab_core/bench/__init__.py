@@ -12,6 +12,7 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
   ui          `python -m collab_core.bench.ui`: server and browser time of every widget change
   soak        `python -m collab_core.bench.soak`: memory over hundreds of page changes and trainings
   scale       `python -m collab_core.bench.scale`: every page on ML-25M-sized runs
+  reasons     `python -m collab_core.bench.reasons`: the timings the code's comments give as reasons
   harness, procstat  starting a server and a browser, reading a process's CPU time and memory
 
 May import everything (Streamlit and Playwright only inside the function that needs them); nothing outside

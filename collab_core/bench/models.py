@@ -37,7 +37,7 @@ from collab_core.model.memory import EVAL_CHUNK
 from collab_core.model.networks import EmbeddingDotBias
 from collab_core.model.training import cuda_summary, fit, one_cycle, resolve_device, warm_up
 
-PLAIN_BATCH_LARGE = 65536  # the plain loop's batch on large data (the figure issue 13 measured)
+PLAIN_BATCH_LARGE = 65536  # the plain loop's batch on large data (docs/scaling.md compares against it)
 PLAIN_BATCH_SMALL = 1024  # and on MovieLens 100K
 
 
@@ -198,7 +198,7 @@ def throughput_variant(n_ratings: int, variant: str, device: str = "auto", epoch
         f"{resolve_device(device)}")
     n_train = len(split.train)
     if variant == "plain":
-        lr = 1e-2 * (PLAIN_BATCH_LARGE / 256) ** 0.5  # the lr the old `bench --synthetic` used at this batch
+        lr = 1e-2 * (PLAIN_BATCH_LARGE / 256) ** 0.5  # square-root scaling of 1e-2 at batch 256
         result = plain_loop(ratings, split, PLAIN_BATCH_LARGE, epochs, lr, device)
         described = f"plain loop: dense nn.Embedding + torch AdamW, batch {PLAIN_BATCH_LARGE}, lr {lr:g}"
     else:
@@ -245,7 +245,7 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------- fold-in quality (issue 12)
+# ---------------------------------------------------------------------- fold-in quality
 FOLDIN_RIDGE_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 

@@ -132,7 +132,8 @@ def _genre_shares() -> np.ndarray:
 
 def save_scale_runs(root, count: int = 2, shape: ScaleShape = ScaleShape()) -> list[str]:
     """Save `count` runs of the same items (seeds 0, 1, ...) in the runs folder `root`; returns their ids
-    ('scale-run-0', ...). At full size each takes about 2 s to build and 54 MB on disk (measured)."""
+    ('scale-run-0', ...). At full size each takes seconds to build and tens of MB on disk (docs/performance.md,
+    "At ML-25M size")."""
     from collab_core.runs.store import RunStore
 
     store = RunStore(root)

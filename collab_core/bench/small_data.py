@@ -5,8 +5,8 @@ How the samples are drawn (`sample_block`): an upload that small is a class or a
 block of fairly active people and fairly popular films, much denser than MovieLens 100K as a whole (6.3%). So each
 seed draws `n_users` users at random from the 2 x `n_users` most active users of the built-in MovieLens 100K and
 `n_items` movies from the 2 x `n_items` most rated, keeps the ratings between them, and keeps `n_ratings` of those
-at random (nobody rates every film): 40 users x 30 movies with 560 ratings (47% filled) is the upload the issue
-describes, 150 x 100 with 5,000 (33%) and 450 x 320 with 20,000 (14%) the sizes above it. Each seed then makes
+at random (nobody rates every film): 40 users x 30 movies with 560 ratings (47% filled) is a class-sized
+upload, 150 x 100 with 5,000 (33%) and 450 x 320 with 20,000 (14%) the sizes above it. Each seed then makes
 the random 10% validation split the app and the CLI make, and trains with that seed.
 
 What is compared at each of the three sizes (`candidates`): the defaults of the size tiers chosen for nearby

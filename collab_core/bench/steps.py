@@ -1,6 +1,6 @@
 """Step-cost benchmark: ratings per second of one optimiser step, dense AdamW against LazyAdamW, by batch size.
 
-What issue 13 asks of a step is that its cost follow the rows it touches. This measures exactly that, apart
+What a step should cost is in proportion to the rows it touches. This measures exactly that, apart
 from data loading, shuffling and evaluation: `dot_bias` on ML-25M-shaped tables (162,540 users x 59,047
 items, 50 factors), batches drawn from the ML-25M-like synthetic ratings (long-tailed, so a batch touches
 as many distinct rows as a real one would), `training.train_step` with the optimiser `training._optimizer`

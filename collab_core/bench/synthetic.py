@@ -44,8 +44,8 @@ def ml25m_like(n_ratings: int = ML25M_RATINGS, seed: int = 0, n_factors: int = 8
       rated has about 81K, the top 1% hold about 40% of the ratings;
     - values: half stars from 0.5 to 5, r = round_half(clip(3.5 + b_u + b_i + p_u . q_i + noise)).
     Pairs are drawn independently, so a (user, item) pair can repeat (11% of the rows at full size, where
-    heavy users meet popular items); each repeat has its own noise. Full size takes about 5 s and 0.5 GB
-    (the three arrays) on this project's 2-core machine."""
+    heavy users meet popular items); each repeat has its own noise. `bench --synthetic` logs the time and
+    memory full size takes (docs/performance.md, "Figures behind choices in the code")."""
     rng = np.random.default_rng(seed)
     scale = n_ratings / ML25M_RATINGS
     n_users, n_items = max(2, round(ML25M_USERS * scale)), max(2, round(ML25M_ITEMS * scale))

@@ -382,7 +382,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------- presets, recommend, compare (issue 12)
+# ---------------------------------------------------------------------- presets, recommend, compare
 def _valid_frac(args) -> float:
     """--valid-frac when given, else the preset's, else 0.1."""
     if args.valid_frac is not None:
@@ -486,7 +486,7 @@ def _bench_foldin(args) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------- import-embeddings (issue 14)
+# ---------------------------------------------------------------------- import-embeddings
 def _add_import_parser(commands) -> None:
     imp = commands.add_parser("import-embeddings", help="make item vectors trained elsewhere (and their metadata) "
                                                         "a run")

@@ -40,7 +40,7 @@ def distinct_titles(titles, ids) -> np.ndarray:
 
 def reads_as(titles) -> pd.Series:
     """How each title reads on a screen, for telling collisions: case folded, white space runs as one space."""
-    # a plain comprehension: 22 ms for 59,047 titles, where pandas' .str chain took 190 ms
+    # a plain comprehension: several times faster than pandas' .str chain (docs/performance.md, "Display titles")
     return pd.Series([" ".join(str(t).split()).casefold() for t in titles], dtype=object)
 
 

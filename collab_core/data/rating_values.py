@@ -105,7 +105,8 @@ def observed_scale(ratings: np.ndarray) -> RatingScale:
     them a continuous scale (see the module docstring).
 
     Read a million ratings at a time, stopping as soon as there are too many distinct values to list: a star
-    scale of 25M ratings takes ~0.1 s, and continuous ratings do not hash millions of distinct values."""
+    scale of 25M ratings is read in a fraction of a second (docs/performance.md, "Figures behind choices in the code"),
+    and continuous ratings do not hash millions of distinct values."""
     ratings = np.asarray(ratings).ravel()
     if len(ratings) == 0:
         raise ValueError("no ratings: a rating scale needs at least one")

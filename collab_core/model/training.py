@@ -37,11 +37,12 @@ _warmed_up = False
 
 
 def warm_up() -> None:
-    """Pay torch's lazy one-off costs now: the first optimizer imports torch._dynamo (about 1 s).
+    """Pay torch's lazy one-off costs now: the first optimizer imports torch._dynamo.
 
-    Measured: that import takes 1.1 s alone but 71 s in a thread while two other Python threads are busy
-    (each small file read hands the GIL away and waits to get it back). A server must therefore call this
-    at start-up, before its threads get busy, not let the first training job pay it."""
+    That import takes about a second alone but over a minute in a thread while two other Python threads are
+    busy (each small file read hands the GIL away and waits to get it back; docs/performance.md, "Memory over
+    a long session"). A server must therefore call this at start-up, before its threads get busy, not let the
+    first training job pay it."""
     global _warmed_up
     if _warmed_up:
         return
@@ -127,8 +128,8 @@ class _Tensors:
 
     def shuffled(self, generator: torch.Generator) -> _Tensors:
         """A copy with the rows in random order, so that each batch is then a slice, a view: no gathers per
-        batch (measured: three gathers were ~10% of a batch-512 step on MovieLens 100K). The order is the one
-        fit() has always drawn, so a seed trains the same model as before this change."""
+        batch (docs/performance.md, "Figures behind choices in the code"). The order is
+        torch.randperm's from the seeded generator, so a seed always trains the same model."""
         # int32 draws the same permutation as int64, in less memory
         order = torch.randperm(len(self), generator=generator, dtype=torch.int32).to(self.ratings.device)  # (n,)
         return _Tensors(self.users[order], self.items[order], self.ratings[order])
@@ -164,8 +165,8 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     groups = [{"params": factors, "weight_decay": config.weight_decay}]
     if others:
         groups.append({"params": others, "weight_decay": config.bias_weight_decay})
-    # fused=True: one kernel per parameter group instead of a dozen foreach ops; measured 30% off a default
-    # MovieLens-100K fit (1.77 s vs 2.52 s at batch 256, one thread), same RMSE to four decimals.
+    # fused=True: one kernel per parameter group instead of a dozen foreach ops, a shorter fit with the same
+    # RMSE (docs/performance.md, "Figures behind choices in the code"); fused on the CPU needs torch 2.4.
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=True)
     if config.optimizer == "lazy_adamw":

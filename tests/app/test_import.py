@@ -1,4 +1,4 @@
-"""Imported embeddings in the app (issue 14): the Data page's Import panel makes uploaded vectors the active run,
+"""Imported embeddings in the app: the Data page's Import panel makes uploaded vectors the active run,
 and every page works with an imported run active, saying in one line what it cannot show for lack of biases,
 counts or a training history. Hostile titles and names from imported files stay text."""
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 12's pages through AppTest: You (fold-in), Compare, Diagnostics, the Home page, the lesson preset on the
+"""The analysis pages through AppTest: You (fold-in), Compare, Diagnostics, the Home page, the lesson preset on the
 Train page, and MSE beside RMSE wherever a run's score is shown."""
 import json
 import shutil

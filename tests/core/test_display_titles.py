@@ -54,7 +54,7 @@ def test_movielens_100k_shows_kull_the_conqueror_with_its_ids():
 
     catalog = load_builtin().catalog
     kull = np.flatnonzero(catalog.titles == SHARED)
-    assert len(kull) == 2  # the pair: two ids, one title
+    assert len(kull) == 2  # MovieLens 100K's own pair: two ids, one title
     assert [catalog.display_titles[i] for i in kull] == [f"{SHARED}{ID_MARK}{catalog.vocab.ids[i]}" for i in kull]
     tagged = np.array([ID_MARK in t for t in catalog.display_titles])
     np.testing.assert_array_equal(tagged, pd.Series(catalog.titles).duplicated(keep=False).to_numpy())

@@ -1,4 +1,4 @@
-"""Input that used to end in a traceback or silently change meaning, engine and CLI. Each case must give one
+"""Input that could end in a traceback or silently change meaning, engine and CLI. Each case must give one
 line naming the problem (the CLI: exit status 2) or load correctly with a note; no traceback, no run written.
 
 The CLI is called in-process (`collab_core.cli.main.main`), as a user's shell would, minus the interpreter start."""

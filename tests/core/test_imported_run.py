@@ -1,4 +1,4 @@
-"""An imported run is a run like any other (issue 14): the same whole-matrix API as a trained run, saved and
+"""An imported run is a run like any other: the same whole-matrix API as a trained run, saved and
 validated as strictly (a damaged one is listed as unreadable with the reason), and usable by fold-in and
 comparison; what it lacks reads as absent, and whatever needs a network says so."""
 import json

@@ -1,4 +1,4 @@
-"""Importing embeddings trained elsewhere (issue 14): every format, the round trip through this app's own
+"""Importing embeddings trained elsewhere: every format, the round trip through this app's own
 exports, and every kind of bad input, through `collab_core.cli.main.main` in-process as a user runs it.
 
 Bad input must end with exit status 2, one line on stderr naming the file (and row, column, value where there

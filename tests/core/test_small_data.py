@@ -29,7 +29,7 @@ def movielens():
 
 @pytest.fixture(scope="module")
 def upload(movielens):
-    """An upload as small as the one the issue describes: 40 users x 30 movies, 560 ratings."""
+    """A class-sized upload: 40 users x 30 movies, 560 ratings."""
     return sample_block(movielens, SAMPLES[0], seed=0)
 
 
@@ -80,14 +80,14 @@ def test_given_settings_still_win_over_the_small_tier():
 
 
 def test_on_a_small_upload_the_small_tier_beats_the_movielens_defaults_and_the_global_mean(upload):
-    """What the tier is for, on the issue's shape of upload (the figures: docs/performance.md, "Small data")."""
+    """What the tier is for, on a class-sized upload (the figures: docs/performance.md, "Small data")."""
     for seed in (0, 1):
         split = random_split(upload, 0.1, seed)
         tier = fit(upload, split, defaults_for_data(upload, seed=seed, device="cpu").config).metrics
         movielens = fit(upload, split, default_config(seed=seed, device="cpu")).metrics
         assert tier["rmse"] < movielens["rmse"]
         assert tier["rmse"] < tier["baseline_global_mean_rmse"]
-        assert baseline_verdict(movielens, default_config()) is not None  # the old defaults: said so
+        assert baseline_verdict(movielens, default_config()) is not None  # the MovieLens-100K defaults: said so
 
 
 # ---------------------------------------------------------------------- the verdict
@@ -131,7 +131,7 @@ def test_one_baseline_is_enough_to_judge():
 
 
 def test_the_advice_names_the_settings_measured_for_the_runs_size_and_its_own():
-    config = default_config()  # the MovieLens-100K defaults on 560 ratings: what the issue saw
+    config = default_config()  # the MovieLens-100K defaults on 560 ratings
     verdict = baseline_verdict(metrics(1.45, 1.356, 1.392), config)
     tier = size_defaults("dot_bias", 560)
     assert "measured best for 560 ratings" in verdict.message
@@ -213,7 +213,7 @@ def test_train_warns_after_a_run_worse_than_its_baselines_and_runs_lists_it(uplo
     from .test_cli import cli
 
     runs = tmp_path / "runs"
-    # the MovieLens-100K settings on 560 ratings, as the issue trained them (one batch per epoch)
+    # the MovieLens-100K settings on 560 ratings (one batch per epoch)
     worse = cli("train", "--train", upload_csv, "--batch-size", 512, "--epochs", 6, "--factors", 50, runs_dir=runs)
     assert worse.returncode == 0, worse.stderr
     summary = json.loads(worse.stdout.strip().splitlines()[-1])

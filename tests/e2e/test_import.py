@@ -1,4 +1,4 @@
-"""Importing embeddings in a real browser (issue 14): a small pair of Projector TSV files uploaded on the Data
+"""Importing embeddings in a real browser: a small pair of Projector TSV files uploaded on the Data
 page becomes the active run, and Projections and Neighbours show its items."""
 import re
 

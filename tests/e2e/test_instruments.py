@@ -1,7 +1,7 @@
-"""Issue 12's pages in a real browser: rating movies on "You" gives recommendations and a point on the map, and
+"""The analysis pages in a real browser: rating movies on "You" gives recommendations and a point on the map, and
 clicking a movie there explains it; Compare shows two runs, and clicking an item on the aligned map shows its
 neighbours in both; Diagnostics; Home at "/" and a deep link to every page; the lesson preset trained from the
-Train page shows the lesson's MSE beside its own. Screenshots of the new pages (light, and one dark)."""
+Train page shows the lesson's MSE beside its own. Screenshots of these pages (light, and one dark)."""
 import re
 
 import pytest
