@@ -1,5 +1,5 @@
 """The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare | data |
-import-embeddings`.
+import-embeddings | export`.
 
 Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback, and
 writes no run. Progress goes to stderr; `train` and `import-embeddings` print one JSON object as the LAST line
@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     from collab_core.cli.data import add_data_parser  # `data fetch | list`: collab_core/cli/data.py
     add_data_parser(commands)
     _add_import_parser(commands)
+    from collab_core.cli.export import add_export_parser  # `export`: collab_core/cli/export.py
+    add_export_parser(commands)
     return parser
 
 
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             from collab_core.cli.data import cmd_data
             return cmd_data(args)
+        if args.command == "export":
+            from collab_core.cli.export import cmd_export
+            return cmd_export(args)
         return {"train": cmd_train, "neighbours": cmd_neighbours, "runs": cmd_runs, "bench": cmd_bench,
                 "recommend": cmd_recommend, "compare": cmd_compare,
                 "import-embeddings": cmd_import_embeddings}[args.command](args)

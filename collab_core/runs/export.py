@@ -1,10 +1,12 @@
-"""A run's item embeddings as files other tools open: a CSV table, and the TSV pair that TensorFlow's
-Embedding Projector (projector.tensorflow.org) loads.
+"""A run's item embeddings as files other tools open: a CSV table, the TSV pair that TensorFlow's Embedding
+Projector (projector.tensorflow.org) loads, and a Parquet table. The sidebar offers the first two; the command
+line (`python -m collab_core export`) writes all three.
 
-Text cells come from data (titles from an uploaded file), so each is made safe for spreadsheets: a cell
-that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula when the file is
-opened in Excel or LibreOffice (`=HYPERLINK(...)`), so it gets a leading apostrophe, the usual escape
-(OWASP, "CSV injection"). `unescape_cell` undoes it for a reader of our own files.
+Text cells come from data (titles from an uploaded file), so each is made safe for its sink. In CSV and TSV, a
+cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula when the file is
+opened in Excel or LibreOffice (`=HYPERLINK(...)`), so it gets a leading apostrophe, the usual escape (OWASP,
+"CSV injection"); `unescape_cell` undoes it for a reader of our own files. Parquet cells are typed values that
+no spreadsheet evaluates, so the Parquet table holds the text as the data gives it.
 """
 from __future__ import annotations
 
@@ -29,14 +31,14 @@ def unescape_cell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
-def item_metadata(trained: TrainedModel) -> pd.DataFrame:
+def item_metadata(trained: TrainedModel, cell=csv_cell) -> pd.DataFrame:
     """item (raw id), title, genres ('|'-joined), count and mean_rating (unless an imported run does not know
-    them) and bias (when the model has one); text cells escaped with csv_cell."""
+    them) and bias (when the model has one); text cells made by `cell` (csv_cell: escaped for a spreadsheet)."""
     catalog = trained.catalog
     frame = pd.DataFrame({
-        "item": [csv_cell(i) for i in catalog.vocab.ids],
-        "title": [csv_cell(t) for t in catalog.titles],
-        "genres": [csv_cell("|".join(g)) for g in catalog.items["genres"]],
+        "item": [cell(i) for i in catalog.vocab.ids],
+        "title": [cell(t) for t in catalog.titles],
+        "genres": [cell("|".join(g)) for g in catalog.items["genres"]],
     })
     if trained.has_counts:  # an imported run without a count column would otherwise export zeros as counts
         frame["count"], frame["mean_rating"] = catalog.counts, catalog.means
@@ -46,11 +48,24 @@ def item_metadata(trained: TrainedModel) -> pd.DataFrame:
     return frame
 
 
-def embeddings_csv(trained: TrainedModel) -> bytes:
-    """One row per item: its metadata, then one column per factor (f0, f1, ...)."""
+def embeddings_table(trained: TrainedModel, cell=csv_cell) -> pd.DataFrame:
+    """One row per item: its metadata (item_metadata, text cells made by `cell`), then one column per factor
+    (f0, f1, ...)."""
     factors = trained.item_factors()  # (n_items, width)
     columns = pd.DataFrame(factors, columns=[f"f{i}" for i in range(factors.shape[1])])
-    return pd.concat([item_metadata(trained), columns], axis=1).to_csv(index=False).encode()
+    return pd.concat([item_metadata(trained, cell), columns], axis=1)
+
+
+def embeddings_csv(trained: TrainedModel) -> bytes:
+    """The embeddings table as CSV, text cells escaped for spreadsheets."""
+    return embeddings_table(trained).to_csv(index=False).encode()
+
+
+def embeddings_parquet(trained: TrainedModel) -> bytes:
+    """The embeddings table as Parquet: the CSV's columns, text as the data gives it, the factors as float32."""
+    buffer = io.BytesIO()
+    embeddings_table(trained, cell=str).to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def projector_files(trained: TrainedModel) -> tuple[bytes, bytes]:
