@@ -13,6 +13,7 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
   soak        `python -m collab_core.bench.soak`: memory over hundreds of page changes and trainings
   scale       `python -m collab_core.bench.scale`: every page on ML-25M-sized runs
   harness, procstat  starting a server and a browser, reading a process's CPU time and memory
+  apptest     what AppTest reaches only through Streamlit's internals, in one place (also for tests/app)
 
 May import everything (Streamlit and Playwright only inside the function that needs them); nothing outside
 collab_core.cli and the tests imports this package.
