@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from collab_core.bench.harness import ROOT, launch_chromium, start_server, stop_server, wait_for_app
+from collab_core.bench.plotly_page import POINTS_DRAWN  # every point of the first chart, once Plotly drew it
 from collab_core.bench.procstat import descendants, rss_kib
 
 SECTIONS = ("build", "neighbours", "umap", "server", "browser")
@@ -43,12 +44,6 @@ SERVER_PAGES = [("pages/home.py", {}), ("pages/biases.py", {}),
                 ("pages/neighbours.py", {"min": "0"}), ("pages/you.py", {}), ("pages/you.py", {"demo": "clicked"}),
                 ("pages/compare.py", {}),
                 ("pages/diagnostics.py", {})]
-# counts every point of every trace of the first chart once Plotly has drawn it (its _fullData exists)
-POINTS_DRAWN = """() => {
-  const plot = document.querySelector('.js-plotly-plot');
-  if (!plot || !plot._fullData || !plot._fullLayout) return 0;
-  return plot._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-}"""
 NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
 
 
