@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import faulthandler
 import gc
+import runpy
 import signal
 import sys
 from pathlib import Path
@@ -63,10 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
     workers.start()
     freeze_imported_objects()
-    from streamlit.web import cli
-
+    # `python -m streamlit run app.py ...`, Streamlit's documented command, run in this process so that it finds the
+    # libraries imported and the workers started. Streamlit documents no Python API that starts a server (checked
+    # in 1.67.0: `streamlit.web.cli` and `streamlit.web.bootstrap` are internal), so the command's own module entry
+    # point, streamlit/__main__.py, is what runs; it raises SystemExit when the server stops, as the command exits.
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
-    return cli.main()
+    runpy.run_module("streamlit", run_name="__main__")
+    return 0
 
 
 if __name__ == "__main__":

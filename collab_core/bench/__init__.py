@@ -14,6 +14,8 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
   scale       `python -m collab_core.bench.scale`: every page on ML-25M-sized runs
   reasons     `python -m collab_core.bench.reasons`: the timings the code's comments give as reasons
   harness, procstat  starting a server and a browser, reading a process's CPU time and memory
+  apptest     what AppTest reaches only through Streamlit's internals, in one place (also for tests/app)
+  plotly_page reading the Plotly charts drawn in a browser page, by their public figure (also for tests/e2e)
 
 May import everything (Streamlit and Playwright only inside the function that needs them); nothing outside
 collab_core.cli and the tests imports this package.

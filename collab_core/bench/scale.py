@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from collab_core.bench.harness import ROOT, launch_chromium, start_server, stop_server, wait_for_app
+from collab_core.bench.plotly_page import POINTS_DRAWN  # every point of the first chart, once Plotly drew it
 from collab_core.bench.procstat import descendants, rss_kib
 
 SECTIONS = ("build", "neighbours", "umap", "server", "browser")
@@ -43,12 +44,6 @@ SERVER_PAGES = [("pages/home.py", {}), ("pages/biases.py", {}),
                 ("pages/neighbours.py", {"min": "0"}), ("pages/you.py", {}), ("pages/you.py", {"demo": "clicked"}),
                 ("pages/compare.py", {}),
                 ("pages/diagnostics.py", {})]
-# counts every point of every trace of the first chart once Plotly has drawn it (its _fullData exists)
-POINTS_DRAWN = """() => {
-  const plot = document.querySelector('.js-plotly-plot');
-  if (!plot || !plot._fullData || !plot._fullLayout) return 0;
-  return plot._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-}"""
 NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
 
 
@@ -102,19 +97,13 @@ def measure_umap(runs_dir: Path) -> dict:
 def measure_server(runs_dir: Path, repeats: int) -> dict:
     """Script-run times in AppTest: the first run of each page in a fresh session (run loading and table
     building are cached per process, so only the very first page pays them) and `repeats` reruns."""
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
+    from collab_core.bench.apptest import chart_json, navigation_only
+
     os.environ.update({"COLLAB_RUNS_DIR": str(runs_dir), "COLLAB_UMAP_PREWARM": "0"})
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # as tests/app/conftest.navigation_mode: st.navigation only, no extra hop
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init
     rows = []
-    try:
+    with navigation_only():  # as tests/app/conftest.navigation_mode: st.navigation only, no extra hop
         for page, query in SERVER_PAGES:
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
             for key, value in {"run": RUNS[0], **query}.items():  # "demo" is not the page's: it is ignored
@@ -131,14 +120,12 @@ def measure_server(runs_dir: Path, repeats: int) -> dict:
                 at.run()
                 reruns.append(time.perf_counter() - start)
             widest = max([len(s.options) for s in at.selectbox] or [0])
-            charts_mb = [len(c.proto.spec) / 1e6 for c in at.get("plotly_chart")]  # the figures' JSON, as sent
+            charts_mb = [len(chart_json(c)) / 1e6 for c in at.get("plotly_chart")]  # the figures' JSON, as sent
             rows.append({"page": page, "query": query, "first_s": first, "rerun_median_s": statistics.median(reruns),
                          "exceptions": [e.value for e in at.exception], "largest_selectbox": widest,
                          "largest_table_rows": max([len(d.value) for d in at.dataframe] or [0]),
                          "charts_mb": sum(charts_mb), "largest_chart_mb": max(charts_mb or [0]),
                          "loadavg": loadavg()})
-    finally:
-        PagesManager.__init__ = original
     return {"pages": rows}
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from collab_core.bench.apptest import navigation_only
 from collab_core.runs import export
 from collab_core.runs.importer import import_embeddings
 from collab_core.runs.store import RunStore
@@ -194,23 +195,18 @@ def every_kind_of_run(instrument_runs, imported_runs, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def navigation_mode(request, monkeypatch):
+def navigation_mode(request):
     """Run AppTests the way a server runs after its first script run: st.navigation only.
 
     AppTest resets Streamlit's process-wide "pages/ directory" flag before every run (see
     collab_app.navigation), so without this each run would take ensure_frame's extra rerun, which drops
-    one-shot button clicks. Tests marked `legacy_pages_mode` keep Streamlit's behaviour to check that hop."""
+    one-shot button clicks. Tests marked `legacy_pages_mode` keep Streamlit's behaviour to check that hop.
+    (No public setting does this: collab_core.bench.apptest.navigation_only says why.)"""
     if request.node.get_closest_marker("legacy_pages_mode"):
+        yield
         return
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    with navigation_only():
+        yield
 
 
 def pick(at: AppTest, key: str, text: str) -> AppTest:

@@ -5,10 +5,9 @@ CSV export never holds a spreadsheet formula (collab_core.runs.export.csv_cell).
 The class of bug: a new caption, notice or chart label that forgets to escape. These tests plant hostile
 strings in every place data reaches and look at everything every page renders, so a new sink that forgets is
 caught without a test of its own. (The browser test checks the same in the real DOM.)"""
-import json
-
 import pytest
 
+from collab_core.bench.apptest import chart_spec, message
 from tests.hostile import HOSTILE, save_hostile_run
 
 from .conftest import no_exceptions, open_app, use_copy_of
@@ -37,16 +36,12 @@ def markdown_bodies(at) -> list[str]:
     for kind in MARKDOWN_KINDS:
         bodies += [element.value for element in at.get(kind)]
 
-    def walk(node):
-        proto = getattr(node, "proto", None)
+    for node in at:  # every block and element of the page, the sidebar's included
+        sent = message(node)
         for field in ("label", "help"):
-            text = getattr(proto, field, None) if proto is not None else None
+            text = getattr(sent, field, None) if sent is not None else None
             if isinstance(text, str) and text:
                 bodies.append(text)
-        for child in (getattr(node, "children", None) or {}).values():
-            walk(child)
-
-    walk(at._tree)
     return bodies
 
 
@@ -64,7 +59,7 @@ def plotly_strings(at) -> list[str]:
                 walk(v)
 
     for chart in at.get("plotly_chart"):
-        walk(json.loads(chart.proto.spec))
+        walk(chart_spec(chart))
     return found
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from collab_core.bench.apptest import chart_spec
 from tests.waiting import wait_until
 
 from .conftest import no_exceptions, open_app, pick, shown
@@ -25,7 +26,7 @@ def runs(instrument_runs, tmp_path, monkeypatch):
 
 
 def charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [chart_spec(c) for c in at.get("plotly_chart")]
 
 
 def chart(at, trace: str) -> dict:
@@ -72,7 +73,7 @@ def test_five_popular_movies_in_one_click_give_recommendations_a_fit_a_map_and_n
     names = trace_names(at, "you")
     assert {"you", "rated by you", "recommended", "explained"} <= set(names)
     map_caption = next(c for c in at.caption if "Your star is your vector" in c.value)
-    assert "It shows" in map_caption.proto.help and "of your vector" in map_caption.proto.help  # the detail
+    assert "It shows" in map_caption.help and "of your vector" in map_caption.help  # the detail
     assert len(frame(at, *USERS)) == 10
     # the top recommendation is explained by default: the parts sum to its score before the sigmoid
     parts = frame(at, *EXPLAINED)
@@ -326,7 +327,7 @@ def test_home_offers_the_default_run_and_trains_it(empty_runs):
 
 def test_home_links_every_page_for_the_active_run(with_run):
     at = open_app()
-    links = [link.proto.page for link in at.get("page_link")]
+    links = [link.page for link in at.get("page_link")]
     assert len(links) == 7 and {"you", "compare", "diagnostics", "biases"} <= {p.split("/")[-1].removesuffix(".py")
                                                                               for p in links}
 

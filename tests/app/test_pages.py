@@ -1,10 +1,9 @@
 """Every page renders with and without a run, and each page's main interactions change what it shows.
 
 These run the real app.py (st.navigation + shared sidebar) through Streamlit's AppTest."""
-import json
-
 import pytest
 
+from collab_core.bench.apptest import chart_spec
 from tests.waiting import wait_until
 
 from .conftest import PAGES, job_of, no_exceptions, open_app, pick, shown
@@ -14,7 +13,7 @@ NEEDS_RUN = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "
 
 
 def plotly_specs(at) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return [chart_spec(el) for el in at.get("plotly_chart")]
 
 
 @pytest.mark.parametrize("page", PAGES)

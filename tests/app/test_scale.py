@@ -1,10 +1,11 @@
 """Every page with a run shaped like MovieLens 25M's, at a moderate size (20,000 items, 30,000 users) so that it
 stays fast: no exception, no selectbox over every item or user, no table or map of every item."""
 import base64
-import json
 
 import numpy as np
 import pytest
+
+from collab_core.bench.apptest import chart_spec
 
 from .conftest import PAGES, no_exceptions, open_app, pick, shown
 
@@ -44,7 +45,7 @@ def assert_bounded(at, max_points: int) -> None:
         assert len(box.options) <= MAX_OPTIONS, (box.key, len(box.options))
     for table in at.dataframe:
         assert len(table.value) <= MAX_ROWS, len(table.value)
-    for spec in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+    for spec in (chart_spec(c) for c in at.get("plotly_chart")):
         for trace in spec["data"]:  # per trace: Compare draws the same items once per run
             assert points(trace) <= max_points, (trace.get("name"), points(trace))
 
@@ -70,7 +71,7 @@ def test_every_item_on_the_lists_maps_is_bounded_too(runs):
 def test_projections_draw_every_item_when_asked(runs):
     at = open_app("pages/projections.py", {"run": "scale-run-0", "items": "20000", "labels": "30"})
     assert_bounded(at, 20_000 + 30)
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = chart_spec(at.get("plotly_chart")[0])
     assert sum(points(t) for t in spec["data"] if t["type"] == "scattergl" and t.get("name") != "labelled") == 20_000
     assert len(spec["layout"]["annotations"]) <= 30  # labels only for the most rated
 
@@ -98,8 +99,8 @@ def test_a_umap_in_progress_says_how_long_it_has_run_and_should_run(runs):
     assert no_exceptions(at), [e.value for e in at.exception]
     bars = at.get("progress")
     if bars:  # still running (a warm numba may finish 60 items within the first script run)
-        assert "Computing the UMAP map of 60 items" in bars[0].proto.text
-        assert "s expected here" in bars[0].proto.text
+        assert "Computing the UMAP map of 60 items" in bars[0].text
+        assert "s expected here" in bars[0].text
     else:
         assert "UMAP of 60 items" in shown(at.caption)
 

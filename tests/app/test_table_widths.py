@@ -2,9 +2,10 @@
 sideways: their configured widths add up to no more than the width a full-width table gets there, which the
 browser test at 1024 x 768 measures (tests/e2e/test_projector.py). Long, least-compared columns (genres, the
 "because you rated" list) come last and may scroll."""
-import json
 
 import pytest
+
+from collab_core.bench.apptest import column_config
 
 from .conftest import no_exceptions, open_app
 
@@ -20,7 +21,7 @@ KEY_COLUMNS = {  # page -> (a column that identifies the table, its key columns)
 
 def widths(at, marker: str) -> dict:
     for table in at.dataframe:
-        config = json.loads(table.proto.columns or "{}")
+        config = column_config(table)
         if marker in config or marker in table.value.columns:
             return {name: column.get("width") for name, column in config.items()}
     raise AssertionError(f"no table with a column {marker!r}")

@@ -5,7 +5,6 @@ The run is made for it: all its items but two share one title, so any table, cha
 raw title instead shows a bare "Kull the Conqueror (1997)", and any list of two of them shows it twice."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from collab_app import services
+from collab_core.bench.apptest import chart_spec
 from collab_core.data.catalog import ID_MARK
 
 from .conftest import ROOT, no_exceptions, owner_of, shown, use_dataset
@@ -127,7 +127,7 @@ def test_no_page_shows_two_items_under_one_name(twin_runs, monkeypatch, page, qu
                 ids = list(frame["item"]) if "item" in frame.columns else None  # else: one item per row
                 duplicated += [f"table column {column!r}: {c!r}" for c in shared_duplicates(cells, ids)]
     for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
+        spec = chart_spec(chart)
         bare += [f"chart: {s!r}" for s in strings(spec) if BARE.search(s)]
         for where, labels, ids in chart_labels(spec):
             duplicated += [f"chart {where}: {c!r}" for c in shared_duplicates(labels, ids)]

@@ -27,7 +27,7 @@ def _large_folder(tmp_path):
 
 def said_why(at) -> str:
     """The reason for the defaults: in the help of the caption that introduces them."""
-    return " ".join(re.sub(r"\\(.)", r"\1", c.proto.help) for c in at.caption if "defaults measured" in c.value)
+    return " ".join(re.sub(r"\\(.)", r"\1", c.help) for c in at.caption if "defaults measured" in c.value)
 
 
 def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path, monkeypatch):

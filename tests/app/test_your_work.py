@@ -24,7 +24,7 @@ def reload(at: AppTest, page: str) -> AppTest:
 
 def listed(at: AppTest) -> str:
     """What the sidebar's "Your work" list says."""
-    bars = " ".join(re.sub(r"\\(.)", r"\1", p.proto.text or "") for p in at.sidebar.get("progress"))
+    bars = " ".join(re.sub(r"\\(.)", r"\1", p.text or "") for p in at.sidebar.get("progress"))
     return shown(at.sidebar.caption) + " " + bars
 
 

@@ -8,19 +8,13 @@ from pathlib import Path
 import pytest
 
 from collab_core.bench.harness import wait_for_app
+from collab_core.bench.plotly_page import CUSTOMDATA, POINT
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
 from .conftest import open_page, serving
 
 pytestmark = pytest.mark.e2e
-# the page position of the first point of the trace named `name` in the page's first Plotly chart
-POINT = """(name) => { const gd = document.querySelector('.js-plotly-plot'); const L = gd._fullLayout;
-  const d = gd._fullData.find(t => t.name === name); const r = gd.getBoundingClientRect();
-  return {x: r.left + L._size.l + L.xaxis.l2p(d.x[0]), y: r.top + L._size.t + L.yaxis.l2p(d.y[0]),
-          item: d.customdata[0]}; }"""
-CUSTOMDATA = """(name) => { const d = document.querySelector('.js-plotly-plot')._fullData.find(t => t.name === name);
-  return d ? Array.from(d.customdata) : null; }"""
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,15 @@ import numpy as np
 import pytest
 
 from collab_core.bench.harness import wait_for_app
+from collab_core.bench.plotly_page import CUSTOMDATA, TRACES
 
 from .conftest import serving
 
 pytestmark = pytest.mark.e2e
 N_ITEMS = 24
 TITLES = [f"Song {i:02d}" for i in range(N_ITEMS)]
-CUSTOMDATA = """(name) => Array.from(document.querySelector('.js-plotly-plot')._fullData
-  .find(t => t.name === name).customdata)"""
-# every point of the first chart's item traces (coloured by genre: one trace per genre, '(none)' here)
-POINTS = """() => document.querySelector('.js-plotly-plot')._fullData
-  .filter(t => !['labels', 'labelled', 'selected', 'neighbours'].includes(t.name))
-  .flatMap(t => Array.from(t.customdata))"""
+# the traces of the first chart that are not items (the items are coloured by genre: one trace per genre, '(none)')
+NOT_ITEMS = {"labels", "labelled", "selected", "neighbours"}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +67,8 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Projections").click()  # same session
     wait_for_app(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-    assert sorted(page.evaluate(POINTS)) == list(range(N_ITEMS))  # every imported item is a point
+    points = [i for trace in page.evaluate(TRACES) if trace["name"] not in NOT_ITEMS for i in trace["customdata"]]
+    assert sorted(points) == list(range(N_ITEMS))  # every imported item is a point
     assert page.get_by_text("The first N songs of the file").is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
 

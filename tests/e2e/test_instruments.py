@@ -8,22 +8,11 @@ import pytest
 
 from collab_app.navigation import PAGES
 from collab_core.bench.harness import wait_for_app
+from collab_core.bench.plotly_page import CUSTOMDATA, POINT, SCROLL_TO
 
 from .conftest import browser_page, open_page, screenshot, serving
 
 pytestmark = pytest.mark.e2e
-# the page position and customdata of the first point of trace `name`, in the chart that has such a trace
-POINT = """(name) => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const d = gd._fullData.find(t => t.name === name); if (!d) continue;
-    const L = gd._fullLayout; const r = gd.getBoundingClientRect();
-    return {x: r.left + L._size.l + L.xaxis.l2p(d.x[0]), y: r.top + L._size.t + L.yaxis.l2p(d.y[0]),
-            item: d.customdata[0]}; } return null; }"""
-SCROLL_TO = """(name) => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    if (gd._fullData.find(t => t.name === name)) { gd.scrollIntoView({block: 'center'}); return true; } }
-    return false; }"""
-CUSTOMDATA = """(name) => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const d = gd._fullData.find(t => t.name === name); if (d) return Array.from(d.customdata || []); }
-    return null; }"""
 
 
 @pytest.fixture(scope="module")
