@@ -143,6 +143,19 @@ def _run_mtime(run_id: str) -> float:
         return 0.0
 
 
+# (the user on the map, the items drawn, their predicted ratings); (your predicted rating, each rating's part)
+YouOnMap = tuple[foldin_explain.UserOnMap, np.ndarray, np.ndarray]
+YourScore = tuple[float, pd.DataFrame | None]
+
+
+def run_version(run_id: str) -> tuple[str, float]:
+    """What tells two contents of one run id apart: the runs folder and the run folder's mtime (a run is written
+    by renaming a finished folder into place, so a new run under an old id has a new mtime). Every cache of
+    something derived from a run is keyed by it: a run deleted and another saved under its name is never served
+    from the first one's cache."""
+    return str(store().root), _run_mtime(run_id)
+
+
 def load_run(run_id: str) -> TrainedModel:
     """The trained model of a run (shared, read-only). Raises RunStoreError, and remembers why."""
     mtime = _run_mtime(run_id)
@@ -153,23 +166,39 @@ def load_run(run_id: str) -> TrainedModel:
         raise
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def item_table(run_id: str) -> pd.DataFrame:
+    return _item_table(run_id, run_version(run_id))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _item_table(run_id: str, version: tuple) -> pd.DataFrame:
     return interpret.item_table(load_run(run_id))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def bias_ranking(run_id: str, n: int, top_n: int | None, min_ratings: int | None):
+    return _bias_ranking(run_id, run_version(run_id), n, top_n, min_ratings)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _bias_ranking(run_id: str, version: tuple, n: int, top_n: int | None, min_ratings: int | None):
     return interpret.bias_ranking(load_run(run_id), n, top_n, min_ratings)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def user_biases(run_id: str) -> pd.DataFrame:
+    return _user_biases(run_id, run_version(run_id))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _user_biases(run_id: str, version: tuple) -> pd.DataFrame:
     return interpret.user_bias_table(load_run(run_id))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def pca_projection(run_id: str, top_n: int | None, k: int = 3):
+    return _pca_projection(run_id, run_version(run_id), top_n, k)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _pca_projection(run_id: str, version: tuple, top_n: int | None, k: int = 3):
     trained = load_run(run_id)
     indices = trained.catalog.top_items(top_n)
     result = interpret.item_pca(trained, indices, k)
@@ -177,32 +206,52 @@ def pca_projection(run_id: str, top_n: int | None, k: int = 3):
     return indices, result.coords, result.explained_variance_ratio, extremes
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def transposed_loadings(run_id: str, top_n: int | None, k: int = 3):
+    return _transposed_loadings(run_id, run_version(run_id), top_n, k)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _transposed_loadings(run_id: str, version: tuple, top_n: int | None, k: int = 3):
     trained = load_run(run_id)
     indices = trained.catalog.top_items(top_n)
     return indices, interpret.transposed_pca(trained.item_factors()[indices], k)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def neighbour_index(run_id: str, metric: str, min_ratings: int) -> interpret.NeighbourIndex:
+    return _neighbour_index(run_id, run_version(run_id), metric, min_ratings)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _neighbour_index(run_id: str, version: tuple, metric: str, min_ratings: int) -> interpret.NeighbourIndex:
     trained = load_run(run_id)
     return interpret.NeighbourIndex(trained.item_factors(), metric, trained.catalog.with_min_ratings(min_ratings))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def pca_map_all_items(run_id: str, min_ratings: int) -> np.ndarray:
+    return _pca_map_all_items(run_id, run_version(run_id), min_ratings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _pca_map_all_items(run_id: str, version: tuple, min_ratings: int) -> np.ndarray:
     trained = load_run(run_id)
     return interpret.pca_map(trained.item_factors(), trained.catalog.with_min_ratings(min_ratings))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def embeddings_csv(run_id: str) -> bytes:
+    return _embeddings_csv(run_id, run_version(run_id))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _embeddings_csv(run_id: str, version: tuple) -> bytes:
     return export.embeddings_csv(load_run(run_id))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def projector_files(run_id: str) -> tuple[bytes, bytes]:
+    return _projector_files(run_id, run_version(run_id))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _projector_files(run_id: str, version: tuple) -> tuple[bytes, bytes]:
     return export.projector_files(load_run(run_id))
 
 
@@ -222,43 +271,70 @@ def import_preview(vectors_path: str, metadata_path: str, vectors_name: str, met
 YourRatings = tuple[tuple[str, float], ...]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def rating_scale(run_id: str) -> foldin.RatingScale:
+    return _rating_scale(run_id, run_version(run_id))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _rating_scale(run_id: str, version: tuple) -> foldin.RatingScale:
     return foldin_inputs.rating_scale(load_run(run_id))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def demo_ratings(run_id: str, map_min_ratings: int) -> dict[str, float]:
+    return _demo_ratings(run_id, run_version(run_id), map_min_ratings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _demo_ratings(run_id: str, version: tuple, map_min_ratings: int) -> dict[str, float]:
     trained = load_run(run_id)
     chosen = foldin_inputs.demo_ratings(trained, fitted_on=trained.catalog.with_min_ratings(map_min_ratings))
     return {str(trained.catalog.vocab.ids[i]): rating for i, rating in chosen.items()}
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def fold_in(run_id: str, ratings: YourRatings) -> foldin.UserFoldIn:
+    return _fold_in(run_id, run_version(run_id), ratings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fold_in(run_id: str, version: tuple, ratings: YourRatings) -> foldin.UserFoldIn:
     """Raises RatingError (a rating outside the run's scale) and UnknownIdError."""
     trained = load_run(run_id)
     return foldin.fold_in(trained, {int(trained.catalog.vocab.to_index(item)): rating for item, rating in ratings})
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def recommendations(run_id: str, ratings: YourRatings, n: int, min_ratings: int) -> pd.DataFrame:
+    return _recommendations(run_id, run_version(run_id), ratings, n, min_ratings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _recommendations(run_id: str, version: tuple, ratings: YourRatings, n: int, min_ratings: int) -> pd.DataFrame:
     return foldin_explain.recommend(load_run(run_id), fold_in(run_id, ratings), n, min_ratings, n_because=2)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def fitted(run_id: str, ratings: YourRatings) -> pd.DataFrame:
+    return _fitted(run_id, run_version(run_id), ratings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fitted(run_id: str, version: tuple, ratings: YourRatings) -> pd.DataFrame:
     return foldin_explain.fitted_table(load_run(run_id), fold_in(run_id, ratings))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def nearest_users(run_id: str, ratings: YourRatings, k: int) -> pd.DataFrame:
+    return _nearest_users(run_id, run_version(run_id), ratings, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _nearest_users(run_id: str, version: tuple, ratings: YourRatings, k: int) -> pd.DataFrame:
     return foldin_explain.nearest_users(load_run(run_id), fold_in(run_id, ratings), k)
 
 
+def you_on_map(run_id: str, ratings: YourRatings, min_ratings: int) -> YouOnMap:
+    return _you_on_map(run_id, run_version(run_id), ratings, min_ratings)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def you_on_map(run_id: str, ratings: YourRatings,
-               min_ratings: int) -> tuple[foldin_explain.UserOnMap, np.ndarray, np.ndarray]:
+def _you_on_map(run_id: str, version: tuple, ratings: YourRatings, min_ratings: int) -> YouOnMap:
     """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings)."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
@@ -266,8 +342,12 @@ def you_on_map(run_id: str, ratings: YourRatings,
     return foldin_explain.user_on_map(trained, fold, shown), shown, foldin_explain.predict(trained, fold, shown)
 
 
+def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> YourScore:
+    return _explain_for_you(run_id, run_version(run_id), ratings, item_index)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> tuple[float, pd.DataFrame | None]:
+def _explain_for_you(run_id: str, version: tuple, ratings: YourRatings, item_index: int) -> YourScore:
     """(your predicted rating of the item, what each of your ratings adds to its score; None for 'nn')."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
@@ -276,8 +356,12 @@ def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> tuple
 
 
 # ---------------------------------------------------------------------- Compare
-@st.cache_resource(max_entries=4, show_spinner="Comparing the runs ...")
 def compare_runs(run_a: str, run_b: str, k: int, min_ratings: int) -> compare.RunComparison:
+    return _compare_runs(run_a, run_b, (run_version(run_a), run_version(run_b)), k, min_ratings)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Comparing the runs ...")
+def _compare_runs(run_a: str, run_b: str, version: tuple, k: int, min_ratings: int) -> compare.RunComparison:
     """A resource, not data: a comparison is never changed once made, and for large runs (its neighbour tables,
     aligned factors and maps) it is big enough that st.cache_data's copy on every rerun would cost more than
     the page. Keyed on both run ids, k and the minimum number of ratings."""
@@ -298,27 +382,43 @@ def _why_not_comparable(run_a: str, run_b: str, min_ratings: int, mtime_a: float
         return f"a run cannot be read: {exc}"
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
 def neighbours_in_both(run_a: str, run_b: str, k: int, min_ratings: int, item_id: str) -> pd.DataFrame:
+    return _neighbours_in_both(run_a, run_b, (run_version(run_a), run_version(run_b)), k, min_ratings, item_id)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _neighbours_in_both(run_a: str, run_b: str, version: tuple, k: int, min_ratings: int, item_id: str) -> pd.DataFrame:
     return compare.neighbours_in_both(compare_runs(run_a, run_b, k, min_ratings), load_run(run_a), load_run(run_b),
                                       item_id)
 
 
 # ---------------------------------------------------------------------- Diagnostics
-@st.cache_data(max_entries=32, show_spinner=False)
 def explain_prediction(run_id: str, user_id: str, item_id: str, data: DatasetSpec | None):
+    return _explain_prediction(run_id, run_version(run_id), user_id, item_id, data)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _explain_prediction(run_id: str, version: tuple, user_id: str, item_id: str, data: DatasetSpec | None):
     """One prediction taken apart; with the run's own ratings (`data`) it carries the actual rating."""
     ratings = load_dataset(data)[0] if data is not None else None
     return diagnostics.explain_prediction(load_run(run_id), user_id, item_id, ratings)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def norms_vs_popularity(run_id: str, pca_min_ratings: int) -> diagnostics.NormReport:
+    return _norms_vs_popularity(run_id, run_version(run_id), pca_min_ratings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _norms_vs_popularity(run_id: str, version: tuple, pca_min_ratings: int) -> diagnostics.NormReport:
     return diagnostics.norms_vs_popularity(load_run(run_id), pca_min_ratings)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Rebuilding the run's validation split ...")
 def run_split(run_id: str, data: DatasetSpec) -> Split:
+    return _run_split(run_id, run_version(run_id), data)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Rebuilding the run's validation split ...")
+def _run_split(run_id: str, version: tuple, data: DatasetSpec) -> Split:
     """The run's own split of `data`'s ratings (read-only arrays as large as the ratings: a resource). Raises
     DataError when `data` is not what the run was trained on."""
     return diagnostics.reproduce_split(load_run(run_id), load_dataset(data)[0])
@@ -345,7 +445,11 @@ def run_data(run_id: str, session_data: DatasetSpec) -> tuple[DatasetSpec | None
     return None, "; ".join(reasons)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Scoring every validation rating ...")
 def where_wrong(run_id: str, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:
+    return _where_wrong(run_id, run_version(run_id), data, n_worst)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Scoring every validation rating ...")
+def _where_wrong(run_id: str, version: tuple, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:
     """A resource: its per-rating table is as long as the validation set (millions of rows for MovieLens 25M)."""
     return diagnostics.where_wrong(load_run(run_id), load_dataset(data)[0], run_split(run_id, data), n_worst)
