@@ -48,15 +48,19 @@ browser:
 		echo "chromium is missing and cannot be installed here (not root): browser tests will be skipped"; \
 	fi
 
+# Three test processes on two cores: the browser tests mostly wait on a server and Chromium, so a third process
+# keeps the cores busy; a module's tests stay in one process (--dist loadscope) with its server and runs.
+TEST_WORKERS ?= 3
+
 test: setup browser lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: setup
 	$(BIN)/ruff check .
 
 # Everything but the browser tests.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not e2e"
 
 bench: setup
 	$(BIN)/python -m collab_core bench

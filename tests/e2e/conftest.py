@@ -30,6 +30,30 @@ def serving(runs_dir: Path, extra_env: dict | None = None):
         stop_server(process)
 
 
+@pytest.fixture(scope="session")
+def save_small_run():
+    """`save_small_run(root, run_id, name="", **settings)`: a run on the built-in MovieLens 100K (split seed 0)
+    with the default settings and `settings` on top (by default 1 epoch, 8 factors), saved into `root`. Each
+    distinct setting is trained once per session; every module gets its own copy on disk."""
+    from collab_core.data.datasets import load_builtin
+    from collab_core.data.ratings import random_split
+    from collab_core.model.config import default_config
+    from collab_core.model.training import fit
+    from collab_core.runs.store import RunStore
+
+    trained = {}
+
+    def save(root: Path, run_id: str, name: str = "", **settings) -> None:
+        settings = {"epochs": 1, "n_factors": 8, **settings}
+        key = tuple(sorted(settings.items()))
+        if key not in trained:
+            ratings = load_builtin()
+            trained[key] = fit(ratings, random_split(ratings, 0.1, 0), default_config(**settings))
+        RunStore(root).save(trained[key], run_id, name=name)
+
+    return save
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("e2e") / "runs"

@@ -18,18 +18,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, grouplens):
-    from collab_core.data.datasets import load_builtin
-    from collab_core.data.ratings import random_split
-    from collab_core.model.config import default_config
-    from collab_core.model.training import fit
-    from collab_core.runs.store import RunStore
-
+def server(tmp_path_factory, grouplens, save_small_run):
     root = tmp_path_factory.mktemp("clicks") / "runs"
-    ratings = load_builtin()
-    store = RunStore(root)
     for run_id in ("movie-run", "spare-run"):
-        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8)), run_id)
+        save_small_run(root, run_id)
     save_hostile_run(root)
     for run_id, day in (("movie-run", 3), ("spare-run", 2), ("hostile-run", 1)):  # the history's order, newest first
         meta = json.loads((root / run_id / "run.json").read_text())

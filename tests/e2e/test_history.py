@@ -10,16 +10,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from collab_core.data.datasets import load_builtin
-    from collab_core.data.ratings import random_split
-    from collab_core.model.config import default_config
-    from collab_core.model.training import fit
-    from collab_core.runs.store import RunStore
-
+def server(tmp_path_factory, save_small_run):
     root = tmp_path_factory.mktemp("history") / "runs"
-    ratings = load_builtin()
-    RunStore(root).save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8)), "a-run")
+    save_small_run(root, "a-run")
     with serving(root) as url:
         yield url
 

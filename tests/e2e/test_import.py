@@ -57,6 +57,8 @@ def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     noun = page.get_by_role("textbox", name="What are the items? (optional)")
     noun.fill("songs")  # every page then speaks of songs
     noun.press("Tab")
+    # the rerun that read both boxes has drawn (an idle app may not have started it yet on a busy machine)
+    page.get_by_text(re.compile(r"Pages will say .1 song.")).wait_for(timeout=60_000)
     wait_for_app(page)
     page.get_by_role("button", name="Import as a run").click()
     page.get_by_text(re.compile(r"Imported 24 songs \(3 dimensions\) as run")).wait_for(timeout=30_000)

@@ -15,19 +15,10 @@ PAGES = ["", "data", "train", "biases", "projections", "neighbours", "you", "com
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from collab_core.data.datasets import load_builtin
-    from collab_core.data.ratings import random_split
-    from collab_core.model.config import default_config
-    from collab_core.model.training import fit
-    from collab_core.runs.store import RunStore
-
+def server(tmp_path_factory, save_small_run):
     root = tmp_path_factory.mktemp("projector") / "runs"
-    ratings = load_builtin()
-    store = RunStore(root)
-    for run_id, seed in (("movie-run", 0), ("another-seed", 1)):
-        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8, seed=seed)),
-                   run_id, name="Lesson run, second seed" if seed else "")
+    save_small_run(root, "movie-run", seed=0)
+    save_small_run(root, "another-seed", name="Lesson run, second seed", seed=1)
     with serving(root) as url:
         yield url
 

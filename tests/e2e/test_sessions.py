@@ -13,19 +13,11 @@ N_SESSIONS = 8
 
 
 @pytest.fixture(scope="module")
-def seeded_runs(tmp_path_factory):
-    """Two small runs on MovieLens 100K to explore, trained in-process (about a second each)."""
-    from collab_core.data.datasets import load_builtin
-    from collab_core.data.ratings import random_split
-    from collab_core.model.config import default_config
-    from collab_core.model.training import fit
-    from collab_core.runs.store import RunStore
-
+def seeded_runs(tmp_path_factory, save_small_run):
+    """Two small runs on MovieLens 100K to explore."""
     root = tmp_path_factory.mktemp("sessions") / "runs"
-    ratings = load_builtin()
-    store = RunStore(root)
-    for run_id, factors in (("run-a", 8), ("run-b", 16)):
-        store.save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=factors)), run_id)
+    save_small_run(root, "run-a", n_factors=8)
+    save_small_run(root, "run-b", n_factors=16)
     return root
 
 

@@ -13,16 +13,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from collab_core.data.datasets import load_builtin
-    from collab_core.data.ratings import random_split
-    from collab_core.model.config import default_config
-    from collab_core.model.training import fit
-    from collab_core.runs.store import RunStore
-
+def server(tmp_path_factory, save_small_run):
     root = tmp_path_factory.mktemp("your-work") / "runs"
-    ratings = load_builtin()
-    RunStore(root).save(fit(ratings, random_split(ratings, 0.1, 0), default_config(epochs=1, n_factors=8)), "a-run")
+    save_small_run(root, "a-run")
     with serving(root) as url:
         yield url
 
@@ -32,7 +25,7 @@ def test_a_reload_during_a_training_keeps_it_and_a_second_tab_sees_it(server, br
         open_page(page, f"{server}/train?run=a-run")
         page.get_by_role("button", name="Use the lesson's settings").click()
         wait_for_app(page)
-        set_epochs(page, 4)
+        set_epochs(page, 10)  # long enough to be still running after the reload on a busy machine
         wait_for_app(page)
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text(re.compile(r"Training EmbeddingDotBias on")).wait_for(timeout=60_000)
@@ -40,11 +33,11 @@ def test_a_reload_during_a_training_keeps_it_and_a_second_tab_sees_it(server, br
         wait_for_app(page)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text(re.compile(r"Training: EmbeddingDotBias on MovieLens 100K")).wait_for(timeout=30_000)
-        assert sidebar.get_by_role("button", name="Cancel training").is_visible()
+        sidebar.get_by_role("button", name="Cancel training").wait_for(timeout=10_000)
         assert page.get_by_text(re.compile(r"Training EmbeddingDotBias on")).first.is_visible()  # the live view is back
         # the form as it was typed
         assert page.get_by_label("Factors (embedding width)", exact=True).input_value() == "40"
-        assert page.get_by_label("Epochs", exact=True).input_value() == "4"
+        assert page.get_by_label("Epochs", exact=True).input_value() == "10"
         screenshot(page, "train-reloaded")
         other = page.context.new_page()  # a second tab of the same browser
         open_page(other, f"{server}/neighbours?run=a-run")
