@@ -73,7 +73,7 @@ bench-soak: setup browser
 
 # Every page at MovieLens 25M's size, on two runs built without training (about 10 minutes on 2 cores).
 bench-scale: setup browser
-	$(BIN)/python -m collab_core.bench.scale --json bench-scale.json
+	$(BIN)/python -m collab_app.bench_scale --json bench-scale.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

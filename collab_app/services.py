@@ -86,7 +86,7 @@ def umap_layout(run_id: str, top_n: int | None, dims: int, n_neighbors: int, min
 
 def umap_expected_seconds(n_items: int) -> float:
     """About how long a UMAP of `n_items` takes here with the app's fixed seed (single-threaded), after numba's
-    warm-up: a line through collab_core.bench.scale's figures on the 2-core development machine (see
+    warm-up: a line through collab_app.bench_scale's figures on the 2-core development machine (see
     docs/performance.md); it only sets the progress bar's pace."""
     return UMAP_BASE_SECONDS + UMAP_SECONDS_PER_ITEM * n_items
 

@@ -1,4 +1,5 @@
-"""Benchmarks: numbers, not assertions. Every benchmark of the project lives here.
+"""Benchmarks: numbers, not assertions. Every benchmark lives here but the dashboard's at scale, which runs
+pages in Streamlit's AppTest and so sits above the engine: collab_app/bench_scale.py.
 
 Engine benchmarks run with `python -m collab_core bench [--foldin | --small-data | --synthetic N | --loading]`;
 the dashboard's run as modules and drive the app in headless Chromium (Playwright, a dev dependency):
@@ -11,12 +12,10 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
   scale_run   ML-25M-shaped runs built without training, for the UI at scale
   ui          `python -m collab_core.bench.ui`: server and browser time of every widget change
   soak        `python -m collab_core.bench.soak`: memory over hundreds of page changes and trainings
-  scale       `python -m collab_core.bench.scale`: every page on ML-25M-sized runs
   reasons     `python -m collab_core.bench.reasons`: the timings the code's comments give as reasons
   harness, procstat  starting a server and a browser, reading a process's CPU time and memory
-  apptest     what AppTest reaches only through Streamlit's internals, in one place (also for tests/app)
   plotly_page reading the Plotly charts drawn in a browser page, by their public figure (also for tests/e2e)
 
-May import everything (Streamlit and Playwright only inside the function that needs them); nothing outside
-collab_core.cli and the tests imports this package.
+May import everything in collab_core, never Streamlit (Playwright only inside the function that needs it);
+nothing outside collab_core.cli, collab_app.bench_scale and the tests imports this package.
 """

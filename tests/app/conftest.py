@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from collab_core.bench.apptest import navigation_only
+from collab_app.apptest import navigation_only
 from collab_core.runs import export
 from collab_core.runs.importer import import_embeddings
 from collab_core.runs.store import RunStore
@@ -201,7 +201,7 @@ def navigation_mode(request):
     AppTest resets Streamlit's process-wide "pages/ directory" flag before every run (see
     collab_app.navigation), so without this each run would take ensure_frame's extra rerun, which drops
     one-shot button clicks. Tests marked `legacy_pages_mode` keep Streamlit's behaviour to check that hop.
-    (No public setting does this: collab_core.bench.apptest.navigation_only says why.)"""
+    (No public setting does this: collab_app.apptest.navigation_only says why.)"""
     if request.node.get_closest_marker("legacy_pages_mode"):
         yield
         return

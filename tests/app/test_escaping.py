@@ -7,7 +7,7 @@ strings in every place data reaches and look at everything every page renders, s
 caught without a test of its own. (The browser test checks the same in the real DOM.)"""
 import pytest
 
-from collab_core.bench.apptest import chart_spec, message
+from collab_app.apptest import chart_spec, message
 from tests.hostile import HOSTILE, save_hostile_run
 
 from .conftest import no_exceptions, open_app, use_copy_of

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core.bench.apptest import chart_spec
+from collab_app.apptest import chart_spec
 from tests.waiting import wait_until
 
 from .conftest import no_exceptions, open_app, pick, shown

@@ -3,7 +3,7 @@
 These run the real app.py (st.navigation + shared sidebar) through Streamlit's AppTest."""
 import pytest
 
-from collab_core.bench.apptest import chart_spec
+from collab_app.apptest import chart_spec
 from tests.waiting import wait_until
 
 from .conftest import PAGES, job_of, no_exceptions, open_app, pick, shown

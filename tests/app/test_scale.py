@@ -5,7 +5,7 @@ import base64
 import numpy as np
 import pytest
 
-from collab_core.bench.apptest import chart_spec
+from collab_app.apptest import chart_spec
 
 from .conftest import PAGES, no_exceptions, open_app, pick, shown
 

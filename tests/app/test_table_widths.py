@@ -5,7 +5,7 @@ browser test at 1024 x 768 measures (tests/e2e/test_projector.py). Long, least-c
 
 import pytest
 
-from collab_core.bench.apptest import column_config
+from collab_app.apptest import column_config
 
 from .conftest import no_exceptions, open_app
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from collab_app import services
-from collab_core.bench.apptest import chart_spec
+from collab_app.apptest import chart_spec
 from collab_core.data.catalog import ID_MARK
 
 from .conftest import ROOT, no_exceptions, owner_of, shown, use_dataset

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from collab_core.bench.apptest import message
+from collab_app.apptest import message
 
 from .conftest import PAGES, no_exceptions, open_app
 
@@ -63,7 +63,7 @@ def texts(at, *, shown_only: bool) -> list[str]:
 
 def jargon(at) -> list[str]:
     """What the page shows that is build jargon or a missing value written out. (Reads every element's whole
-    message, collab_core.bench.apptest.message: AppTest has no public accessor for all of an element's fields.)"""
+    message, collab_app.apptest.message: AppTest has no public accessor for all of an element's fields.)"""
     return [t for t in texts(at, shown_only=True) if JARGON.search(t) or MISSING.search(t)]
 
 

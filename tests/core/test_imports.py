@@ -98,3 +98,14 @@ def test_the_import_graph_has_no_circle():
         if name not in state:
             visit(name, [name])
     assert circles == []
+
+
+def test_no_code_of_collab_core_imports_streamlit_even_inside_a_function():
+    offenders = []
+    for path in (ROOT / "collab_core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] == "streamlit" for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == [], "Streamlit code belongs in collab_app"

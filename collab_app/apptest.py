@@ -1,5 +1,5 @@
 """The one home of what Streamlit's AppTest reaches only through its internals, for the AppTests (tests/app) and
-the scale benchmark (collab_core.bench.scale): a Streamlit upgrade that moves any of it touches this file alone.
+the scale benchmark (collab_app.bench_scale): a Streamlit upgrade that moves any of it touches this file alone.
 Checked against Streamlit 1.67.0 (its source, streamlit/testing/v1 and streamlit/runtime/pages_manager.py).
 
 Everything else the tests read is public: an element's `.value`, a Progress bar's `.text`, and the parameters of

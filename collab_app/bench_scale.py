@@ -1,4 +1,4 @@
-"""Every page at MovieLens 25M's size: `python -m collab_core.bench.scale` (or `make bench-scale`).
+"""Every page at MovieLens 25M's size: `python -m collab_app.bench_scale` (or `make bench-scale`).
 
 Numbers, not assertions. On two runs shaped like one trained on ML-25M (collab_core.bench.scale_run: 162,541 users x
 59,047 items x 50 factors, built without training) it measures:
@@ -99,7 +99,7 @@ def measure_server(runs_dir: Path, repeats: int) -> dict:
     building are cached per process, so only the very first page pays them) and `repeats` reruns."""
     from streamlit.testing.v1 import AppTest
 
-    from collab_core.bench.apptest import chart_json, navigation_only
+    from collab_app.apptest import chart_json, navigation_only
 
     os.environ.update({"COLLAB_RUNS_DIR": str(runs_dir), "COLLAB_UMAP_PREWARM": "0"})
     rows = []
