@@ -371,11 +371,11 @@ def _compare_runs(run_a: str, run_b: str, version: tuple, k: int, min_ratings: i
 def why_not_comparable(run_a: str, run_b: str, min_ratings: int) -> str | None:
     """Why Compare could not set run B beside run A, in plain words (collab_core.analysis.compare.why_not_comparable, or
     why a run cannot be read); None when it could. Cached per pair, so choosing a default B costs one check."""
-    return _why_not_comparable(run_a, run_b, int(min_ratings), _run_mtime(run_a), _run_mtime(run_b))
+    return _why_not_comparable(run_a, run_b, (run_version(run_a), run_version(run_b)), int(min_ratings))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _why_not_comparable(run_a: str, run_b: str, min_ratings: int, mtime_a: float, mtime_b: float) -> str | None:
+def _why_not_comparable(run_a: str, run_b: str, version: tuple, min_ratings: int) -> str | None:
     try:
         return compare.why_not_comparable(load_run(run_a), load_run(run_b), min_ratings)
     except RunStoreError as exc:
