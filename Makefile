@@ -28,8 +28,9 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(STAMP)
 
 # collab_server.serve = `streamlit run app.py` with torch & co. imported before the first visitor arrives
+# `make run DEMO=1`: visitors only explore (COLLAB_DEMO); the host link it prints keeps every power
 run: setup
-	$(BIN)/python -m collab_server.serve --server.headless true --server.port $(PORT)
+	$(if $(DEMO),COLLAB_DEMO=$(DEMO) )$(BIN)/python -m collab_server.serve --server.headless true --server.port $(PORT)
 
 # Reload pages when their files change. Polling watches the app's own modules one by one; the default watcher
 # watched the whole checkout, .venv included, and overflowed inotify's queue (see .streamlit/config.toml).

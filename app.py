@@ -5,7 +5,7 @@ It sets the page config, defines the navigation over pages/ (collab_app.navigati
 """
 import streamlit as st
 
-from collab_app import browser, navigation, sidebar, state, style, work
+from collab_app import access, browser, navigation, sidebar, state, style, work
 from collab_app.text import md
 from collab_core import settings
 from collab_core.errors import CollabError
@@ -24,6 +24,7 @@ browser.connect()  # who this browser is, and its history rule (collab_app.brows
 style.apply()
 if not browser.ready():
     st.stop()  # a fresh page: the component reruns the app at once, before anything is drawn or written
+access.claim_host()  # a host link's key: read, and out of the address (collab_app.access)
 # timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)
 with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.rendering():
     work.announce()  # how this browser's background work ended: a finished training becomes the active run

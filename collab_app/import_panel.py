@@ -13,8 +13,9 @@ from collab_core.data.nouns import MAX_NOUN_INPUT, from_words
 from collab_core.errors import CollabError
 from collab_core.runs.importer import import_embeddings
 from collab_server import tasks
+from collab_server.access import IMPORT
 
-from . import cached, work
+from . import access, cached, work
 from .messages import show_error
 from .text import md
 from .uploads import BrowserUploads
@@ -144,7 +145,9 @@ def _column_choices(found) -> tuple[str | None, str | None]:
 
 def _start_import(paths: dict, names: dict, id_column, title_column, name: str, noun: str) -> None:
     """Import and save as a run in the background (collab_server.tasks), filed under this browser: a reload does
-    not lose it, and its end (collab_app.work) makes the new run the active one."""
+    not lose it, and its end (collab_app.work) makes the new run the active one. Only the host imports into the
+    shared runs (collab_app.access)."""
+    access.require(IMPORT, what=names["vectors"])
 
     def run(cancel) -> Imported:
         trained, notes = import_embeddings(

@@ -1,5 +1,5 @@
-"""Process-wide services shared by every session: the training service, dataset downloads, UMAP, and what each
-browser started and keeps (collab_server.owners).
+"""Process-wide services shared by every session: the training service, dataset downloads, UMAP, what each
+browser started and keeps (collab_server.owners), and which browsers are the host's (collab_server.access).
 
 They are `st.cache_resource` singletons on purpose: a training started in one tab must be visible (and keep
 running) when that tab goes to another page, and a UMAP layout computed for one session serves all. The
@@ -18,9 +18,11 @@ from collab_core import settings
 from collab_core.errors import CollabError
 from collab_core.model.training import warm_up
 from collab_server import workers
+from collab_server.access import HostBrowsers
 from collab_server.fetches import FetchService
 from collab_server.jobs import Computation, ComputeCache, TrainingService
 from collab_server.owners import OwnerMemory, OwnerWork
+from collab_server.run_changes import RecentChanges
 
 from . import cached
 
@@ -59,6 +61,18 @@ def owner_work() -> OwnerWork:
 def owner_memory() -> OwnerMemory:
     """What each browser keeps across reloads (its Train form, its dataset, its uploads)."""
     return OwnerMemory()
+
+
+@st.cache_resource
+def host_browsers() -> HostBrowsers:
+    """The browsers that opened the host link (collab_app.access)."""
+    return HostBrowsers()
+
+
+@st.cache_resource
+def run_changes() -> RecentChanges:
+    """Who last deleted, renamed or pinned a run (collab_app.announce says it to the tabs it affects)."""
+    return RecentChanges()
 
 
 @st.cache_resource

@@ -14,7 +14,7 @@ from collab_core.model.kinds import IMPORTED
 from collab_core.runs import store as runs
 from collab_core.runs.store import RunInfo
 
-from . import cached, options, services, state, work
+from . import access, announce, cached, options, services, state, work
 from .run_labels import run_description, run_labels
 from .text import md
 
@@ -26,7 +26,7 @@ def default_run(readable: list[RunInfo]) -> str | None:
 def sidebar() -> None:
     """Draw the sidebar and set the active run for this script run."""
     state.set_active(None)  # not known until the selector is drawn (options.apply reads it: see there)
-    readable = [info for info in cached.list_runs() if info.ok]
+    readable = access.visible_runs([info for info in cached.list_runs() if info.ok])  # this session's first
     by_id = {info.run_id: info for info in readable}
     pending = state.take_pending_run()
     if pending is not None:
@@ -39,9 +39,11 @@ def sidebar() -> None:
                               format_func=labels.get,
                               help="The run every page shows. A new visitor sees the pinned run, else the most "
                                    "accurate run on the built-in data.")
+        announce.check(by_id, labels, run_id)
         if run_id:
             active = _load_active(run_id)
             _describe(by_id[run_id])
+        st.caption(access.role_line())
         work.panel()
         if active is not None:
             services.prewarm_umap(run_id)

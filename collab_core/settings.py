@@ -29,6 +29,7 @@ class Setting:
     parse: Callable[[str], Any]  # raises ValueError with what is expected
     default: Callable[[], Any]  # computed when read, so it may depend on the machine
     help: str
+    secret: bool = False  # its value is never repeated in a message (a host key)
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -72,6 +73,13 @@ def _url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def _secret(text: str) -> str:
+    value = text.strip()
+    if len(value) < 16 or not all(c.isalnum() or c in "-_" for c in value):
+        raise ValueError("expected at least 16 letters, digits, '-' or '_' (it goes into a link)")
+    return value
+
+
 def _run_id(text: str) -> str:
     if not valid_run_id(text.strip()):
         raise ValueError("expected a run id (letters, digits, '.', '_' and '-')")
@@ -99,6 +107,12 @@ _SETTINGS = [
     Setting("COLLAB_DEFAULT_RUN", _run_id, lambda: None, "the run new visitors see first (else the best built-in run)"),
     Setting("COLLAB_MOVIELENS_URL", _url, lambda: "https://files.grouplens.org/datasets/movielens",
             "where MovieLens zips are downloaded from (a mirror may be given)"),
+    Setting("COLLAB_HOST_TOKEN", _secret, lambda: None,
+            "the secret in the host link (full powers on a shared server); a random one is made at start when unset",
+            secret=True),
+    Setting("COLLAB_DEMO", _flag, lambda: False,
+            "demo mode: visitors only explore (no training, uploads, downloads of datasets or imports); the host "
+            "link keeps every power"),
     Setting("COLLAB_TIMING_LOG", _flag, lambda: False,
             "log each script run's and each full garbage collection's duration to the server's log (script-run and "
             "gc-pause lines, at debug level; the UI benchmarks turn it on to read them)"),
@@ -115,7 +129,8 @@ def get(name: str) -> Any:
     try:
         return setting.parse(raw)
     except ValueError as exc:
-        raise SettingError(f"environment variable {name}={raw!r}: {exc} ({setting.help}); "
+        shown = "(its value, not repeated here)" if setting.secret else f"={raw!r}"
+        raise SettingError(f"environment variable {name}{shown}: {exc} ({setting.help}); "
                            f"unset it to use the default") from None
 
 

@@ -23,6 +23,7 @@ from collab_core.data.ratings import Ratings, Split
 from collab_core.errors import CollabError, DeviceError, TrainingCancelled
 from collab_core.model.config import TrainConfig
 from collab_core.model.training import Progress
+from collab_core.runs.owners import HOST_OWNER
 
 from .workers import LRFindTask, ThreadWorker, TrainTask, WorkerDied
 
@@ -114,8 +115,12 @@ class TrainingService:
         threading.Thread(target=self._dispatch, name="training-dispatcher", daemon=True).start()
 
     # ------------------------------------------------------------------ what pages call
-    def train(self, ratings: Ratings, split: Split, config: TrainConfig, runs_dir: str, owner: str) -> Job:
-        return self.submit("train", TrainTask(ratings, split, config, runs_dir), config, ratings.name, owner)
+    def train(self, ratings: Ratings, split: Split, config: TrainConfig, runs_dir: str, owner: str,
+              run_owner: str = HOST_OWNER) -> Job:
+        """Queue a training for the browser `owner`; the run it saves records `run_owner`
+        (collab_core.runs.owners)."""
+        return self.submit("train", TrainTask(ratings, split, config, runs_dir, run_owner), config, ratings.name,
+                           owner)
 
     def find_lr(self, ratings: Ratings, split: Split, config: TrainConfig, owner: str) -> Job:
         return self.submit("lr_find", LRFindTask(ratings, split, config), config, ratings.name, owner)

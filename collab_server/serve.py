@@ -49,6 +49,31 @@ def freeze_imported_objects() -> None:
     gc.freeze()
 
 
+def announce_host_link(streamlit_args: list[str]) -> None:
+    """Print the host link once, where the server was started (its log): whoever opens it manages the server
+    (collab_server.access). It is never logged again."""
+    from collab_core import settings
+    from collab_server import access
+
+    port = _option(streamlit_args, "--server.port") or "8501"
+    address = _option(streamlit_args, "--server.address")
+    address = "localhost" if address in (None, "", "0.0.0.0", "::") else address
+    base = f"http://{address}:{port}"
+    print(f"\n  Host link (every power on this server; keep it to yourself): {access.host_key().link(base)}\n"
+          f"  Visitors open: {base}"
+          + ("\n  Demo mode: visitors only explore." if settings.get("COLLAB_DEMO") else "") + "\n", flush=True)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of `name` in Streamlit's arguments (`--name value` or `--name=value`)."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     # `kill -USR1 <pid>` prints every thread's stack to the server log: how to see what a stuck server does
     faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -62,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     preload()
     from collab_server import workers
 
+    announce_host_link(argv if argv is not None else sys.argv[1:])
     workers.start()
     freeze_imported_objects()
     # `python -m streamlit run app.py ...`, Streamlit's documented command, run in this process so that it finds the

@@ -36,6 +36,7 @@ from collab_core.analysis import interpret
 from collab_core.data.ratings import Ratings, Split
 from collab_core.model.config import TrainConfig
 from collab_core.model.training import Progress, fit, lr_find, warm_up
+from collab_core.runs.owners import HOST_OWNER
 from collab_core.runs.store import RunStore
 
 
@@ -147,11 +148,12 @@ class TrainTask:
     split: Split
     config: TrainConfig
     runs_dir: str
+    owner: str = HOST_OWNER  # whose run it is (collab_core.runs.owners)
 
     def __call__(self, report, cancel, between_batches) -> str:
         trained = fit(self.ratings, self.split, self.config, callback=report, progress_every=10, cancel=cancel,
                       between_batches=between_batches)
-        return RunStore(self.runs_dir).save(trained)
+        return RunStore(self.runs_dir).save(trained, owner=self.owner)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, compare_choice, options, progress, state
+from collab_app import access, cached, charts, compare_choice, options, progress, state
 from collab_app.run_labels import run_labels
 from collab_app.text import MISSING, md
 from collab_core.analysis import interpret
@@ -13,7 +13,7 @@ from collab_core.errors import CollabError
 
 ROWS = 10  # rows of each ranking table
 active = progress.page_run()
-infos = {info.run_id: info for info in cached.list_runs() if info.ok}
+infos = {info.run_id: info for info in access.visible_runs(cached.list_runs()) if info.ok}
 run_ids = list(infos)
 st.title("Compare")
 st.info("Two runs, even with the same settings and another seed, learn the same structure along arbitrarily turned "

@@ -3,12 +3,13 @@ uploaded table), filter them for density, and look at them before training; or i
 elsewhere as a run (collab_app.import_panel)."""
 import streamlit as st
 
-from collab_app import cached, charts, fetch_panel, import_panel, navigation, state, work
+from collab_app import access, cached, charts, fetch_panel, import_panel, navigation, state, work
 from collab_app.messages import show_error
 from collab_app.text import MISSING, md
 from collab_core.data import roots as data_roots
 from collab_core.data.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
+from collab_server.access import FETCH, IMPORT, SERVER_FOLDERS, UPLOAD
 
 navigation.ensure_frame()
 st.title("Data")
@@ -16,9 +17,13 @@ active = work.dataset()
 st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet",
            "import": "Import embeddings"}
+SOURCE_ACTIONS = {"folder": SERVER_FOLDERS, "upload": UPLOAD, "import": IMPORT}  # what a source needs to be allowed
 NONE = "(none)"
 FAILED = "failed"  # what a source returns when its file or folder cannot be used (the error is shown beside it)
-st.session_state.setdefault("p_data_source", active.kind)
+refused = {source: access.refusal(action) for source, action in SOURCE_ACTIONS.items()}
+offered = [source for source in SOURCES if refused.get(source) is None]  # a visitor: what they may use
+if st.session_state.get("p_data_source") not in offered:
+    st.session_state["p_data_source"] = active.kind if active.kind in offered else "builtin"
 
 
 def use_fetched(folder: str) -> None:
@@ -27,7 +32,9 @@ def use_fetched(folder: str) -> None:
     st.session_state["p_data_folder"] = folder
 
 
-source = st.segmented_control("Source", list(SOURCES), key="p_data_source", format_func=SOURCES.get, required=True)
+source = st.segmented_control("Source", offered, key="p_data_source", format_func=SOURCES.get, required=True)
+for reason in dict.fromkeys(reason for reason in [*refused.values(), access.refusal(FETCH)] if reason):
+    st.caption(md(reason))  # each once
 if source == "import":  # not ratings to train on: vectors trained elsewhere, saved as a run
     import_panel.draw()
     st.stop()

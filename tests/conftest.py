@@ -2,6 +2,7 @@
 trained run, trained once per session in about a second."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# The host key of every app the suite runs (AppTests here, servers started by the browser tests inherit it): a test
+# acts as the host by opening the host link with it (tests/app/conftest.open_app, tests/e2e/conftest.as_host).
+HOST_KEY = "suite-host-key-0123456789"
+os.environ["COLLAB_HOST_TOKEN"] = HOST_KEY
 
 
 @pytest.fixture(scope="session")

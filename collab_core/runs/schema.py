@@ -39,6 +39,7 @@ from collab_core.data.rating_values import (
 from collab_core.errors import CollabError, RunStoreError
 from collab_core.model.config import TrainConfig
 from collab_core.model.trained import ImportInfo
+from collab_core.runs.owners import HOST_OWNER, valid_owner
 
 FORMAT_VERSION = 1
 MAX_NAME_LENGTH = 80
@@ -72,6 +73,7 @@ class RunMeta:
     n_items: int
     imported: ImportInfo | None = None  # set for an imported run only
     rating_scale: RatingScale | None = None  # the data's rating values; None: not recorded (imported, older runs)
+    owner: str = HOST_OWNER  # whose run it is (collab_core.runs.owners): absent in run.json for the host's
 
     def to_json(self) -> dict:
         values = {"format_version": FORMAT_VERSION, "run_id": self.run_id, "created": self.created,
@@ -82,6 +84,8 @@ class RunMeta:
             values["imported"] = self.imported.to_json()
         if self.rating_scale is not None:  # absent, not null, when unknown: as in runs saved before it existed
             values["rating_scale"] = self.rating_scale.to_json()
+        if self.owner != HOST_OWNER:  # absent: the host's, as every run saved before owners were recorded
+            values["owner"] = self.owner
         return values
 
     @property
@@ -174,10 +178,13 @@ def check_meta(meta: dict, run_id: str) -> RunMeta:
     scale = check.field(meta, "rating_scale", dict, "an object of rating values", optional=True)
     if scale is not None:
         scale = check_recorded_scale(scale, config, check)
+    owner = check.field(meta, "owner", str, "text", optional=True) or HOST_OWNER
+    if not valid_owner(owner):
+        check.fail(f"'owner' must be {HOST_OWNER!r} or a browser's tag (24 hex digits), got {owner[:40]!r}")
     return RunMeta(run_id=run_id, created=check.field(meta, "created", str, "an ISO date-time text"),
                    dataset=check.field(meta, "dataset", str, "text"), name=name, config=config,
                    metrics=metrics, history=history, n_users=n_users, n_items=n_items, imported=imported,
-                   rating_scale=scale)
+                   rating_scale=scale, owner=owner)
 
 
 def check_recorded_scale(values: dict, config: TrainConfig | None, check: _Checker) -> RatingScale:

@@ -38,6 +38,7 @@ from collab_core.errors import RunStoreError
 from collab_core.model.kinds import DEFAULT_KIND
 from collab_core.model.trained import TrainedModel
 from collab_core.runs.ids import RUN_ID_PATTERN, valid_run_id
+from collab_core.runs.owners import HOST_OWNER, valid_owner
 from collab_core.runs.schema import (
     FORMAT_VERSION,
     RunMeta,
@@ -52,6 +53,7 @@ from collab_core.runs.schema import (
 __all__ = ["FORMAT_VERSION", "RunInfo", "RunStore", "choose_default", "default_runs_dir", "valid_run_id"]
 
 PIN_FILE = ".default-run.json"  # hidden: never listed as a run
+SHARING_FILE = ".sharing.json"  # the host's choice whether visitors see each other's runs
 MIN_FREE_BYTES = 50 * 1024 * 1024  # refuse to start a training whose run could not be written
 RUN_FILES = ("run.json", "vocab.json", "weights.safetensors", "stats.safetensors")
 
@@ -73,6 +75,7 @@ class RunInfo:
     config: dict | None = None
     metrics: dict | None = None
     name: str = ""  # the person's name for the run, if any
+    owner: str = HOST_OWNER  # whose run it is (collab_core.runs.owners)
 
 
 class RunStore:
@@ -97,12 +100,15 @@ class RunStore:
         return f"{stamp}-{model}-{secrets.token_hex(2)}"
 
     # ------------------------------------------------------------------ save
-    def save(self, trained: TrainedModel, run_id: str | None = None, name: str = "") -> str:
-        """Write the run atomically and return its id. An existing run is never overwritten.
+    def save(self, trained: TrainedModel, run_id: str | None = None, name: str = "", owner: str = HOST_OWNER) -> str:
+        """Write the run atomically and return its id. An existing run is never overwritten. `owner`: whose run it
+        is (collab_core.runs.owners).
 
         The runs folder is checked first (`check_writable`); any OS error while writing (disk full,
         permissions) becomes a RunStoreError saying why, and leaves no half run behind."""
         run_id = run_id or self.new_run_id(trained.model_kind)
+        if not valid_owner(owner):
+            raise RunStoreError(f"invalid owner {owner!r} for run {run_id!r}")
         final = self.path(run_id)
         if final.exists():
             raise RunStoreError(f"run {run_id!r} already exists in {self.root}")
@@ -112,7 +118,7 @@ class RunStore:
         staging = self.root / f".tmp-{run_id}-{secrets.token_hex(4)}"
         try:
             staging.mkdir()
-            self._write(staging, trained, run_id, check_name(name))
+            self._write(staging, trained, run_id, check_name(name), owner)
             _fsync_dir(staging)
             os.rename(staging, final)  # atomic on one filesystem: the run appears whole or not at all
             _fsync_dir(self.root)
@@ -125,11 +131,11 @@ class RunStore:
         return run_id
 
     @staticmethod
-    def _write(folder: Path, trained: TrainedModel, run_id: str, name: str) -> None:
+    def _write(folder: Path, trained: TrainedModel, run_id: str, name: str, owner: str) -> None:
         meta = RunMeta(run_id=run_id, created=trained.created, dataset=trained.dataset, name=name,
                        config=trained.config, metrics=trained.metrics, history=trained.history,
                        n_users=trained.n_users, n_items=trained.n_items, imported=trained.source,
-                       rating_scale=trained.recorded_scale)
+                       rating_scale=trained.recorded_scale, owner=owner)
         _write_json(folder / "run.json", meta.to_json())
         items = trained.catalog.items
         _write_json(folder / "vocab.json", {
@@ -219,7 +225,7 @@ class RunStore:
             return RunInfo(folder.name, ok=False, reason=str(exc), created=_mtime_text(folder))
         return RunInfo(folder.name, True, created=meta.created, model=meta.model, dataset=meta.dataset,
                        config=None if meta.config is None else meta.config.to_dict(), metrics=meta.metrics,
-                       name=meta.name)
+                       name=meta.name, owner=meta.owner)
 
     def _checked_meta(self, folder: Path) -> RunMeta:
         missing = [name for name in RUN_FILES if not (folder / name).is_file()]
@@ -281,6 +287,27 @@ class RunStore:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise RunStoreError(f"could not pin run {run_id!r}: {_os_reason(exc)}") from None
+
+    # ------------------------------------------------------------------ what visitors see
+    def visitor_runs_shared(self) -> bool:
+        """Whether visitors see each other's runs (the host's choice; yes unless the host said no)."""
+        try:
+            value = json.loads((self.root / SHARING_FILE).read_text(encoding="utf-8")).get("visitor_runs_shared")
+        except (OSError, ValueError, AttributeError):
+            return True
+        return value is not False
+
+    def share_visitor_runs(self, shared: bool) -> None:
+        """Record the host's choice (written atomically)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".sharing-{secrets.token_hex(4)}"
+        try:
+            _write_json(tmp, {"visitor_runs_shared": bool(shared)})
+            os.replace(tmp, self.root / SHARING_FILE)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise RunStoreError(f"could not record whether visitors see each other's runs: {_os_reason(exc)}") \
+                from None
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not."""

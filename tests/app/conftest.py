@@ -14,6 +14,7 @@ from collab_app.apptest import navigation_only
 from collab_core.runs import export
 from collab_core.runs.importer import import_embeddings
 from collab_core.runs.store import RunStore
+from tests.conftest import HOST_KEY
 from tests.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +22,12 @@ PAGES = ["pages/data.py", "pages/train.py", "pages/biases.py", "pages/projection
          "pages/home.py", "pages/you.py", "pages/compare.py", "pages/diagnostics.py"]
 
 
-def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
-    """The app opened on `page` (a path under pages/), as a browser opening /<page>?<query> would."""
+def open_app(page: str | None = None, query: dict | None = None, host: bool = True) -> AppTest:
+    """The app opened on `page` (a path under pages/), as a browser opening /<page>?<query> would: with the host
+    link unless `host` is False (a visitor)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if host:
+        at.query_params["host"] = HOST_KEY
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if page:

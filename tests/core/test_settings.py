@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD_VALUES = {"COLLAB_RUNS_DIR": "", "COLLAB_DATA_DIR": "", "COLLAB_DATA_ROOTS": ":",
               "COLLAB_UPLOAD_LIMIT_MB": "abc", "COLLAB_MAX_TRAININGS": "-1", "COLLAB_TORCH_THREADS": "0",
               "COLLAB_UMAP_WORKER": "maybe", "COLLAB_UMAP_PREWARM": "2", "COLLAB_DEFAULT_RUN": "../etc",
-              "COLLAB_MOVIELENS_URL": "ftp://example.org", "COLLAB_TIMING_LOG": "sometimes"}
+              "COLLAB_MOVIELENS_URL": "ftp://example.org", "COLLAB_TIMING_LOG": "sometimes",
+              "COLLAB_HOST_TOKEN": "short+secret", "COLLAB_DEMO": "perhaps"}
 
 
 def test_every_setting_has_a_bad_value_case():
@@ -31,6 +32,13 @@ def test_a_bad_value_names_the_variable_and_what_is_accepted(name, monkeypatch):
     assert name in message and "unset it to use the default" in message and "\n" not in message
     with pytest.raises(SettingError):
         settings.check_all()
+
+
+def test_a_bad_host_key_is_never_repeated_in_the_message(monkeypatch):
+    monkeypatch.setenv("COLLAB_HOST_TOKEN", "almost-a-good-key+0123456789")
+    with pytest.raises(SettingError) as caught:
+        settings.get("COLLAB_HOST_TOKEN")
+    assert "COLLAB_HOST_TOKEN" in str(caught.value) and "almost-a-good-key" not in str(caught.value)
 
 
 def test_good_values_parse(monkeypatch, tmp_path):

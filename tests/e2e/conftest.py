@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from collab_core.bench.harness import CHROMIUM, launch_chromium, start_server, stop_server, wait_for_app
+from tests.conftest import HOST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,6 +99,12 @@ def open_page(page, url: str) -> None:
     page.goto(url)
     wait_for_app(page)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def host_link(url: str) -> str:
+    """`url` as the host opens it: with the host key of the suite's servers (tests/conftest.HOST_KEY). The browser
+    (the page's context) is the host's from then on; a new context is a visitor."""
+    return f"{url}{'&' if '?' in url else '?'}host={HOST_KEY}"
 
 
 def screenshot(page, name: str) -> Path:

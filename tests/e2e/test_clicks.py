@@ -12,7 +12,7 @@ from collab_core.bench.plotly_page import CUSTOMDATA, POINT
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
-from .conftest import open_page, serving
+from .conftest import host_link, open_page, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +95,7 @@ def test_clicking_a_point_on_a_projection_highlights_that_movie(server, page):
 
 def test_run_history_rows_and_their_buttons(server, page):
     url, root = server
-    open_page(page, f"{url}/train?run=movie-run")
+    open_page(page, host_link(f"{url}/train?run=movie-run"))  # the host: these runs are the host's
     runs = ["movie-run", "spare-run", "hostile-run"]  # newest first (see the fixture)
     select_history_row(page, runs.index("spare-run"))
     page.get_by_label("Name of the selected run").fill("Spare, renamed")
@@ -225,7 +225,7 @@ def choose_and_accept(page, name: str) -> None:
 
 def test_fetching_a_movielens_dataset_cancel_then_download_and_use(server, grouplens, page):
     url, root = server
-    open_page(page, f"{url}/data?run=movie-run")
+    open_page(page, host_link(f"{url}/data?run=movie-run"))  # only the host fetches datasets
     page.get_by_text("Get a MovieLens dataset").click()
     choose_and_accept(page, "ml-1m")
     grouplens.delay = 4.0  # the body arrives late: time to click Cancel while the download is under way

@@ -8,7 +8,7 @@ import pytest
 from collab_core.bench.harness import wait_for_app
 from collab_core.bench.plotly_page import CUSTOMDATA, TRACES
 
-from .conftest import serving
+from .conftest import host_link, serving
 
 pytestmark = pytest.mark.e2e
 N_ITEMS = 24
@@ -43,7 +43,7 @@ def upload(page, label: str, name: str, data: bytes) -> None:
 
 def test_an_imported_tsv_pair_shows_on_projections_and_neighbours(server, page):
     url, root = server
-    page.goto(f"{url}/data")
+    page.goto(host_link(f"{url}/data"))  # only the host imports into the shared runs
     wait_for_app(page)
     page.get_by_text("Import embeddings").click()
     wait_for_app(page)
