@@ -13,7 +13,7 @@ PORT ?= 8501
 # and never imported.
 DATA_CARRIER := recbole==1.2.1
 
-.PHONY: setup run dev test test-fast lint bench bench-ui bench-soak bench-scale browser clean
+.PHONY: setup run dev test test-fast lint bench bench-ui bench-soak bench-visitors bench-scale browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -71,6 +71,12 @@ bench-ui: setup browser
 
 bench-soak: setup browser
 	$(BIN)/python -m collab_core.bench.soak
+
+# A study group on one server: SESSIONS browser sessions change pages and options for two minutes, two of them
+# train (docs/performance.md, "Many visitors on one server").
+SESSIONS ?= 10
+bench-visitors: setup browser
+	$(BIN)/python -m collab_core.bench.visitors --sessions $(SESSIONS) --duration-s 120 --trainers 2
 
 # Every page at MovieLens 25M's size, on two runs built without training (about 10 minutes on 2 cores).
 bench-scale: setup browser
