@@ -82,8 +82,12 @@ def notice_success(message: str) -> None:
 
 
 def show_notices() -> None:
-    for level, message in st.session_state.pop(_NOTICES, []):
-        getattr(st, level)(message)
+    """The queued notices, in a container drawn on every run, empty or not: Streamlit knows an element by its place
+    in the page, so a notice that appeared and is gone on the next run would otherwise move every element of the
+    page by one, and an expander opened meanwhile would be drawn anew, closed."""
+    with st.container():
+        for level, message in st.session_state.pop(_NOTICES, []):
+            getattr(st, level)(message)
 
 
 # ---------------------------------------------------------------------- the active run

@@ -245,3 +245,16 @@ def test_a_pin_by_the_host_is_a_notice_on_a_visitors_next_run(with_run):
     assert "New visitors now see" in shown(host.success) and "pinned" not in shown(host.info)
     visitor.run()
     assert "The host pinned" in shown(visitor.info) and "new visitors see it first" in shown(visitor.info)
+
+
+def test_a_one_shot_notice_leaves_every_element_of_the_page_in_its_place(with_run):
+    """Streamlit knows an element by its place: a notice shown once (here "You are the host") must not move the page's
+    elements on the next run, or an expander the person opened meanwhile is drawn anew, closed."""
+    at = open_app("pages/data.py")
+    assert "You are the host" in shown(at.success)
+    places = {e.label: i for i, e in enumerate(at.main.children.values()) if hasattr(e, "label")}
+    title_place = next(i for i, e in enumerate(at.main.children.values()) if getattr(e, "type", "") == "title")
+    at.run()
+    assert "You are the host" not in shown(at.success)
+    assert next(i for i, e in enumerate(at.main.children.values()) if getattr(e, "type", "") == "title") == title_place
+    assert places == {e.label: i for i, e in enumerate(at.main.children.values()) if hasattr(e, "label")}
