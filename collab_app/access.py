@@ -83,10 +83,11 @@ def role_line() -> str:
     """One line for the sidebar: who this session is."""
     who = caller()
     if who.host:
-        return "🔑 Host: every power on this server." + (" Demo mode: visitors only explore." if who.demo else "")
+        demo = " Demo mode: visitors only explore." if who.demo else ""
+        return f":material/key: Host: every power on this server.{demo}"
     if who.demo:
-        return "👀 Visitor of a demo: explore the host's runs."
-    return "👤 Visitor: your own runs, and everyone's to explore."
+        return ":material/visibility: Visitor of a demo: explore the host's runs."
+    return ":material/person: Visitor: your own runs, and everyone's to explore."
 
 
 def _store_shares() -> bool:

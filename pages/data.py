@@ -33,8 +33,9 @@ def use_fetched(folder: str) -> None:
 
 
 source = st.segmented_control("Source", offered, key="p_data_source", format_func=SOURCES.get, required=True)
-for reason in dict.fromkeys(reason for reason in [*refused.values(), access.refusal(FETCH)] if reason):
-    st.caption(md(reason))  # each once
+reasons = dict.fromkeys(reason for reason in [*refused.values(), access.refusal(FETCH)] if reason)  # each once
+if reasons:  # a visitor: what is missing here, and why, in one paragraph
+    st.caption(md(" ".join(reasons)))
 if source == "import":  # not ratings to train on: vectors trained elsewhere, saved as a run
     import_panel.draw()
     st.stop()
