@@ -6,7 +6,7 @@ It sets the page config, defines the navigation over pages/ (collab_app.navigati
 import streamlit as st
 
 from collab_app import access, browser, navigation, sidebar, state, style, work
-from collab_app.text import md
+from collab_app.messages import said
 from collab_core import settings
 from collab_core.errors import CollabError
 from collab_server import timing, workers
@@ -15,7 +15,7 @@ st.set_page_config(page_title="CF Embedding Explorer", page_icon=":material/scat
 try:
     settings.check_all()
 except settings.SettingError as exc:
-    st.error(f"The server is misconfigured: {md(exc)}")
+    st.error(f"The server is misconfigured: {said(exc)}")
     st.stop()
 state.keep_widget_state()
 state.session_id()
@@ -35,4 +35,4 @@ with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.render
     try:
         page.run()
     except CollabError as exc:  # a problem with the data or a setting, met while drawing: a message, not a traceback
-        st.error(md(exc), icon=":material/error:")
+        st.error(said(exc), icon=":material/error:")

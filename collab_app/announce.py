@@ -33,7 +33,7 @@ def check(by_id: dict[str, RunInfo], labels: dict[str, str], shown: str | None) 
         elif old_id == shown and by_id[shown].name != old_name:
             new_name = by_id[shown].name
             said = f"“{md(new_name)}”" if new_name else "nothing (its name was removed)"
-            state.notice(f"The run shown here was renamed{_by('rename', shown)}: it is now called {said}.", "info")
+            state.notice(f"The run shown here was renamed{_by(access.RENAME, shown)}: it is now called {said}.", "info")
     st.session_state[_SHOWN] = (shown, by_id[shown].name, labels.get(shown, shown)) if shown in by_id else None
     _pin_moved(labels)
 
@@ -50,10 +50,12 @@ def saw_pin(run_id: str | None) -> None:
 
 
 def _gone(old_id: str, old_label: str, now_label: str | None) -> None:
-    if cached.store().exists(old_id):  # still on disk: the host stopped sharing visitors' runs
+    if not cached.store().exists(old_id):
+        what = f"was deleted{_by(access.DELETE, old_id)}"
+    elif not access.caller().host and not cached.store().visitor_runs_shared():
         what = "is no longer shared with visitors"
-    else:
-        what = f"was deleted{_by('delete', old_id)}"
+    else:  # still there, but the run list says it cannot be read (damaged, or half copied by hand)
+        what = "can no longer be read (the run history says why)"
     now = f"this page shows {md(now_label)} now" if now_label else "no run is left to show"
     state.notice(f"The run shown here, {md(old_label)}, {what}; {now}.")
 
@@ -64,7 +66,9 @@ def _pin_moved(labels: dict[str, str]) -> None:
     st.session_state[_PINNED] = pinned
     if seen is _UNSEEN or seen == pinned:
         return
-    who = _by("pin", None).removeprefix(" by ") or "the host"
+    who = _by(access.PIN, None).removeprefix(" by ") or "the host"
+    if pinned is not None and pinned not in labels:  # a run this session does not see: not its default either
+        return
     if pinned is None:
         state.notice(f"{who.capitalize()} unpinned the default run: new visitors see the best run on the built-in "
                      f"data first.", "info")

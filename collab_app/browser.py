@@ -6,7 +6,10 @@ started, the settings it typed) would be lost on a reload. Each browser gets a r
 storage and in a cookie: the cookie reaches the server with the first request of every later session
 (st.context.cookies), so a reloaded page knows its owner from its first script run; the local storage wins when
 the two disagree (the cookie was cleared). A browser seen for the first time takes the id this server proposed for
-it. The id is random (never a name) and only says "the same browser as before".
+it. The id is random (never a name) and only says "the same browser as before". It is no credential for host
+powers: the cookie goes to every port of the same host name (any other app on the machine), so the host's browser
+is known by a separate host pass (collab_app.access) that the component keeps in local storage only (per origin,
+port included) and reports with the owner.
 
 History: Streamlit pushes a new history entry whenever the query string changes, so the page's own sync of its
 options into the address (state.to_url) would add a second entry to every page visit, and Back would need two or
@@ -33,6 +36,7 @@ COOKIE = "collab_owner"
 _OWNER_PATTERN = re.compile(r"[0-9a-f]{32}")
 _KEY = "_browser"  # the component's state: {"owner": ..., "ready": ...}
 _PROPOSED = "_proposed_owner"  # the id this server proposes to a browser it has not seen
+_PASS_TO_KEEP = "_host_pass_to_keep"  # a host pass on its way to the browser's storage
 
 _JS = r"""
 export default function (component) {
@@ -73,6 +77,13 @@ export default function (component) {
     try { window.localStorage.setItem(data.storage_key, owner); } catch (error) {}
   }
   document.cookie = `${data.cookie}=${owner}; path=/; max-age=31536000; SameSite=Lax`;
+  // the host pass: local storage only (per origin, port included), never a cookie; see host_pass()
+  let pass = null;
+  try {
+    if (data.host_pass) window.localStorage.setItem(data.host_key, data.host_pass);
+    pass = window.localStorage.getItem(data.host_key);
+  } catch (error) {}
+  setStateValue("host", /^[A-Za-z0-9_-]{20,100}$/.test(pass || "") ? pass : null);
   setStateValue("owner", owner);
   setStateValue("ready", true);
 }
@@ -87,9 +98,29 @@ def _nothing() -> None:
 def connect() -> None:
     """Mount the component (the frame calls this first on every run; it draws nothing, in the sidebar)."""
     with st.sidebar:
-        _component(key=_KEY, data={"proposed": _proposed(), "cookie": COOKIE, "storage_key": "collab-owner"},
-                   default={"owner": None, "ready": False}, height=0, on_owner_change=_nothing,
-                   on_ready_change=_nothing)
+        _component(key=_KEY, data={"proposed": _proposed(), "cookie": COOKIE, "storage_key": "collab-owner",
+                                   "host_key": "collab-host", "host_pass": _pass_to_keep()},
+                   default={"owner": None, "ready": False, "host": None}, height=0, on_owner_change=_nothing,
+                   on_ready_change=_nothing, on_host_change=_nothing)
+
+
+def keep_host_pass(value: str) -> None:
+    """Have this browser keep `value` (collab_server.rules.HostPasses) in its local storage, from the next run on,
+    until it reports it back."""
+    st.session_state[_PASS_TO_KEEP] = value
+
+
+def host_pass() -> str | None:
+    """The host pass this browser keeps, if any (checked by collab_app.access, not here)."""
+    return (st.session_state.get(_KEY) or {}).get("host")
+
+
+def _pass_to_keep() -> str | None:
+    value = st.session_state.get(_PASS_TO_KEEP)
+    if value is not None and host_pass() == value:  # kept: no need to send it again
+        st.session_state.pop(_PASS_TO_KEEP)
+        return None
+    return value
 
 
 def owner() -> str:

@@ -23,6 +23,8 @@ from collab_core.model.trained import TrainedModel
 from collab_core.runs import export, importer
 from collab_core.runs.store import RunInfo, RunStore
 
+from .messages import clean
+
 BUILTIN_LABEL = "MovieLens 100K (built-in)"
 
 
@@ -162,7 +164,7 @@ def load_run(run_id: str) -> TrainedModel:
     try:
         return _load_run(str(store().root), run_id, mtime)
     except RunStoreError as exc:
-        _load_failures()[(run_id, mtime)] = str(exc)
+        _load_failures()[(run_id, mtime)] = clean(str(exc))  # listed in the run history: no server path
         raise
 
 
@@ -379,7 +381,7 @@ def _why_not_comparable(run_a: str, run_b: str, version: tuple, min_ratings: int
     try:
         return compare.why_not_comparable(load_run(run_a), load_run(run_b), min_ratings)
     except RunStoreError as exc:
-        return f"a run cannot be read: {exc}"
+        return f"a run cannot be read: {clean(str(exc))}"
 
 
 def neighbours_in_both(run_a: str, run_b: str, k: int, min_ratings: int, item_id: str) -> pd.DataFrame:
@@ -437,7 +439,7 @@ def run_data(run_id: str, session_data: DatasetSpec) -> tuple[DatasetSpec | None
                 continue
             run_split(run_id, spec)
         except CollabError as exc:
-            reasons.append(f"{spec.label}: {exc}")
+            reasons.append(f"{spec.label}: {clean(str(exc))}")  # shown on the page: no server path
             continue
         return spec, ""
     if not reasons:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 
 from collab_core.data import fetch
-from collab_server.access import FETCH
 
 from . import access, services, work
 from .messages import show_error
@@ -17,7 +16,7 @@ from .text import md
 def panel(use_folder) -> None:
     """Draw the panel; `use_folder(path)` is called (as a button callback) to make a fetched folder the source.
     Only for the host (the page says why to a visitor): a download fills the server's disk."""
-    if access.refusal(FETCH) is not None:
+    if access.refusal(access.FETCH) is not None:
         return
     with st.expander("Get a MovieLens dataset", icon=":material/download:"):
         statuses = {s.name: s for s in fetch.list_datasets()}
@@ -40,7 +39,7 @@ def panel(use_folder) -> None:
             _progress(name)
             return
         if st.button("Download", key="fetch_start", disabled=not accepted, icon=":material/download:"):
-            access.require(FETCH, what=name)
+            access.require(access.FETCH, what=name)
             already = services.fetch_service().get(name)
             started = services.fetch_service().start(name)
             if already is None or not already.active:  # this browser's own download: found again after a reload

@@ -13,10 +13,9 @@ from collab_core.data.nouns import MAX_NOUN_INPUT, from_words
 from collab_core.errors import CollabError
 from collab_core.runs.importer import import_embeddings
 from collab_server import tasks
-from collab_server.access import IMPORT
 
 from . import access, cached, work
-from .messages import show_error
+from .messages import said, show_error
 from .text import md
 from .uploads import BrowserUploads
 
@@ -69,14 +68,14 @@ def draw() -> None:
                                help="The pages then speak of them so (\"Search foods\"), not of \"items\". "
                                     "For an irregular plural, give both: person / people.")
     try:  # checked as it is typed, beside its box: not only after Import
-        said = from_words(noun)
+        spoken = from_words(noun)
     except CollabError as exc:
-        noun_col.error(md(exc), icon=":material/error:")
-        said, noun_ok = None, False
+        noun_col.error(said(exc), icon=":material/error:")
+        spoken, noun_ok = None, False
     else:
         noun_ok = True
-        if said is not None:
-            noun_col.caption(f"Pages will say “{md(said.count(1))}”, “{md(said.count(2))}”.")
+        if spoken is not None:
+            noun_col.caption(f"Pages will say “{md(spoken.count(1))}”, “{md(spoken.count(2))}”.")
     ready = noun_ok and (not found.columns or (id_column is not None and title_column is not None))
     running = work.latest(work.IMPORT)
     if running is not None and running.active:
@@ -147,7 +146,7 @@ def _start_import(paths: dict, names: dict, id_column, title_column, name: str, 
     """Import and save as a run in the background (collab_server.tasks), filed under this browser: a reload does
     not lose it, and its end (collab_app.work) makes the new run the active one. Only the host imports into the
     shared runs (collab_app.access)."""
-    access.require(IMPORT, what=names["vectors"])
+    access.require(access.IMPORT, what=names["vectors"])
 
     def run(cancel) -> Imported:
         trained, notes = import_embeddings(

@@ -60,6 +60,12 @@ def user_message(exc: BaseException, names: Mapping[str, str] | None = None, wha
     return shown
 
 
+def said(exc: BaseException, names: Mapping[str, str] | None = None) -> str:
+    """`exc` as Markdown for a page: worded by user_message (no server path, logged for the operator) and escaped.
+    Every error a page shows goes through here or show_error (tests/app/test_messages.py checks the source)."""
+    return md(user_message(exc, names))
+
+
 def show_error(exc: BaseException, where=None, names: Mapping[str, str] | None = None, prefix: str = "",
                what: str = "This") -> None:
     """Show `exc` as an error box in `where` (a container placed beside the control that caused it; default:

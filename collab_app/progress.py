@@ -10,10 +10,10 @@ from collab_core.model.config import defaults_for_data
 from collab_core.model.memory import check_fits
 from collab_core.model.training import resolve_device
 from collab_server import timing, workers
-from collab_server.access import TRAIN
 from collab_server.jobs import Job
 
 from . import access, browser, cached, charts, navigation, services, state, work
+from .messages import said
 from .run_labels import model_name
 from .text import md
 from .work import TRAINING
@@ -22,12 +22,19 @@ from .work import TRAINING
 def submit_training(ratings: Ratings, split: Split, config) -> None:
     """Queue a training for this browser, after the checks that would otherwise fail in the worker (the first: that
     this session may train at all, collab_app.access)."""
-    access.require(TRAIN)
+    access.require(access.TRAIN)
     check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, resolve_device(config.device))
     cached.store().check_writable()
     job = services.training_service().train(ratings, split, config, str(cached.store().root), browser.owner(),
                                             access.caller().run_owner)
     work.file(TRAINING, f"{model_name(config.model)} on {ratings.name}", job)
+
+
+def submit_lr_find(ratings: Ratings, split: Split, config) -> None:
+    """Queue a learning-rate sweep for this browser (it trains a throw-away copy: a training, as the rules see it)."""
+    access.require(access.TRAIN)
+    found = services.training_service().find_lr(ratings, split, config, browser.owner())
+    work.file(work.LR_FINDER, f"{model_name(config.model)} on {ratings.name}", found)
 
 
 def current_training() -> Job | None:
@@ -46,7 +53,7 @@ def default_run_button(label: str, key: str, **kwargs) -> None:
     """A button that trains the default run; on success the app reruns (the job's progress shows), on a
     refusal (memory, runs folder) the reason shows and the page stops. A session that may not train (a visitor of a
     demo) reads why instead of the button."""
-    refused = access.refusal(TRAIN)
+    refused = access.refusal(access.TRAIN)
     if refused is not None:
         st.caption(md(refused))
         return
@@ -54,7 +61,7 @@ def default_run_button(label: str, key: str, **kwargs) -> None:
         try:
             start_default_run()
         except CollabError as exc:
-            st.error(f"Cannot train: {md(exc)}")
+            st.error(f"Cannot train: {said(exc)}")
             st.stop()
         st.rerun()
 

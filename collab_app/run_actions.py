@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collab_core.errors import CollabError
 from collab_core.runs.store import RunInfo
-from collab_server.access import DELETE, PIN, RENAME, SHARING
 
 from . import access, announce, cached, services
+from .messages import said
 from .text import md
 
 
@@ -17,32 +17,32 @@ def delete(infos: list[RunInfo]) -> tuple[list[str], list[str]]:
     who = access.caller()
     for info in infos:
         try:
-            access.require(DELETE, info.owner, info.run_id)
+            access.require(access.DELETE, info.owner, info.run_id)
             cached.store().delete(info.run_id)
-            services.run_changes().record("delete", info.run_id, who.run_owner)
+            services.run_changes().record(access.DELETE, info.run_id, who.run_owner)
             deleted.append(info.run_id)
         except CollabError as exc:
-            failures.append(f"{md(info.run_id)}: {md(exc)}")
+            failures.append(f"{md(info.run_id)}: {said(exc)}")
     return deleted, failures
 
 
 def rename(info: RunInfo, name: str) -> None:
     """Give `info` a new display name (raises CollabError: refused, or the name is not allowed)."""
-    access.require(RENAME, info.owner, info.run_id)
+    access.require(access.RENAME, info.owner, info.run_id)
     cached.store().rename(info.run_id, name)
-    services.run_changes().record("rename", info.run_id, access.caller().run_owner)
+    services.run_changes().record(access.RENAME, info.run_id, access.caller().run_owner)
     announce.saw_rename(info.run_id)
 
 
 def pin(run_id: str | None) -> None:
     """Pin `run_id` as the run new visitors see first (None: unpin)."""
-    access.require(PIN, what=run_id or "nothing")
+    access.require(access.PIN, what=run_id or "nothing")
     cached.store().pin(run_id)
-    services.run_changes().record("pin", run_id, access.caller().run_owner)
+    services.run_changes().record(access.PIN, run_id, access.caller().run_owner)
     announce.saw_pin(run_id)
 
 
 def share_visitor_runs(shared: bool) -> None:
     """The host's choice: whether visitors see each other's runs."""
-    access.require(SHARING)
+    access.require(access.SHARING)
     cached.store().share_visitor_runs(shared)

@@ -11,11 +11,14 @@ from collab_core.errors import CollabError
 from collab_core.model.presets import LESSON
 from collab_core.model.verdict import VERDICT_HELP, baseline_verdict
 from collab_core.runs.store import RunInfo
-from collab_server.access import DELETE, PIN, RENAME, SHARING, TRAIN
 
 from . import access, cached, charts, progress, run_actions, state
+from .messages import clean, said
 from .run_labels import preset_note, reported_by_preset, run_label
 from .text import MISSING, md
+
+_TABLE_KEY = "runs_table"
+_SHOWN_IDS = "_history_ids"  # the run ids of the table as last drawn, in its order
 
 
 def draw() -> None:
@@ -23,16 +26,15 @@ def draw() -> None:
     infos = access.visible_runs(cached.list_runs())  # this browser's own runs first
     if not infos:
         st.info("No runs yet.")
-        if access.refusal(TRAIN) is None:
-            progress.default_run_button("Train the default run (a few seconds on CPU)", "default_run_train")
+        progress.default_run_button("Train the default run (a few seconds on CPU)", "default_run_train")
         return
     pinned = cached.store().pinned()
     chosen = _table(infos, pinned)
     single = chosen[0] if len(chosen) == 1 and chosen[0].ok else None
     _buttons(chosen, single, pinned)
-    if single is not None and access.refusal(RENAME, single.owner) is None:
+    if single is not None and access.refusal(access.RENAME, single.owner) is None:
         _rename(single)
-    if access.refusal(SHARING) is None:
+    if access.refusal(access.SHARING) is None:
         _sharing()
     _active_run(infos)
 
@@ -44,7 +46,17 @@ def _reported_mse(info: RunInfo) -> str | None:
 
 
 def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
-    """The history table; returns the runs selected in it."""
+    """The history table; returns the runs selected in it.
+
+    A selection is a list of row positions. When the list of runs changed since the table was last drawn (another
+    tab or a visitor's training saved, deleted or renamed one), the same positions are other runs: the selection is
+    dropped, and said, so that a button never acts on a run nobody selected."""
+    ids = [info.run_id for info in infos]
+    if st.session_state.get(_SHOWN_IDS) not in (None, ids) and st.session_state.get(_TABLE_KEY) is not None:
+        del st.session_state[_TABLE_KEY]
+        st.caption("The list of runs changed since you selected: select again.")
+    st.session_state[_SHOWN_IDS] = ids
+    who = access.caller()
     rows = []
     for info in infos:
         cfg, m = info.config or {}, info.metrics or {}
@@ -52,16 +64,16 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
         # the key columns first, the verdict beside the RMSE it judges: all seen without scrolling at 1024 px
         rows.append({"run": info.run_id, "model": info.model if info.ok else "unreadable", "RMSE": m.get("rmse"),
                      "vs baselines": verdict.short if verdict else "", "name": info.name,
-                     "owner": access.owner_word(info),
+                     "owner": access.owner_word(info, who),
                      "factors": cfg.get("n_factors"), "epochs": cfg.get("epochs"), "lr": cfg.get("lr"),
                      "wd": cfg.get("weight_decay"), "batch": cfg.get("batch_size"),
                      "MSE": m.get("mse"), "reported MSE": _reported_mse(info),
                      "bias baseline": m.get("baseline_bias_rmse"),
                      "mean baseline": m.get("baseline_global_mean_rmse"), "fit s": m.get("fit_seconds"),
                      "device": m.get("device"), "dataset": info.dataset, "created": info.created,
-                     "default": "📌" if info.run_id == pinned else "", "problem": info.reason or None})
+                     "default": "📌" if info.run_id == pinned else "", "problem": clean(info.reason) or None})
     event = st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING,
-                         key="runs_table", on_select="rerun", selection_mode="multi-row",
+                         key=_TABLE_KEY, on_select="rerun", selection_mode="multi-row",
                          column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
                                         ("RMSE", "MSE", "bias baseline", "mean baseline")} | {
                              "fit s": st.column_config.NumberColumn(format="%.2f"),
@@ -71,8 +83,10 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
 
 
 def _buttons(chosen: list[RunInfo], single: RunInfo | None, pinned: str | None) -> None:
-    not_allowed = [reason for reason in (access.refusal(DELETE, info.owner) for info in chosen) if reason]
-    pin_refused = access.refusal(PIN)
+    who = access.caller()
+    not_allowed = [reason for reason in (access.refusal(access.DELETE, info.owner, who) for info in chosen)
+                   if reason]
+    pin_refused = access.refusal(access.PIN, who=who)
     b1, b2, b3 = st.columns([1, 1.1, 1.3])
     if b1.button("Make active", key="make_active", disabled=single is None):
         state.request_active_run(single.run_id)
@@ -94,7 +108,7 @@ def _buttons(chosen: list[RunInfo], single: RunInfo | None, pinned: str | None) 
             state.notice_success(f"New visitors now see {md(run_label(single))} first." if single.run_id != pinned
                                  else "No run is pinned now: new visitors see the best run on the built-in data.")
         except CollabError as exc:
-            state.notice(f"Could not pin the run: {md(exc)}", "error")
+            state.notice(f"Could not pin the run: {said(exc)}", "error")
         st.rerun()
     reason = not_allowed[0] if not_allowed else pin_refused
     if reason:
@@ -110,7 +124,7 @@ def _rename(single: RunInfo) -> None:
                 run_actions.rename(single, name)
                 state.notice_success(f"Run {md(single.run_id)} is now called {md(name) or 'nothing'}.")
             except CollabError as exc:
-                state.notice(f"Could not rename the run: {md(exc)}", "error")
+                state.notice(f"Could not rename the run: {said(exc)}", "error")
             st.rerun()
 
 
@@ -122,7 +136,7 @@ def _sharing() -> None:
         try:
             run_actions.share_visitor_runs(not shared)
         except CollabError as exc:
-            state.notice(f"Could not change what visitors see: {md(exc)}", "error")
+            state.notice(f"Could not change what visitors see: {said(exc)}", "error")
         st.rerun()
 
 

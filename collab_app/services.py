@@ -1,5 +1,5 @@
 """Process-wide services shared by every session: the training service, dataset downloads, UMAP, what each
-browser started and keeps (collab_server.owners), and which browsers are the host's (collab_server.access).
+browser started and keeps (collab_server.owners), and which browsers are the host's (collab_server.rules).
 
 They are `st.cache_resource` singletons on purpose: a training started in one tab must be visible (and keep
 running) when that tab goes to another page, and a UMAP layout computed for one session serves all. The
@@ -18,10 +18,10 @@ from collab_core import settings
 from collab_core.errors import CollabError
 from collab_core.model.training import warm_up
 from collab_server import workers
-from collab_server.access import HostBrowsers
 from collab_server.fetches import FetchService
 from collab_server.jobs import Computation, ComputeCache, TrainingService
 from collab_server.owners import OwnerMemory, OwnerWork
+from collab_server.rules import HostPasses
 from collab_server.run_changes import RecentChanges
 
 from . import cached
@@ -64,9 +64,9 @@ def owner_memory() -> OwnerMemory:
 
 
 @st.cache_resource
-def host_browsers() -> HostBrowsers:
-    """The browsers that opened the host link (collab_app.access)."""
-    return HostBrowsers()
+def host_passes() -> HostPasses:
+    """The passes of the browsers that opened the host link (collab_app.access)."""
+    return HostPasses()
 
 
 @st.cache_resource

@@ -15,6 +15,7 @@ from collab_core.runs import store as runs
 from collab_core.runs.store import RunInfo
 
 from . import access, announce, cached, options, services, state, work
+from .messages import said
 from .run_labels import run_description, run_labels
 from .text import md
 
@@ -56,7 +57,7 @@ def _load_active(run_id: str) -> state.ActiveRun | None:
         return state.ActiveRun(run_id, cached.load_run(run_id))
     except CollabError as exc:
         # the run list now shows it as unreadable (cached.list_runs); the next run picks another
-        state.notice(f"Run {md(run_id)} cannot be used: {md(exc)}", "error")
+        state.notice(f"Run {md(run_id)} cannot be used: {said(exc)}", "error")
         st.session_state[state.ACTIVE_RUN] = None
         st.rerun()
 

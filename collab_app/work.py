@@ -16,7 +16,6 @@ from typing import Any
 import streamlit as st
 
 from collab_core.model.verdict import baseline_verdict
-from collab_server.access import SERVER_FOLDERS, UPLOAD
 from collab_server.owners import Tracked, Work
 
 from . import access, browser, cached, services, state
@@ -72,7 +71,7 @@ def dataset() -> cached.DatasetSpec:
 
 def set_dataset(spec: cached.DatasetSpec) -> None:
     """Train on `spec` from now on; a folder on the server or an upload only when this session may use one."""
-    needs = {"folder": SERVER_FOLDERS, "upload": UPLOAD}.get(spec.kind)
+    needs = access.SOURCE_NEEDS.get(spec.kind)
     if needs is not None:
         access.require(needs, what=spec.label)
     remember("dataset", spec)

@@ -111,8 +111,8 @@ _SETTINGS = [
             "the secret in the host link (full powers on a shared server); a random one is made at start when unset",
             secret=True),
     Setting("COLLAB_DEMO", _flag, lambda: False,
-            "demo mode: visitors only explore (no training, uploads, downloads of datasets or imports); the host "
-            "link keeps every power"),
+            "demo mode: visitors only explore (no training or uploads; fetching and importing are the host's in "
+            "any mode); the host link keeps every power"),
     Setting("COLLAB_TIMING_LOG", _flag, lambda: False,
             "log each script run's and each full garbage collection's duration to the server's log (script-run and "
             "gc-pause lines, at debug level; the UI benchmarks turn it on to read them)"),
@@ -132,6 +132,13 @@ def get(name: str) -> Any:
         shown = "(its value, not repeated here)" if setting.secret else f"={raw!r}"
         raise SettingError(f"environment variable {name}{shown}: {exc} ({setting.help}); "
                            f"unset it to use the default") from None
+
+
+def keep_for_process(name: str, value: str) -> None:
+    """Set `name` for the rest of this process (and the processes it starts), as if the operator had: for a value
+    made once that must outlive a module reload (the host key in `make dev`)."""
+    SETTINGS[name].parse(value)  # a value the table would refuse is a bug here
+    os.environ[name] = value
 
 
 def check_all() -> None:

@@ -117,8 +117,8 @@ class TrainingService:
     # ------------------------------------------------------------------ what pages call
     def train(self, ratings: Ratings, split: Split, config: TrainConfig, runs_dir: str, owner: str,
               run_owner: str = HOST_OWNER) -> Job:
-        """Queue a training for the browser `owner`; the run it saves records `run_owner`
-        (collab_core.runs.owners)."""
+        """Queue a training for the browser `owner` (its work list finds the job by that); the run it saves records
+        `run_owner` (collab_core.runs.owners: the host, or the browser's tag, never its id)."""
         return self.submit("train", TrainTask(ratings, split, config, runs_dir, run_owner), config, ratings.name,
                            owner)
 

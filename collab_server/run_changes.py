@@ -12,14 +12,16 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .rules import PIN
+
 MAX_KEPT = 500  # the newest changes kept; a tab asks about what it drew a moment ago
 
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # "delete", "rename", "pin"
-    run_id: str | None  # None for "pin": no run pinned now
-    by: str  # the run owner of whoever did it (collab_server.access.Caller.run_owner)
+    action: str  # collab_server.rules' DELETE, RENAME or PIN
+    run_id: str | None  # None for an unpin
+    by: str  # the run owner of whoever did it (collab_server.rules.Caller.run_owner)
     at: float
 
 
@@ -32,7 +34,7 @@ class RecentChanges:
         self._changes: OrderedDict[tuple[str, str | None], Change] = OrderedDict()
 
     def record(self, action: str, run_id: str | None, by: str) -> None:
-        key = (action, None if action == "pin" else run_id)
+        key = (action, None if action == PIN else run_id)  # one pin for the whole server
         with self._lock:
             self._changes.pop(key, None)
             self._changes[key] = Change(action, run_id, by, self._clock())
@@ -40,6 +42,6 @@ class RecentChanges:
                 self._changes.popitem(last=False)
 
     def last(self, action: str, run_id: str | None = None) -> Change | None:
-        """The newest `action` of `run_id` (for "pin": the newest pin or unpin of any run)."""
+        """The newest `action` of `run_id` (for PIN: the newest pin or unpin of any run)."""
         with self._lock:
-            return self._changes.get((action, None if action == "pin" else run_id))
+            return self._changes.get((action, None if action == PIN else run_id))

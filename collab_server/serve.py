@@ -51,16 +51,21 @@ def freeze_imported_objects() -> None:
 
 def announce_host_link(streamlit_args: list[str]) -> None:
     """Print the host link once, where the server was started (its log): whoever opens it manages the server
-    (collab_server.access). It is never logged again."""
+    (collab_server.rules). It is never logged again. A key the operator set (COLLAB_HOST_TOKEN) is not printed:
+    they know it, and logs kept by others (a service manager, a shared terminal) should not."""
     from collab_core import settings
-    from collab_server import access
+    from collab_server import rules
 
+    chosen = settings.get("COLLAB_HOST_TOKEN") is not None
     port = _option(streamlit_args, "--server.port") or "8501"
     address = _option(streamlit_args, "--server.address")
-    address = "localhost" if address in (None, "", "0.0.0.0", "::") else address
-    base = f"http://{address}:{port}"
-    print(f"\n  Host link (every power on this server; keep it to yourself): {access.host_key().link(base)}\n"
-          f"  Visitors open: {base}"
+    everywhere = address in (None, "", "0.0.0.0", "::")  # Streamlit listens on every interface unless told
+    base = f"http://{'localhost' if address in (None, '', '0.0.0.0', '::') else address}:{port}"
+    link = f"{base}/?host=<COLLAB_HOST_TOKEN>" if chosen else rules.host_key().link(base)
+    visitors = (f"http://<this machine's address>:{port} (Streamlit prints it as its Network URL)" if everywhere
+                else base)
+    print(f"\n  Host link (every power on this server; keep it to yourself): {link}\n"
+          f"  Visitors open: {visitors}"
           + ("\n  Demo mode: visitors only explore." if settings.get("COLLAB_DEMO") else "") + "\n", flush=True)
 
 

@@ -148,12 +148,12 @@ class TrainTask:
     split: Split
     config: TrainConfig
     runs_dir: str
-    owner: str = HOST_OWNER  # whose run it is (collab_core.runs.owners)
+    run_owner: str = HOST_OWNER  # whose run it is (collab_core.runs.owners), not the browser that asked
 
     def __call__(self, report, cancel, between_batches) -> str:
         trained = fit(self.ratings, self.split, self.config, callback=report, progress_every=10, cancel=cancel,
                       between_batches=between_batches)
-        return RunStore(self.runs_dir).save(trained, owner=self.owner)
+        return RunStore(self.runs_dir).save(trained, owner=self.run_owner)
 
 
 @dataclass(frozen=True)

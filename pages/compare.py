@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import access, cached, charts, compare_choice, options, progress, state
+from collab_app.messages import said
 from collab_app.run_labels import run_labels
 from collab_app.text import MISSING, md
 from collab_core.analysis import interpret
@@ -85,7 +86,7 @@ elif run_a == run_b:
 try:
     result = cached.compare_runs(run_a, run_b, int(k), int(min_ratings))
 except CollabError as exc:  # what the cheap check cannot foresee, e.g. a run whose factors are all identical
-    st.error(f"These runs cannot be compared: {md(exc)}", icon=":material/error:")
+    st.error(f"These runs cannot be compared: {said(exc)}", icon=":material/error:")
     st.stop()
 summary = result.summary()
 compared_ids = result.match.raw_ids[result.positions]

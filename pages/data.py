@@ -9,7 +9,6 @@ from collab_app.text import MISSING, md
 from collab_core.data import roots as data_roots
 from collab_core.data.datasets import COLUMN_CANDIDATES, ColumnMap, guess_column
 from collab_core.errors import CollabError
-from collab_server.access import FETCH, IMPORT, SERVER_FOLDERS, UPLOAD
 
 navigation.ensure_frame()
 st.title("Data")
@@ -17,11 +16,9 @@ active = work.dataset()
 st.caption(f"Training uses: **{md(active.label)}**")
 SOURCES = {"builtin": "Built-in MovieLens 100K", "folder": "MovieLens folder", "upload": "Upload CSV / Parquet",
            "import": "Import embeddings"}
-SOURCE_ACTIONS = {"folder": SERVER_FOLDERS, "upload": UPLOAD, "import": IMPORT}  # what a source needs to be allowed
 NONE = "(none)"
 FAILED = "failed"  # what a source returns when its file or folder cannot be used (the error is shown beside it)
-refused = {source: access.refusal(action) for source, action in SOURCE_ACTIONS.items()}
-offered = [source for source in SOURCES if refused.get(source) is None]  # a visitor: what they may use
+offered, refused = access.offered_sources(list(SOURCES))  # a visitor: what they may use, and why not the rest
 if st.session_state.get("p_data_source") not in offered:
     st.session_state["p_data_source"] = active.kind if active.kind in offered else "builtin"
 
@@ -33,9 +30,8 @@ def use_fetched(folder: str) -> None:
 
 
 source = st.segmented_control("Source", offered, key="p_data_source", format_func=SOURCES.get, required=True)
-reasons = dict.fromkeys(reason for reason in [*refused.values(), access.refusal(FETCH)] if reason)  # each once
-if reasons:  # a visitor: what is missing here, and why, in one paragraph
-    st.caption(md(" ".join(reasons)))
+if refused:  # a visitor: what is missing here, and why, in one paragraph
+    st.caption(md(" ".join(refused)))
 if source == "import":  # not ratings to train on: vectors trained elsewhere, saved as a run
     import_panel.draw()
     st.stop()

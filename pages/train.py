@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from collab_app import access, browser, cached, charts, navigation, progress, run_history, services, train_form, work
-from collab_app.messages import clean
+from collab_app import access, cached, charts, navigation, progress, run_history, train_form, work
+from collab_app.messages import clean, said
 from collab_app.run_labels import model_name
 from collab_app.text import md
 from collab_core.data.nouns import item_noun
@@ -15,7 +15,6 @@ from collab_core.model.config import defaults_for_data
 from collab_core.model.kinds import MODEL_KINDS, kind_named
 from collab_core.model.presets import LESSON
 from collab_core.model.training import cuda_summary
-from collab_server.access import TRAIN
 
 DOUBLE_CLICK_SECONDS = 3  # a second press of Train with the same settings this soon is the same press
 navigation.ensure_frame()
@@ -31,12 +30,12 @@ spec = work.dataset()
 try:
     ratings, _ = cached.load_dataset(spec)
 except CollabError as exc:
-    st.error(f"The dataset chosen for training cannot be read: {md(exc)}. Choose another on the Data page.")
+    st.error(f"The dataset chosen for training cannot be read: {said(exc)}. Choose another on the Data page.")
     st.stop()
 st.caption(f"Training data: **{md(ratings.name)}**: {ratings.n_users:,} users, "
            f"{md(item_noun(ratings.name).count(ratings.n_items))}, {ratings.n_ratings:,} ratings (change it on the "
            f"Data page).")
-train_refused = access.refusal(TRAIN)
+train_refused = access.refusal(access.TRAIN)
 if train_refused is not None:  # a visitor of a demo: the runs to explore, no training
     st.info(md(train_refused), icon=":material/visibility:")
     run_history.draw()
@@ -99,7 +98,7 @@ if submitted:
         else:
             progress.submit_training(ratings, split(), form_config())
     except CollabError as exc:
-        st.error(f"Cannot train: {md(exc)}", icon=":material/error:")
+        st.error(f"Cannot train: {said(exc)}", icon=":material/error:")
 progress.show_training()
 job = progress.current_training()
 if job is not None and job.status == "failed" and job.device_failure:
@@ -113,12 +112,9 @@ with st.expander("Learning-rate finder", expanded=False):
                "the suggestion is a tenth of the rate at the lowest loss. It runs in the background, like training.")
     if st.button("Find a learning rate", key="lr_find"):
         try:
-            access.require(TRAIN)
-            config = form_config()
-            found = services.training_service().find_lr(ratings, split(), config, browser.owner())
-            work.file(work.LR_FINDER, f"{model_name(config.model)} on {ratings.name}", found)
+            progress.submit_lr_find(ratings, split(), form_config())
         except CollabError as exc:
-            st.error(f"Cannot run the lr finder: {md(exc)}")
+            st.error(f"Cannot run the lr finder: {said(exc)}")
 
     @st.fragment(run_every=1.0)
     def sweeping():

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state, work
+from collab_app.messages import said
 from collab_app.text import MISSING, md
 from collab_core.analysis import interpret
 from collab_core.errors import CollabError
@@ -129,7 +130,7 @@ yours = tuple(usable.items())
 try:
     fold = cached.fold_in(run_id, yours)
 except CollabError as exc:
-    st.error(md(exc), icon=":material/error:")
+    st.error(said(exc), icon=":material/error:")
     st.stop()
 penalty = f"penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" if fold.ridge_bias else "")
 st.caption(f"Your vector, from your {fold.n_rated} rating(s), took {fold.seconds * 1000:.1f} ms; the run itself is "
@@ -150,7 +151,7 @@ min_ratings = options.number_input(c2, "Ratings, at least", MIN,
 try:
     found = cached.recommendations(run_id, yours, int(n), int(min_ratings))
 except CollabError as exc:
-    st.warning(md(exc))
+    st.warning(said(exc))
     found = None
 
 
@@ -217,7 +218,7 @@ try:
     kept = np.isin(candidates, interpret.most_rated(candidates, catalog.counts, always=[*rated_indices, *recommended]))
     drawn, predicted = candidates[kept], predicted[kept]  # (m,) each: a bounded map of the most rated
 except CollabError as exc:  # 'nn': user and item embeddings share no space
-    st.info(f"Not for this model: {md(exc)}.", icon=":material/info:")
+    st.info(f"Not for this model: {said(exc)}.", icon=":material/info:")
 else:
     bounded = (f" (the {len(drawn):,} most rated of the {len(candidates):,}, and yours)" if len(drawn) < len(candidates)
                else "")

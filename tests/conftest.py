@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # The host key of every app the suite runs (AppTests here, servers started by the browser tests inherit it): a test
-# acts as the host by opening the host link with it (tests/app/conftest.open_app, tests/e2e/conftest.as_host).
+# acts as the host by opening the host link with it (tests/app/conftest.open_app, tests/e2e/conftest.host_link).
 HOST_KEY = "suite-host-key-0123456789"
 os.environ["COLLAB_HOST_TOKEN"] = HOST_KEY
 

@@ -1,6 +1,6 @@
 """Who a run belongs to, as run.json records it: the host, or one visitor's browser under a tag.
 
-A shared server has one host (who started it; collab_server.access) and visitors, each a browser with a random
+A shared server has one host (who started it; collab_server.rules) and visitors, each a browser with a random
 owner id (collab_app.browser). A run trained or imported from a browser records whose it is, so that its visitor
 finds it first and may rename or delete it; runs of the command line, of the host's browser, and runs saved before
 owners were recorded belong to the host.
@@ -19,7 +19,7 @@ _TAG_PATTERN = re.compile(r"[0-9a-f]{24}")
 
 
 def owner_tag(browser_id: str) -> str:
-    """The tag recorded for runs of the browser whose owner id is `browser_id` (24 hex digits)."""
+    """The tag (24 hex digits) recorded for runs of the browser whose owner id (32 hex digits) is `browser_id`."""
     return hashlib.sha256(f"collab-run-owner:{browser_id}".encode()).hexdigest()[:24]
 
 

@@ -41,7 +41,7 @@ def test_the_host_link_makes_the_host_and_leaves_the_address(with_run):
 
 
 def test_a_wrong_host_key_is_refused_logged_without_the_key_and_said(with_run, caplog):
-    caplog.set_level(logging.WARNING, logger="collab_server.access")
+    caplog.set_level(logging.WARNING, logger="collab_server.rules")
     at = open_app("pages/train.py", query={"host": "guessed-key-123456"}, host=False)
     assert no_exceptions(at) and "host" not in at.query_params
     assert "not valid on this server" in shown(at.warning)
@@ -84,7 +84,8 @@ def crafted(action: str, run_id: str) -> None:
         "pin": lambda: run_actions.pin(run_id),
         "sharing": lambda: run_actions.share_visitor_runs(False),
         "folder": lambda: work.set_dataset(cached.DatasetSpec("folder", "/", "the server's root")),
-        "train": lambda: progress.start_default_run(),  # refused in demo mode only
+        "train": progress.start_default_run,  # refused in demo mode only
+        "upload": lambda: work.set_dataset(cached.DatasetSpec("upload", "/tmp/x.csv", "x.csv")),  # demo only
     }
     try:
         actions[action]()
@@ -94,10 +95,10 @@ def crafted(action: str, run_id: str) -> None:
 
 
 @pytest.mark.parametrize("action", ["delete", "rename", "pin", "sharing", "folder"])
-def test_a_visitors_request_for_a_host_action_is_refused_where_it_is_done_and_logged(with_run, caplog, action):
+def test_a_visitors_request_for_an_action_not_theirs_is_refused_where_it_is_done_and_logged(with_run, caplog, action):
     from streamlit.testing.v1 import AppTest
 
-    caplog.set_level(logging.WARNING, logger="collab_server.access")
+    caplog.set_level(logging.WARNING, logger="collab_server.rules")
     runs_dir, run_id = with_run
     at = AppTest.from_function(crafted, args=(action, run_id), default_timeout=60).run()
     assert no_exceptions(at) and "Only the host" in shown(at.error), shown(at.error)
@@ -113,10 +114,12 @@ def test_a_visitors_request_for_a_host_action_is_refused_where_it_is_done_and_lo
 def test_a_visitors_training_request_in_demo_mode_is_refused_where_it_is_done(with_run, demo, caplog):
     from streamlit.testing.v1 import AppTest
 
-    caplog.set_level(logging.WARNING, logger="collab_server.access")
-    at = AppTest.from_function(crafted, args=("train", with_run[1]), default_timeout=60).run()
-    assert no_exceptions(at) and "This is a demo" in shown(at.error)
-    assert any("refused train" in r.getMessage() for r in caplog.records)
+    caplog.set_level(logging.WARNING, logger="collab_server.rules")
+    for action in ("train", "upload"):
+        at = AppTest.from_function(crafted, args=(action, with_run[1]), default_timeout=60).run()
+        assert no_exceptions(at) and "This is a demo" in shown(at.error)
+        assert any(f"refused {action}" in r.getMessage() for r in caplog.records)
+    assert [info.run_id for info in RunStore(with_run[0]).list()] == [with_run[1]]
 
 
 def test_a_hidden_run_cannot_be_reached_by_its_link(with_run):
@@ -133,7 +136,7 @@ def test_a_hidden_run_cannot_be_reached_by_its_link(with_run):
         assert "alices-run" not in str(bob.query_params)
 
 
-def test_a_visitors_crafted_data_source_and_dataset_give_nothing(with_run, tmp_path):
+def test_a_visitors_crafted_data_source_gives_nothing(with_run):
     at = open_app("pages/data.py", host=False)
     assert no_exceptions(at)
     assert at.segmented_control(key="p_data_source").options == ["Built-in MovieLens 100K", "Upload CSV / Parquet"]
@@ -177,7 +180,7 @@ def test_visitors_see_each_others_runs_unless_the_host_says_no(with_run):
     assert host.run().dataframe[0].value["run"].tolist() == [host_run, "alices-run"]  # all, the host's own first
 
 
-def test_a_run_trained_in_the_browser_records_its_owner(tmp_path):
+def test_a_training_task_saves_the_run_owner_it_was_given(tmp_path):
     from collab_core.data.ratings import random_split
     from collab_core.model.config import default_config
     from collab_server.workers import TrainTask
@@ -216,7 +219,7 @@ def test_demo_mode_leaves_visitors_only_exploring_and_the_host_every_power(with_
     assert any(b.key == "lr_find" for b in host.button)
 
 
-def test_a_run_deleted_or_renamed_under_another_tab_is_said_there(with_run, movie_run):
+def test_a_run_deleted_or_renamed_under_another_tab_is_said_there(with_run):
     runs_dir, run_id = with_run
     shutil.copytree(runs_dir / run_id, runs_dir / "second-run")
     viewer = open_app("pages/biases.py", query={"run": run_id}, host=False)
@@ -258,3 +261,56 @@ def test_a_one_shot_notice_leaves_every_element_of_the_page_in_its_place(with_ru
     assert "You are the host" not in shown(at.success)
     assert next(i for i, e in enumerate(at.main.children.values()) if getattr(e, "type", "") == "title") == title_place
     assert places == {e.label: i for i, e in enumerate(at.main.children.values()) if hasattr(e, "label")}
+
+
+def train_as_visitor() -> None:
+    """A visitor's session that trains the default run, as the Home page's button does; it writes its owner id."""
+    import streamlit as st
+
+    from collab_app import browser, progress
+
+    if "submitted" not in st.session_state:  # filing the job reruns the script: one training
+        st.session_state.submitted = True
+        progress.start_default_run()
+    st.write(browser.owner())
+
+
+def test_a_run_trained_by_a_visitor_records_that_browsers_tag(empty_runs):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.waiting import wait_until
+
+    at = AppTest.from_function(train_as_visitor, default_timeout=60).run()
+    assert no_exceptions(at)
+    owner = at.markdown[0].value
+    wait_until(lambda: any(info.ok for info in RunStore(empty_runs).list()), timeout=120)
+    (info,) = RunStore(empty_runs).list()
+    assert info.owner == owner_tag(owner) and owner not in (empty_runs / info.run_id / "run.json").read_text()
+
+
+def test_a_selection_made_before_the_run_list_changed_acts_on_nothing(with_run):
+    """Rows are positions: when another tab saved a run meanwhile, the selected position is another run."""
+    runs_dir, run_id = with_run
+    at = select_rows(open_app("pages/train.py"), 0)
+    assert at.dataframe[0].value["run"].tolist() == [run_id]
+    shutil.copytree(runs_dir / run_id, runs_dir / "newer-run")  # a visitor's training lands meanwhile
+    meta = json.loads((runs_dir / "newer-run" / "run.json").read_text())
+    (runs_dir / "newer-run" / "run.json").write_text(json.dumps({**meta, "created": "2099-01-01T00:00:00+00:00"}))
+    at.run()
+    assert "select again" in shown(at.caption)
+    assert at.button(key="delete_runs").disabled  # nothing is selected any more
+    assert (runs_dir / run_id).is_dir() and (runs_dir / "newer-run").is_dir()
+
+
+def test_a_pin_of_a_run_a_visitor_cannot_see_is_not_announced_to_them(with_run):
+    runs_dir, host_run = with_run
+    alice = open_app("pages/biases.py", host=False)
+    add_visitor_run(runs_dir, host_run, "alices-run", alice)
+    RunStore(runs_dir).share_visitor_runs(False)
+    bob = open_app("pages/biases.py", host=False)
+    host = open_app("pages/train.py")
+    host = select_rows(host, host.dataframe[0].value["run"].tolist().index("alices-run"))
+    host.button(key="pin_run").click().run()
+    assert RunStore(runs_dir).pinned() == "alices-run"
+    bob.run()
+    assert "pinned" not in shown(bob.info) and "alices-run" not in shown(bob.info)

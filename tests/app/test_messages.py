@@ -265,3 +265,18 @@ def test_a_fetch_error_is_said_in_plain_words(env):
     error = FetchError("network", f"cannot reach x; save it as {env.roots}/ml-1m.zip", plain="ml-1m could not be "
                        "downloaded")
     assert user_message(error) == "ml-1m could not be downloaded"
+
+
+def test_no_page_shows_an_exception_without_wording_it():
+    """An exception's own text may name the server's folders (the runs folder on a full disk): pages show it through
+    collab_app.messages (said or show_error), never escaped as it is."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    raw = re.compile(r"\bmd\((exc|error|err|e)\)|\{(exc|error|err)\}|(?<!clean\()\bstr\((exc|error|err)\)")
+    found = [f"{path.relative_to(root)}:{i}" for path in [root / "app.py", *root.glob("pages/*.py"),
+                                                           *root.glob("collab_app/*.py")]
+             if path.name != "messages.py"
+             for i, line in enumerate(path.read_text().splitlines(), 1) if raw.search(line)]
+    assert found == []

@@ -16,6 +16,8 @@ from collab_core.runs.owners import owner_tag
 from .conftest import browser_page, host_link, open_page, serving
 from .test_clicks import select_history_row
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, save_small_run):
@@ -82,7 +84,7 @@ def test_a_change_by_the_host_is_said_in_the_visitors_tab(server, browser):
     with browser_page(browser) as host, browser_page(browser) as visitor:
         open_page(visitor, f"{url}/biases?run=spare-run")
         open_page(host, host_link(f"{url}/train?run=host-run"))
-        runs = ["spare-run", "host-run"] if (root / "spare-run").exists() else ["host-run"]
+        runs = ["spare-run", "host-run"]  # newest first
         select_history_row(host, runs.index("host-run"))
         host.get_by_role("button", name="Pin as the default").click()
         host.get_by_text("New visitors now see").wait_for(timeout=30_000)
@@ -98,6 +100,24 @@ def test_a_change_by_the_host_is_said_in_the_visitors_tab(server, browser):
         visitor.get_by_text(re.compile(r"Spare run.* was deleted by the host; this page shows .* now")).wait_for(
             timeout=30_000)
         visitor.wait_for_url(re.compile(r"run=host-run"), timeout=30_000)
+
+
+def test_the_host_browsers_owner_id_gives_no_host_powers_elsewhere(server, browser):
+    """The owner id is also a cookie, which every app on the same host name receives: copied into another browser it
+    must not make that browser the host (the host is known by a pass in its local storage, per origin)."""
+    url, _ = server
+    with browser_page(browser) as host, browser_page(browser) as copycat:
+        open_page(host, host_link(f"{url}/train"))
+        sidebar_says(host, "Host: every power on this server.")
+        owner = host.evaluate("() => localStorage.getItem('collab-owner')")
+        copycat.context.add_cookies([{"name": "collab_owner", "value": owner, "url": url}])
+        copycat.goto(url)
+        copycat.evaluate("owner => localStorage.setItem('collab-owner', owner)", owner)
+        open_page(copycat, f"{url}/train")
+        sidebar_says(copycat, "Visitor: your own runs")
+        host.reload()  # the real host stays the host after a reload, by its pass
+        wait_for_app(host)
+        sidebar_says(host, "Host: every power on this server.")
 
 
 def test_a_wrong_host_key_leaves_a_visitor(server, browser):

@@ -2,20 +2,27 @@
 
 The host is whoever holds the host key: a secret made at start (or set by the operator, COLLAB_HOST_TOKEN) and
 printed once, as part of a link, where the server was started (collab_server.serve), as Jupyter prints its token.
-A browser that opens that link is the host's from then on (collab_app.access takes the key out of the address at
-once, so it is never part of a link the host copies). Why a key and not "connections from this machine":
+A browser that opens that link is given a host pass (`HostPasses`), kept in its local storage, and is the host's
+while the server runs (collab_app.access takes the key out of the address at once, so it is never part of a link
+the host copies). Why a key and not "connections from this machine":
 docs/decisions.md, "Host and visitors".
 
 Everyone else is a visitor. A visitor browses every shared run, trains runs of their own, uses You, Compare and
-Diagnostics and downloads; the rest (`HOST_ONLY`) is the host's. In demo mode (COLLAB_DEMO) visitors only explore.
-`refusal()` says, in one line a page can show, why a caller may not do something; `require()` is what the code
-that does it calls, so that a crafted request (a widget value for a button a visitor never saw) gets nothing:
-it raises `Refused` and logs the attempt at warning level with the session, never the key.
+Diagnostics and downloads a run's embeddings; the rest (`HOST_ONLY`) is the host's. In demo mode (COLLAB_DEMO)
+visitors also may not train or upload (`DEMO_REFUSED`). `refusal()` says, in one line a page can show, why a caller
+may not do something; `require()` is what the code that does it calls, so that a request the page never offered
+gets nothing: it raises `Refused` and logs the attempt at warning level with the session, never the key. An action
+the table does not know is refused to visitors (a misspelt name must not open anything).
 
-Nothing here calls Streamlit.
+The rules bind the app's sessions: the command line is the host's, and the services (collab_server.jobs, the run
+store) do what they are asked; collab_app calls `require()` before asking them.
+
+To add a host-only action: a constant and its reason in HOST_ONLY here; `refusal()` where a page offers it (to hide
+it with the reason); `require()` in the collab_app function that does it. Nothing here calls Streamlit.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import secrets
@@ -27,7 +34,7 @@ from collab_core import settings
 from collab_core.errors import CollabError
 from collab_core.runs.owners import HOST_OWNER, owner_tag
 
-_log = logging.getLogger("collab_server.access")
+_log = logging.getLogger("collab_server.rules")
 
 # actions, as the pages and the log name them
 TRAIN, UPLOAD, FETCH, IMPORT, SERVER_FOLDERS = "train", "upload", "fetch", "import", "server folders"
@@ -42,6 +49,7 @@ HOST_ONLY = {  # what only the host may do, and the line a visitor reads instead
 DEMO_REFUSED = {TRAIN, UPLOAD}  # besides HOST_ONLY, what a visitor may not do in demo mode
 DEMO_REASON = "This is a demo: visitors explore the host's runs; training and uploads are for the host."
 OWN_RUNS_ONLY = {RENAME, DELETE}  # a visitor may do these to their own runs only
+ACTIONS = {*HOST_ONLY, *DEMO_REFUSED, *OWN_RUNS_ONLY}
 
 
 class Refused(CollabError):
@@ -50,7 +58,8 @@ class Refused(CollabError):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: the session (for the log), its browser's owner id, and whether that browser is the host's."""
+    """Who is asking: the session (for the log), its browser's owner id, whether that browser is the host's, and
+    whether the server runs in demo mode."""
 
     session: str
     browser: str  # collab_app.browser's owner id (never logged, never recorded in a run)
@@ -69,6 +78,8 @@ class Caller:
 
 def refusal(caller: Caller, action: str, run_owner: str | None = None) -> str | None:
     """Why `caller` may not do `action` (to a run recording `run_owner`), in one line; None when they may."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; the rules know {sorted(ACTIONS)}")
     if caller.host:
         return None
     if action in HOST_ONLY:
@@ -105,8 +116,8 @@ def may_see(caller: Caller, run_owner: str, visitor_runs_shared: bool) -> bool:
 class HostKey:
     """The secret of the host link. Compared in constant time; its text is read only to print the link at start."""
 
-    def __init__(self, token: str | None = None):
-        self._token = token or secrets.token_urlsafe(24)
+    def __init__(self, token: str):
+        self._token = token
 
     def matches(self, candidate) -> bool:
         if not isinstance(candidate, str):
@@ -121,34 +132,52 @@ class HostKey:
         return "HostKey(<secret>)"
 
 
-_key: HostKey | None = None
 _key_lock = threading.Lock()
 
 
 def host_key() -> HostKey:
-    """This server's host key: COLLAB_HOST_TOKEN, else one made on first use and kept for the process's life."""
-    global _key
+    """This server's host key: COLLAB_HOST_TOKEN, else one made on first use. A made key is put into this process's
+    environment as COLLAB_HOST_TOKEN: `make dev` reloads this module on every save, and the printed link must keep
+    working (the environment is the process's own; nothing logs it)."""
     with _key_lock:
-        if _key is None:
-            _key = HostKey(settings.get("COLLAB_HOST_TOKEN"))
-        return _key
+        token = settings.get("COLLAB_HOST_TOKEN")
+        if token is None:
+            token = secrets.token_urlsafe(24)
+            settings.keep_for_process("COLLAB_HOST_TOKEN", token)
+        return HostKey(token)
 
 
-class HostBrowsers:
-    """The browsers (owner ids) that opened the host link since the server started; bounded, newest kept."""
+class HostPasses:
+    """The passes this server gave to browsers that opened the host link: a random text the browser keeps in its
+    local storage (never in a cookie, which every port of the same host name would receive) and reports on every
+    visit. Only their hashes are kept, at most `limit`, the newest; all are forgotten when the server stops."""
 
-    def __init__(self, limit: int = 100):
+    def __init__(self, limit: int = 20):
         self._limit = limit
         self._lock = threading.Lock()
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._hashes: OrderedDict[str, None] = OrderedDict()
 
-    def add(self, browser: str) -> None:
+    def issue(self) -> str:
+        """A new pass (its hash is kept; the text goes to the host's browser only)."""
+        new = secrets.token_urlsafe(32)
         with self._lock:
-            self._ids.pop(browser, None)
-            self._ids[browser] = None
-            while len(self._ids) > self._limit:
-                self._ids.popitem(last=False)
+            self._hashes[_hash(new)] = None
+            while len(self._hashes) > self._limit:
+                self._hashes.popitem(last=False)
+        return new
 
-    def __contains__(self, browser: str) -> bool:
+    def valid(self, candidate) -> bool:
+        """Whether `candidate` is a pass this server issued. A lookup by hash: the time it takes says nothing about
+        how close a guess was."""
+        if not isinstance(candidate, str) or not candidate:
+            return False
         with self._lock:
-            return browser in self._ids
+            return _hash(candidate) in self._hashes
+
+    def revoke(self, candidate: str) -> None:
+        with self._lock:
+            self._hashes.pop(_hash(candidate), None)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
