@@ -20,16 +20,18 @@ except settings.SettingError as exc:
 state.keep_widget_state()
 state.session_id()
 page = st.navigation(navigation.pages())
-browser.connect()  # who this browser is, and its history rule (collab_app.browser)
+page_name = page.url_path or navigation.DEFAULT_PAGE
+if browser.ready():  # the history rule is in place: the address may change without a new entry
+    access.claim_host(page_name)  # a host link's key: read, out of the address, a pass for the browser
+browser.connect()  # who this browser is, its host pass, and its history rule (collab_app.browser)
 style.apply()
 if not browser.ready():
     st.stop()  # a fresh page: the component reruns the app at once, before anything is drawn or written
-access.claim_host()  # a host link's key: read, and out of the address (collab_app.access)
 # timed for the benchmarks; training workers pause between batches while it runs (collab_server.workers)
-with timing.script_run(page.url_path or navigation.DEFAULT_PAGE), workers.rendering():
+with timing.script_run(page_name), workers.rendering():
     work.announce()  # how this browser's background work ended: a finished training becomes the active run
     sidebar.sidebar()
-    state.show_notices()
+    state.show_notices(access.welcome(page_name))
     state.mark_frame()
     state.keep_run_in_url()
     try:

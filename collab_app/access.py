@@ -36,23 +36,34 @@ from . import browser, cached, services, state
 HOST_PARAM = "host"
 SOURCE_NEEDS = {"folder": SERVER_FOLDERS, "upload": UPLOAD, "import": IMPORT}  # a Data page source -> its action
 _HOST = "_host"  # set in a session that opened the host link
+_WELCOME = "_host_welcome"  # the page the host link was opened on
 
 
-def claim_host() -> None:
-    """Read and remove the host key from the address (see the module docstring)."""
+def claim_host(page: str) -> None:
+    """Read and remove the host key from the address (see the module docstring); `page` is the page it was opened
+    on. Called before the frame mounts the browser component, so the pass goes to the browser in this very run."""
     if HOST_PARAM not in st.query_params:
         return
     candidate = st.query_params.get(HOST_PARAM)
     del st.query_params[HOST_PARAM]
     if rules.host_key().matches(candidate):
         st.session_state[_HOST] = True
+        st.session_state[_WELCOME] = page
         browser.keep_host_pass(services.host_passes().issue())
-        state.notice_success("You are the host: you can manage every run, fetch and import data, and choose what "
-                             "visitors see. Share the address without the key: visitors open it as it is now.")
-        st.rerun()  # the component keeps the pass at once: a reload right away finds the host again
+        return
     rules.log_wrong_key(state.session_id())
     state.notice("This host link is not valid on this server (the key changes whenever the server starts, "
                  "unless its operator set COLLAB_HOST_TOKEN): you are a visitor.")
+
+
+def welcome(page: str) -> list[tuple[str, str]]:
+    """The host's welcome, as a notice, for as long as the host stays on the page where they opened the link (a
+    one-shot notice would be gone at once: the browser reports its new pass, which reruns the page)."""
+    if st.session_state.get(_WELCOME) != page:
+        st.session_state.pop(_WELCOME, None)
+        return []
+    return [("success", "You are the host: you can manage every run, fetch and import data, and choose what "
+                        "visitors see. Share the address without the key: visitors open it as it is now.")]
 
 
 def caller() -> Caller:

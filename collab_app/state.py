@@ -81,12 +81,13 @@ def notice_success(message: str) -> None:
     notice(message, "success")
 
 
-def show_notices() -> None:
+def show_notices(lasting: list[tuple[str, str]] = ()) -> None:
     """The queued notices, in a container drawn on every run, empty or not: Streamlit knows an element by its place
     in the page, so a notice that appeared and is gone on the next run would otherwise move every element of the
-    page by one, and an expander opened meanwhile would be drawn anew, closed."""
+    page by one, and an expander opened meanwhile would be drawn anew, closed. `lasting`: (level, message) pairs
+    drawn in the same place on this run (their owner decides how long they last)."""
     with st.container():
-        for level, message in st.session_state.pop(_NOTICES, []):
+        for level, message in [*lasting, *st.session_state.pop(_NOTICES, [])]:
             getattr(st, level)(message)
 
 

@@ -251,16 +251,24 @@ def test_a_pin_by_the_host_is_a_notice_on_a_visitors_next_run(with_run):
 
 
 def test_a_one_shot_notice_leaves_every_element_of_the_page_in_its_place(with_run):
-    """Streamlit knows an element by its place: a notice shown once (here "You are the host") must not move the page's
+    """Streamlit knows an element by its place: a notice shown once (here: a wrong host key) must not move the page's
     elements on the next run, or an expander the person opened meanwhile is drawn anew, closed."""
-    at = open_app("pages/data.py")
-    assert "You are the host" in shown(at.success)
+    at = open_app("pages/data.py", query={"host": "a-wrong-key-0123456789"}, host=False)
+    assert "not valid on this server" in shown(at.warning)
     places = {e.label: i for i, e in enumerate(at.main.children.values()) if hasattr(e, "label")}
     title_place = next(i for i, e in enumerate(at.main.children.values()) if getattr(e, "type", "") == "title")
     at.run()
-    assert "You are the host" not in shown(at.success)
+    assert "not valid on this server" not in shown(at.warning)
     assert next(i for i, e in enumerate(at.main.children.values()) if getattr(e, "type", "") == "title") == title_place
     assert places == {e.label: i for i, e in enumerate(at.main.children.values()) if hasattr(e, "label")}
+
+
+def test_the_hosts_welcome_lasts_on_the_page_of_the_link_and_goes_with_a_page_change(with_run):
+    at = open_app("pages/train.py")
+    assert "You are the host" in shown(at.success)
+    assert "You are the host" in shown(at.run().success)  # the browser reporting its pass reruns the page
+    at.switch_page("pages/biases.py").run()
+    assert "You are the host" not in shown(at.success) and "Host" in shown(at.sidebar.caption)
 
 
 def train_as_visitor() -> None:
