@@ -136,6 +136,15 @@ def evaluate_scores(score_chunk: ScoreChunk, ratings: Ratings, split: Split, k: 
         seconds=time.perf_counter() - start, user_ids=ratings.user_ids[users], user_ndcg=per_user["ndcg"])
 
 
+def top_items(score_chunk: ScoreChunk, ratings: Ratings, split: Split, users: np.ndarray, k: int = 10
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The top-k lists the evaluation judges, for the given user indices: (items (n_users, k) best first,
+    valid (n_users, k) bool: False past the end of a user with fewer than k items left after their training ones)."""
+    _check_k(k, ratings.n_items, 1)
+    users = np.asarray(users, dtype=np.int64)
+    return _top_k(score_chunk(users), _user_item_matrix(ratings, split.train), users, k)
+
+
 # ---------------------------------------------------------------------- scorers
 def run_scorer(trained: TrainedModel) -> ScoreChunk:
     """Scores of a run: user . item + biases for the dot kinds (the sigmoid into y_range is monotonic, so it is
