@@ -72,7 +72,7 @@ def _split_for(args, trained, ratings):
     """(the split to evaluate on, a warning or None): the run's own split by default, else the one asked for,
     with a warning when that is not the run's."""
     from collab_core.analysis.diagnostics import check_trained_on, reproduce_split
-    from collab_core.cli.main import split_from_args
+    from collab_core.cli.splits import split_from_args
     from collab_core.errors import DataError
 
     check_trained_on(trained, ratings)

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "preset's)")
     data.add_argument("--split-seed", type=int, default=42, help="seed of the random or stratified split (--seed "
                                                                  "is the model's)")
-    _add_split_arguments(data)
+    from collab_core.cli.splits import add_split_arguments
+    add_split_arguments(data)
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
     data.add_argument("--min-item-ratings", type=int, default=0, help="density filter: min ratings per item")
     hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model for the size of "
@@ -198,33 +199,9 @@ def _load_data(args):
     if args.min_user_ratings or args.min_item_ratings:
         ratings, report = ratings.filter_density(args.min_user_ratings, args.min_item_ratings)
         _log(args, f"density filter: {report.summary()}")
-    return ratings, split_from_args(args, ratings)
+    from collab_core.cli.splits import split_from_args
 
-
-def _add_split_arguments(group) -> None:
-    group.add_argument("--split", choices=("random", "stratified", "time"), default=None,
-                       help="random: --valid-frac of all ratings (default); stratified: each user's ratings, "
-                            "--ratio of them for training (seeded); time: each user's latest 1 - --ratio held out")
-    group.add_argument("--ratio", type=float, help="training share of the split (default 0.75 for stratified and "
-                                                   "time; for random, 1 - --valid-frac)")
-
-
-def split_from_args(args, ratings):
-    """The split `train` or `evaluate` asks for: --split, --ratio (or --valid-frac for a random one), --split-seed."""
-    from collab_core.data.ratings import random_split
-    from collab_core.data.splits import stratified_split, time_split
-
-    kind = args.split or "random"
-    valid_frac = getattr(args, "valid_frac", None)
-    if args.ratio is not None and valid_frac is not None:
-        raise CollabError("give --ratio (training share) or --valid-frac (validation share), not both")
-    if kind == "random":  # `evaluate` has no --valid-frac or --preset: 10% held out unless --ratio says otherwise
-        default = _valid_frac(args) if hasattr(args, "valid_frac") else 0.1
-        return random_split(ratings, 1 - args.ratio if args.ratio is not None else default, args.split_seed)
-    if valid_frac is not None:
-        raise CollabError(f"--valid-frac is for the random split; the {kind} split takes --ratio (training share)")
-    ratio = 0.75 if args.ratio is None else args.ratio
-    return stratified_split(ratings, ratio, args.split_seed) if kind == "stratified" else time_split(ratings, ratio)
+    return ratings, split_from_args(args, ratings, valid_frac=args.valid_frac, default_valid_frac=_valid_frac(args))
 
 
 def _overrides_from_args(args) -> dict:
