@@ -27,6 +27,7 @@ import torch
 from collab_core.analysis.interpret import pca
 from collab_core.data.nouns import Noun
 from collab_core.data.ratings import Ratings, Split, random_split
+from collab_core.data.splits import split_from_description
 from collab_core.errors import CollabError, DataError
 from collab_core.model.trained import TrainedModel
 
@@ -278,21 +279,23 @@ _RANDOM_SPLIT = re.compile(r"^random (\d+(?:\.\d+)?)% \(seed (\d+)\)$")
 
 def reproduce_split(trained: TrainedModel, ratings: Ratings) -> Split:
     """The validation split `trained` was scored on, rebuilt from what the run stores: the split's description
-    (e.g. 'random 10% (seed 42)') and its n_valid. A seeded random split depends only on the number of
-    ratings, the seed and n_valid, so it comes back exactly (the description's rounded percentage alone would
-    not: 12.5% is written '12%'). DataError when the ratings are not the run's, or the split was an explicit
+    (e.g. 'random 10% (seed 42)', or a per-user split's: collab_core.data.splits) and its n_valid. A seeded
+    random split depends only on the number of ratings, the seed and n_valid, so it comes back exactly (the
+    description's rounded percentage alone would not: 12.5% is written '12%'); a per-user split is rebuilt from
+    its description alone. DataError when the ratings are not the run's, or the split was an explicit
     validation file, or the run does not say."""
     check_trained_on(trained, ratings)
     description = str(trained.metrics.get("split") or "")
     n_valid, n_train = trained.metrics.get("n_valid"), trained.metrics.get("n_train")
     found = _RANDOM_SPLIT.match(description)
-    if not found or not isinstance(n_valid, int) or n_valid < 1:
+    per_user = None if found else split_from_description(ratings, description)
+    if (not found and per_user is None) or not isinstance(n_valid, int) or n_valid < 1:
         raise DataError(f"the run's validation split ({description or 'not recorded'}) cannot be rebuilt here: only "
-                        f"seeded random splits can")
+                        f"seeded random and per-user splits can")
     if n_train is not None and n_train + n_valid != ratings.n_ratings:
         raise DataError(f"the run was trained and scored on {n_train + n_valid:,} ratings, these ratings have "
                         f"{ratings.n_ratings:,}")
-    split = random_split(ratings, n_valid / ratings.n_ratings, int(found.group(2)))
+    split = per_user or random_split(ratings, n_valid / ratings.n_ratings, int(found.group(2)))
     if len(split.valid) != n_valid:  # cannot happen for n_valid <= n_ratings; a guard against a changed rule
         raise DataError(f"could not rebuild the run's split: {len(split.valid):,} validation ratings, not {n_valid:,}")
     return Split(split.train, split.valid, description)

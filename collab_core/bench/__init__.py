@@ -10,6 +10,7 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
   loading     parsing and caching MovieLens-25M-sized files (`bench --loading`)
   synthetic   MovieLens-25M-shaped ratings with a planted structure
   scale_run   ML-25M-shaped runs built without training, for the UI at scale
+  ranking     `python -m collab_core.bench.ranking`: time and memory of the top-k evaluation at ML-25M's shape
   ui          `python -m collab_core.bench.ui`: server and browser time of every widget change
   soak        `python -m collab_core.bench.soak`: memory over hundreds of page changes and trainings
   reasons     `python -m collab_core.bench.reasons`: the timings the code's comments give as reasons

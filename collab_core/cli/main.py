@@ -1,5 +1,5 @@
-"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare | data |
-import-embeddings | export`.
+"""The command line: `python -m collab_core train | neighbours | runs | bench | recommend | compare | evaluate |
+data | import-embeddings | export`.
 
 Bad input ends with exit status 2 and one line on stderr naming the problem, never a traceback, and
 writes no run. Progress goes to stderr; `train` and `import-embeddings` print one JSON object as the LAST line
@@ -31,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="declared rating scale of --train/--valid files: ratings outside it are refused")
     data.add_argument("--valid-frac", type=float, help="validation fraction of the random split (default 0.1, or the "
                                                        "preset's)")
-    data.add_argument("--split-seed", type=int, default=42, help="seed of the random split")
+    data.add_argument("--split-seed", type=int, default=42, help="seed of the random or stratified split (--seed "
+                                                                 "is the model's)")
+    from collab_core.cli.splits import add_split_arguments
+    add_split_arguments(data)
     data.add_argument("--min-user-ratings", type=int, default=0, help="density filter: min ratings per user")
     data.add_argument("--min-item-ratings", type=int, default=0, help="density filter: min ratings per item")
     hyper = train.add_argument_group("hyperparameters (default: the measured defaults of --model for the size of "
@@ -121,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="compare only items with at least this many ratings in both runs (default 0: all)")
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--runs-dir")
+    from collab_core.cli.evaluate import add_evaluate_parser  # `evaluate`: collab_core/cli/evaluate.py
+    add_evaluate_parser(commands)
     from collab_core.cli.data import add_data_parser  # `data fetch | list`: collab_core/cli/data.py
     add_data_parser(commands)
     _add_import_parser(commands)
@@ -145,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             from collab_core.cli.data import cmd_data
             return cmd_data(args)
+        if args.command == "evaluate":
+            from collab_core.cli.evaluate import cmd_evaluate
+            return cmd_evaluate(args)
         if args.command == "export":
             from collab_core.cli.export import cmd_export
             return cmd_export(args)
@@ -169,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------- train
 def _load_data(args):
     from collab_core.data.datasets import ColumnMap, load_dataset, load_table, load_train_valid
-    from collab_core.data.ratings import random_split
 
     columns = ColumnMap(args.user_col, args.item_col, args.rating_col)
     if args.dataset and args.train_file:
@@ -177,6 +184,8 @@ def _load_data(args):
     if args.valid_file and not args.train_file:
         raise CollabError("--valid needs --train")
     if args.train_file and args.valid_file:
+        if args.split or args.ratio is not None:
+            raise CollabError("--split and --ratio make a split of one dataset; --valid gives the split already")
         ratings, split = load_train_valid(args.train_file, args.valid_file, columns, rating_scale=args.rating_scale)
         if args.min_user_ratings or args.min_item_ratings:
             raise CollabError("the density filter applies to a single dataset; filter the files beforehand")
@@ -190,7 +199,9 @@ def _load_data(args):
     if args.min_user_ratings or args.min_item_ratings:
         ratings, report = ratings.filter_density(args.min_user_ratings, args.min_item_ratings)
         _log(args, f"density filter: {report.summary()}")
-    return ratings, random_split(ratings, _valid_frac(args), args.split_seed)
+    from collab_core.cli.splits import split_from_args
+
+    return ratings, split_from_args(args, ratings, valid_frac=args.valid_frac, default_valid_frac=_valid_frac(args))
 
 
 def _overrides_from_args(args) -> dict:

@@ -1,7 +1,8 @@
 """Data in and out: where ratings come from and what they are called.
 
   datasets       the built-in MovieLens 100K, MovieLens folders, CSV/Parquet uploads -> Ratings
-  ratings        Ratings: dense indices, raw<->index maps, metadata, density filter, splits
+  ratings        Ratings: dense indices, raw<->index maps, metadata, density filter, the random split
+  splits         per-user splits for ranking evaluation: stratified (seeded) and by time
   catalog        ItemCatalog: titles, genres and years of the items, and titles that tell colliding ones apart
   tables         reading CSV/Parquet tables with errors that name the file, column, row and value
   fetch          downloading the larger MovieLens sizes (checked, resumable, size-capped)

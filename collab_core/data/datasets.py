@@ -85,7 +85,7 @@ def load_builtin() -> Ratings:
     users = users.rename(columns={"user_id": "user"})
     users["age"] = pd.to_numeric(users["age"], errors="coerce")
     frame = pd.DataFrame({"user": inter["user_id"], "item": inter["item_id"],
-                          "rating": pd.to_numeric(inter["rating"])})
+                          "rating": pd.to_numeric(inter["rating"]), "timestamp": inter["timestamp"]})
     return Ratings.from_frame(frame, item_meta, users, name="MovieLens 100K (built-in)")
 
 

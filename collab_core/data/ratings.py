@@ -7,7 +7,10 @@ Indices are dense (0..n-1) because an embedding lookup is a one-hot vector times
 index: every index must name a row of the embedding matrix.
 
 Also here: the density filter (drop users/items with too few ratings until nothing changes) and the
-train/validation split.
+train/validation split (the per-user splits are in collab_core.data.splits).
+
+A `timestamp` per rating is optional: only readers that have one and keep it (the built-in MovieLens 100K, a
+frame with a `timestamp` column) set it; the time split needs it and says so when it is absent.
 """
 from __future__ import annotations
 
@@ -67,22 +70,28 @@ def _sorted_vocab(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques[order], rank
 
 
-def _average_duplicates(user: np.ndarray, item: np.ndarray, rating: np.ndarray, n_items: int):
-    """Merge rows that repeat a (user, item) pair into one row holding their mean rating.
+def _average_duplicates(user: np.ndarray, item: np.ndarray, rating: np.ndarray, n_items: int,
+                        timestamp: np.ndarray | None = None):
+    """Merge rows that repeat a (user, item) pair into one row holding their mean rating (and, with
+    timestamps, the latest of their times: the merged rating is as recent as its last part).
 
     Rows keep the order of each pair's first appearance (as a pandas groupby with sort=False did).
-    Returns (user, item, rating, number of pairs that were repeated); the arrays unchanged when none is.
+    Returns (user, item, rating, timestamp, number of pairs that were repeated); the arrays unchanged when none is.
     """
     pairs = user * n_items + item
     if len(pairs) < 2 or (pairs[1:] > pairs[:-1]).all():  # sorted by user then item (as every MovieLens
-        return user, item, rating, 0  # release is): no pair can repeat, and hashing 25M keys is skipped
+        return user, item, rating, timestamp, 0  # release is): no pair can repeat, and hashing 25M keys is skipped
     group, firsts = pd.factorize(pairs)  # groups numbered in order of first appearance
     if len(firsts) == len(pairs):
-        return user, item, rating, 0
+        return user, item, rating, timestamp, 0
     counts = np.bincount(group)
     means = np.bincount(group, weights=rating.astype(np.float64)) / counts
     first_rows = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # ascending = group order
-    return user[first_rows], item[first_rows], means.astype(np.float32), int((counts > 1).sum())
+    if timestamp is not None:
+        latest = np.full(len(firsts), np.iinfo(np.int64).min, dtype=np.int64)  # (n_pairs,)
+        np.maximum.at(latest, group, timestamp)
+        timestamp = latest
+    return user[first_rows], item[first_rows], means.astype(np.float32), timestamp, int((counts > 1).sum())
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class Ratings:
     users: pd.DataFrame | None = None  # n_users rows of demographics, row u = user u; None if unknown
     name: str = "ratings"  # where the ratings came from, for display
     notes: tuple[str, ...] = field(default=())  # what loading did to the data (duplicates merged, ...)
+    timestamp: np.ndarray | None = None  # (n_ratings,) int64 seconds since 1970 when the source has them, else None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -130,6 +140,7 @@ class Ratings:
 
         `item_meta`: optional frame with column `item` (raw id) and any of `title`, `year`, `genres`.
         `user_meta`: optional frame with column `user` (raw id) and any other columns.
+        A `timestamp` column (whole seconds) is kept when present and complete.
         Duplicate (user, item) pairs are averaged into one rating, and a note says how many.
         """
         notes = list(notes)
@@ -140,8 +151,9 @@ class Ratings:
         user_ids, user_rank = _sorted_vocab(user_uniques)
         item_ids, item_rank = _sorted_vocab(item_uniques)
         rating = frame["rating"].astype(np.float32).to_numpy()
-        user_index, item_index, rating, n_pairs = _average_duplicates(
-            user_rank[users], item_rank[items], rating, len(item_ids))
+        timestamp = _timestamps(frame, name)
+        user_index, item_index, rating, timestamp, n_pairs = _average_duplicates(
+            user_rank[users], item_rank[items], rating, len(item_ids), timestamp)
         if n_pairs:
             notes.append(f"{n_pairs:,} (user, item) pairs were rated more than once; their ratings were averaged")
         return cls(
@@ -154,6 +166,7 @@ class Ratings:
             users=_align_user_meta(user_ids, user_meta),
             name=name,
             notes=tuple(notes),
+            timestamp=timestamp,
         )
 
     # ------------------------------------------------------------------ sizes and statistics
@@ -260,6 +273,8 @@ class Ratings:
             "item": pd.Categorical.from_codes(self.item_index[rows], categories=self.item_ids),
             "rating": self.rating[rows],
         })
+        if self.timestamp is not None:
+            frame["timestamp"] = self.timestamp[rows]
         item_meta = self.items.assign(item=self.item_ids)
         user_meta = None if self.users is None else self.users.assign(user=self.user_ids)
         return Ratings.from_frame(frame, item_meta, user_meta, name=name or self.name, notes=self.notes)
@@ -300,6 +315,21 @@ class Ratings:
             "rating": self.rating[rows],
             "title": self.titles[items],
         })
+
+
+def _timestamps(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    """(n_rows,) int64 from the frame's `timestamp` column, or None when it has none. A column with a gap or
+    a value that is not a whole number is refused rather than half-kept: a time split on partial times
+    would silently put the undated ratings first."""
+    if "timestamp" not in frame.columns:
+        return None
+    values = pd.to_numeric(frame["timestamp"], errors="coerce")
+    whole = values.notna() & (values == values.round())
+    if not whole.all():
+        row = int(np.flatnonzero(~whole.to_numpy())[0])
+        raise DataError(f"{name}: timestamp of row {row + 1} is {frame['timestamp'].iloc[row]!r}, not a whole "
+                        f"number of seconds")
+    return values.to_numpy().astype(np.int64)
 
 
 def _align_item_meta(item_ids: np.ndarray, meta: pd.DataFrame | None) -> pd.DataFrame:
