@@ -15,6 +15,7 @@ import streamlit as st
 
 from collab_core import settings
 from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
+from collab_core.analysis import ranking as ranking_lens
 from collab_core.data.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.data.ratings import DensityReport, Ratings, Split, random_split
 from collab_core.data.tables import read_table
@@ -445,6 +446,19 @@ def run_data(run_id: str, session_data: DatasetSpec) -> tuple[DatasetSpec | None
     if not reasons:
         reasons.append(f"this session's dataset is {session_data.label}; load {trained.dataset} on the Data page")
     return None, "; ".join(reasons)
+
+
+def ranking(run_id: str, data: DatasetSpec, k: int) -> tuple[ranking_lens.RankingReport, dict]:
+    """The run's top-k metrics on its own split of `data`, and those of most popular and random on the same split."""
+    return _ranking(run_id, run_version(run_id), data, int(k))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Ranking every user's top items ...")
+def _ranking(run_id: str, version: tuple, data: DatasetSpec, k: int):
+    """A resource: per-user and per-item arrays as long as the users and the catalogue."""
+    ratings, split = load_dataset(data)[0], run_split(run_id, data)
+    return (ranking_lens.evaluate_run(load_run(run_id), ratings, split, k),
+            ranking_lens.evaluate_baselines(ratings, split, k))
 
 
 def where_wrong(run_id: str, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:

@@ -483,3 +483,30 @@ def error_by_count(by_item: pd.DataFrame, by_user: pd.DataFrame, what: str = "it
     return readable(fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), barmode="group",
                                       xaxis=dict(type="category", title={"text": "training ratings (bin)"}),
                                       yaxis_title="validation RMSE", legend=dict(orientation="h", y=-0.25)))
+
+
+def long_tail_spread(spread: dict, what: str = "item") -> go.Figure:
+    """Share of all recommendations and of all held-out items in each tenth of the catalogue, most rated first
+    (collab_core.analysis.ranking.long_tail): popularity bias is the first bar far above its held-out twin."""
+    groups = [f"{g}" for g in spread["group"]]
+    fig = go.Figure()
+    fig.add_bar(x=groups, y=spread["recommended_share"], name="recommended (top-k lists)", marker_color="#1f77b4",
+                customdata=spread["items"],
+                hovertemplate="group %{x} (%{customdata} " + label(what) + "s): %{y:.1%} of recommendations"
+                              "<extra></extra>")
+    fig.add_bar(x=groups, y=spread["heldout_share"], name="held out by users", marker_color="#ff7f0e",
+                customdata=spread["items"],
+                hovertemplate="group %{x} (%{customdata} " + label(what) + "s): %{y:.1%} of held-out items"
+                              "<extra></extra>")
+    return readable(fig.update_layout(
+        height=340, margin=dict(l=10, r=10, t=10, b=10), barmode="group", yaxis=dict(tickformat=".0%"),
+        xaxis=dict(type="category", title={"text": f"{label(what)}s by training ratings, in tenths (1 = most rated)"}),
+        legend=dict(orientation="h", y=-0.3)))
+
+
+def ndcg_distribution(values: np.ndarray, k: int) -> go.Figure:
+    """How many users got each nDCG@k: a spike at 0 is the users the model fails entirely."""
+    fig = go.Figure(go.Histogram(x=values, xbins=dict(start=0, end=1.0001, size=0.05), marker_color="#1f77b4",
+                                 hovertemplate="nDCG %{x}: %{y} users<extra></extra>"))
+    return readable(fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), bargap=0.05,
+                                      xaxis_title=f"nDCG@{k} of one user", yaxis_title="users"))

@@ -4,7 +4,7 @@ when this session can load the run's dataset."""
 import numpy as np
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, state, work
+from collab_app import cached, charts, options, picker, progress, ranking_view, state, work
 from collab_app.text import MISSING, md
 from collab_core.analysis import interpret
 
@@ -126,11 +126,14 @@ for column, name, what, value in ((r1, "Length follows popularity", "embedding l
 # ---------------------------------------------------------------------- errors
 if trained.imported:
     st.stop()
-st.subheader("Where the model is wrong")
+st.subheader("The ranking lens and where the model is wrong")
 if data is None:
     st.info(f"This needs the ratings and the validation split the run was trained on, and the run's data "
             f"({md(trained.dataset)}) is not loaded in this session: {md(why_not)}.", icon=":material/info:")
     st.stop()
+st.subheader("The ranking lens: the top of each user's list")
+ranking_view.draw(run_id, data, noun)
+st.subheader("Where the model is wrong")
 errors = cached.where_wrong(run_id, data, MOST_WORST)
 recorded = trained.metrics.get("rmse")
 agrees = recorded is not None and abs(errors.rmse - recorded) < 1e-4

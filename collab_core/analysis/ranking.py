@@ -68,6 +68,10 @@ class RankingReport:
     seconds: float  # time of the evaluation
     user_ids: np.ndarray  # (n_users,) raw ids of the evaluated users
     user_ndcg: np.ndarray  # (n_users,) each one's nDCG@k
+    user_relevant: np.ndarray  # (n_users,) each one's relevant held-out items
+    item_recommended: np.ndarray  # (n_items,) times each item is in a top-k list
+    item_heldout: np.ndarray  # (n_items,) times each item is a relevant held-out item
+    item_popularity: np.ndarray  # (n_items,) training ratings of each item
 
     def metrics(self) -> dict:
         """The headline numbers, plain floats."""
@@ -133,7 +137,24 @@ def evaluate_scores(score_chunk: ScoreChunk, ratings: Ratings, split: Split, k: 
         mean_popularity=float((counts * popularity).sum() / max(1, counts.sum())),
         heldout_popularity=float(popularity[relevant.indices].mean()),
         gini=gini(counts), novelty=_novelty(counts, popularity, n_train_users=int((np.diff(train.indptr) > 0).sum())),
-        seconds=time.perf_counter() - start, user_ids=ratings.user_ids[users], user_ndcg=per_user["ndcg"])
+        seconds=time.perf_counter() - start, user_ids=ratings.user_ids[users], user_ndcg=per_user["ndcg"],
+        user_relevant=n_relevant[users],
+        item_recommended=counts, item_heldout=np.bincount(relevant.indices, minlength=ratings.n_items),
+        item_popularity=popularity)
+
+
+def long_tail(report: RankingReport, n_groups: int = 10) -> dict[str, np.ndarray]:
+    """How the recommendations spread over the catalogue's long tail, against what users held out: the items in
+    `n_groups` groups of equal size from the most to the least rated in training, and each group's share of all
+    recommendations and of all relevant held-out items. A model with popularity bias puts most of its
+    recommendations in the first group while users' held-out items spread further."""
+    order = np.argsort(-report.item_popularity, kind="stable")  # (n_items,) most rated first
+    groups = np.array_split(order, n_groups)
+    recommended = np.array([report.item_recommended[g].sum() for g in groups], dtype=float)
+    heldout = np.array([report.item_heldout[g].sum() for g in groups], dtype=float)
+    return {"group": np.arange(1, len(groups) + 1), "items": np.array([len(g) for g in groups]),
+            "recommended_share": recommended / max(1.0, recommended.sum()),
+            "heldout_share": heldout / max(1.0, heldout.sum())}
 
 
 def top_items(score_chunk: ScoreChunk, ratings: Ratings, split: Split, users: np.ndarray, k: int = 10

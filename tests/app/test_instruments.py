@@ -286,6 +286,22 @@ def test_diagnostics_on_a_run_of_the_built_in_data(runs):
     assert at.get("plotly_chart") and "its embedding" in shown(at.markdown)
 
 
+def test_diagnostics_judge_the_run_by_the_top_of_each_users_list_beside_the_baselines(runs):
+    """The ranking lens: the run's top-10 metrics beside most popular and random on its own split, the verdict in
+    words, the long tail and per-user charts, and the users it fails, each a real user of the split."""
+    at = open_app("pages/diagnostics.py")
+    assert no_exceptions(at), [e.value for e in at.exception]
+    table = frame(at, "nDCG@10", "coverage")
+    assert table["model"].tolist() == ["this run", "most popular", "random"]
+    assert ((table["nDCG@10"] >= 0) & (table["nDCG@10"] <= 1)).all()
+    assert table["nDCG@10"][1] > 3 * table["nDCG@10"][2]  # most popular is far from random on MovieLens
+    assert "most rated items to everyone" in shown(at.markdown)
+    assert {"dg_long_tail", "dg_ndcg_users"} <= {c.key for c in at.get("plotly_chart")}
+    failed = frame(at, "held out", "nDCG@10", "user")
+    assert (failed["nDCG@10"] == 0).all() and failed["held out"].is_monotonic_decreasing
+    assert "The users it fails" in shown(at.caption)
+
+
 def test_diagnostics_of_an_nn_say_what_does_not_apply(runs):
     at = open_app("pages/diagnostics.py", {"run": "nn-run"})
     assert no_exceptions(at), [e.value for e in at.exception]
@@ -302,7 +318,7 @@ def test_diagnostics_say_when_the_runs_data_is_not_available(with_run, tmp_path)
     at = open_app("pages/diagnostics.py", {"run": "elsewhere"})
     assert no_exceptions(at), [e.value for e in at.exception]
     assert "MovieLens ml-25m) are not available in this session" in shown(at.caption)
-    assert "Where the model is wrong" in [s.value for s in at.subheader]
+    assert "The ranking lens and where the model is wrong" in [s.value for s in at.subheader]
     assert "needs the ratings and the validation split" in shown(at.info)
 
 

@@ -263,3 +263,17 @@ def test_evaluate_command_end_to_end(tmp_path):
     code, _, err = _cli("evaluate", "--run", trained["run_id"], "--dataset", tmp_path / "all.csv",
                         "--split", "time", "--runs-dir", runs)
     assert code == 2 and "no rating times" in err
+
+
+def test_the_long_tail_groups_add_up_and_most_popular_sits_in_the_head():
+    from collab_core.analysis.ranking import evaluate_baselines, long_tail
+    from collab_core.data.splits import stratified_split
+    from tests.planted import planted_ratings
+
+    ratings, _ = planted_ratings(n_users=60, n_items=50, n_ratings=1500, n_factors=2, seed=1)
+    report = evaluate_baselines(ratings, stratified_split(ratings, 0.75, 42), k=5)["most popular"]
+    spread = long_tail(report, n_groups=5)
+    assert spread["items"].sum() == ratings.n_items
+    assert np.isclose(spread["recommended_share"].sum(), 1) and np.isclose(spread["heldout_share"].sum(), 1)
+    assert spread["recommended_share"][0] > spread["heldout_share"][0]  # popularity bias, by construction
+    assert 0 < report.item_recommended.sum() <= 5 * report.n_users  # k per user, fewer where a user ran out
