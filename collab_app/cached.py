@@ -461,6 +461,21 @@ def _ranking(run_id: str, version: tuple, data: DatasetSpec, k: int):
             ranking_lens.evaluate_baselines(ratings, split, k))
 
 
+def ranking_pair(run_a: str, run_b: str, data: DatasetSpec, k: int):
+    """Runs A and B judged on A's split of `data`: (A's report, B's report, the baselines' reports, (user ids, share of
+    each user's top-k list that A and B have in common)). Raises CollabError when B cannot score A's data."""
+    return _ranking_pair(run_a, run_b, (run_version(run_a), run_version(run_b)), data, int(k))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Ranking every user's top items in both runs ...")
+def _ranking_pair(run_a: str, run_b: str, versions: tuple, data: DatasetSpec, k: int):
+    ratings, split = load_dataset(data)[0], run_split(run_a, data)
+    a, b = load_run(run_a), load_run(run_b)
+    return (ranking_lens.evaluate_run(a, ratings, split, k), ranking_lens.evaluate_run(b, ratings, split, k),
+            ranking_lens.evaluate_baselines(ratings, split, k),
+            ranking_lens.top_k_overlap(ranking_lens.run_scorer(a), ranking_lens.run_scorer(b), ratings, split, k))
+
+
 def where_wrong(run_id: str, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:
     return _where_wrong(run_id, run_version(run_id), data, n_worst)
 

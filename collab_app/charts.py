@@ -510,3 +510,14 @@ def ndcg_distribution(values: np.ndarray, k: int) -> go.Figure:
                                  hovertemplate="nDCG %{x}: %{y} users<extra></extra>"))
     return readable(fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), bargap=0.05,
                                       xaxis_title=f"nDCG@{k} of one user", yaxis_title="users"))
+
+
+def overlap_histogram(overlap: np.ndarray, k: int) -> go.Figure:
+    """How many users' top-k lists A and B share 0, 1, ..., k items of."""
+    shared = np.rint(np.asarray(overlap) * k).astype(int)
+    counts = np.bincount(shared, minlength=k + 1)
+    fig = go.Figure(go.Bar(x=np.arange(k + 1), y=counts, marker_color="#1f77b4",
+                           hovertemplate="%{y} users share %{x} of " + str(k) + "<extra></extra>"))
+    return readable(fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), bargap=0.1,
+                                      xaxis=dict(title={"text": f"items both runs put in a user's top {k}"},
+                                                 dtick=1), yaxis_title="users"))

@@ -8,8 +8,10 @@ import streamlit as st
 
 from collab_core.analysis.ranking import RankingReport, long_tail
 from collab_core.data.nouns import Noun
+from collab_core.errors import CollabError
 
 from . import cached, charts
+from .messages import said
 from .text import MISSING, md
 
 FAILED_SHOWN = 15  # users the model fails, listed
@@ -70,3 +72,36 @@ def draw(run_id: str, data, noun: Noun, k: int = 10) -> None:
                f"{md(noun.many)} in their top {k}; those with the most held out first (pick one above to explain a "
                f"prediction for them).")
     st.dataframe(failed.head(FAILED_SHOWN), hide_index=True, placeholder=MISSING, key="dg_failed_users")
+
+
+def draw_compare(run_a: str, run_b: str, a, b, session_data, k: int = 10) -> None:
+    """Compare's section: A and B judged on A's split beside the baselines, and how alike their lists are."""
+    noun = a.item_noun
+    data, why_not = cached.run_data(run_a, session_data)
+    if data is None:
+        st.caption(f"Needs A's ratings ({md(a.dataset)}), not available in this session: {md(why_not)}.")
+        return
+    if b.dataset != a.dataset:
+        st.caption(f"B was trained on other data ({md(b.dataset)}): its lists cannot be judged on A's held-out "
+                   f"{md(noun.many)}.")
+        return
+    try:
+        report_a, report_b, baselines, (_, overlap) = cached.ranking_pair(run_a, run_b, data, k)
+    except CollabError as exc:
+        st.caption(f"The runs' lists cannot be compared: {said(exc)}.")
+        return
+    st.caption(f"Both runs' top {k} for each of A's {report_a.n_users:,} users with held-out {md(noun.many)}, judged "
+               f"on A's split ({md(report_a.split)}).")
+    split_b = b.metrics.get("split")
+    if split_b != a.metrics.get("split"):
+        st.warning(f"B was trained with another split ({md(split_b or 'unknown')}): some of A's held-out "
+                   f"{md(noun.many)} may be in B's training data, which flatters B.", icon=":material/warning:")
+    st.dataframe(table({"A": report_a, "B": report_b, **baselines}), hide_index=True, placeholder=MISSING,
+                 key="cmp_ranking", column_config=column_config(k))
+    o1, o2 = st.columns([1, 2])
+    o1.metric("Same top-k items", f"{overlap.mean():.2f}",
+              help=f"Of each user's top {k} in A, the share also in B's top {k}, averaged over users: 1 = the same "
+                   f"lists, 0 = nothing shared.")
+    o1.caption("A rating run and a ranking run on the same data often agree on few items: they answer different "
+               "questions (how much you would like it, against whether you would pick it).")
+    o2.plotly_chart(charts.overlap_histogram(overlap, k), key="cmp_overlap")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import access, cached, charts, compare_choice, options, progress, state
+from collab_app import access, cached, charts, compare_choice, options, progress, ranking_view, state, work
 from collab_app.messages import said
 from collab_app.run_labels import run_labels
 from collab_app.text import MISSING, md
@@ -135,6 +135,9 @@ n3.metric("Same bias order", f"{summary['bias_spearman']:.2f}" if summary["bias_
 if not result.histories.empty:
     st.caption("Loss curves: train loss dashed, validation MSE solid.")
     st.plotly_chart(charts.loss_overlay(result.histories, {"a": "A", "b": "B"}), key="cmp_loss")
+
+st.subheader("The top of each user's list")
+ranking_view.draw_compare(run_a, run_b, a, b, work.dataset())
 
 st.subheader("Bias rankings")
 if result.biases is None:

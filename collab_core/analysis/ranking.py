@@ -166,6 +166,24 @@ def top_items(score_chunk: ScoreChunk, ratings: Ratings, split: Split, users: np
     return _top_k(score_chunk(users), _user_item_matrix(ratings, split.train), users, k)
 
 
+def top_k_overlap(scorer_a: ScoreChunk, scorer_b: ScoreChunk, ratings: Ratings, split: Split, k: int = 10,
+                  chunk_size: int = DEFAULT_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """How much two scorers' top-k lists agree, user by user: (raw user ids (n_users,), share of A's list that is
+    also in B's (n_users,) from 0 to 1), for every user with a held-out item (the users the metrics judge)."""
+    _check_k(k, ratings.n_items, chunk_size)
+    train = _user_item_matrix(ratings, split.train)  # (n_users, n_items)
+    users = np.flatnonzero(np.diff(_user_item_matrix(ratings, split.valid).indptr) > 0)  # (n_eval,)
+    overlap = np.empty(len(users))
+    for lo in range(0, len(users), chunk_size):
+        chunk = users[lo: lo + chunk_size]  # (n_chunk,)
+        top_a, valid_a = _top_k(scorer_a(chunk), train, chunk, k)  # (n_chunk, k)
+        top_b, valid_b = _top_k(scorer_b(chunk), train, chunk, k)  # (n_chunk, k)
+        top_a, top_b = np.where(valid_a, top_a, -1), np.where(valid_b, top_b, -2)  # padding never matches
+        shared = (top_a[:, :, None] == top_b[:, None, :]).any(axis=2).sum(axis=1)  # (n_chunk,)
+        overlap[lo: lo + len(chunk)] = shared / np.maximum(1, valid_a.sum(axis=1))
+    return ratings.user_ids[users], overlap
+
+
 # ---------------------------------------------------------------------- scorers
 def run_scorer(trained: TrainedModel) -> ScoreChunk:
     """Scores of a run: user . item + biases for the dot kinds (the sigmoid into y_range is monotonic, so it is

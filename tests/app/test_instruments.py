@@ -407,3 +407,15 @@ def test_run_labels_are_short_and_their_description_carries_rmse_mse_and_id(with
     twin = replace(info, run_id="twin", created="2026-01-02T03:04:05+00:00")
     labels = run_labels([info, twin])
     assert len(set(labels.values())) == 2 and labels["twin"].endswith("Jan 02 03:04")  # told apart
+
+
+def test_compare_judges_both_runs_lists_on_as_split_and_their_overlap(runs):
+    at = open_app("pages/compare.py", {"a": "tiny-movie-run", "b": "other-seed-run"})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    table = frame(at, "nDCG@10", "coverage")
+    assert table["model"].tolist() == ["A", "B", "most popular", "random"]
+    same = {m.label: m.value for m in at.metric}["Same top-k items"]
+    assert 0 <= float(same) <= 1
+    assert "cmp_overlap" in {c.key for c in at.get("plotly_chart")}
+    itself = open_app("pages/compare.py", {"a": "tiny-movie-run", "b": "tiny-movie-run"})
+    assert {m.label: m.value for m in itself.metric}["Same top-k items"] == "1.00"

@@ -277,3 +277,23 @@ def test_the_long_tail_groups_add_up_and_most_popular_sits_in_the_head():
     assert np.isclose(spread["recommended_share"].sum(), 1) and np.isclose(spread["heldout_share"].sum(), 1)
     assert spread["recommended_share"][0] > spread["heldout_share"][0]  # popularity bias, by construction
     assert 0 < report.item_recommended.sum() <= 5 * report.n_users  # k per user, fewer where a user ran out
+
+
+def test_top_k_overlap_is_one_with_itself_and_counts_shared_items():
+    from collab_core.analysis.ranking import popularity_scorer, random_scorer, top_k_overlap
+    from collab_core.data.splits import stratified_split
+    from tests.planted import planted_ratings
+
+    ratings, _ = planted_ratings(n_users=40, n_items=30, n_ratings=700, n_factors=2, seed=2)
+    split = stratified_split(ratings, 0.75, 42)
+    popular = popularity_scorer(ratings, split)
+    users, same = top_k_overlap(popular, popular, ratings, split, k=5)
+    assert len(users) == len(same) > 0 and np.allclose(same, 1)
+    _, other = top_k_overlap(popular, random_scorer(ratings.n_items, 3), ratings, split, k=5)
+    assert ((other >= 0) & (other <= 1)).all() and other.mean() < 0.6
+    # reversed scores put the other end of the catalogue first: nothing shared while a user has >= 2k items left
+    forward = lambda chunk: np.tile(np.arange(ratings.n_items, dtype=np.float32), (len(chunk), 1))  # noqa: E731
+    users, none_shared = top_k_overlap(forward, lambda chunk: -forward(chunk), ratings, split, k=5)
+    left = ratings.n_items - np.bincount(ratings.user_index[split.train], minlength=ratings.n_users)
+    position = {u: i for i, u in enumerate(ratings.user_ids)}
+    assert (none_shared[left[[position[u] for u in users]] >= 10] == 0).all()
