@@ -153,7 +153,7 @@ def run(repeats: int = 3, only: tuple[str, ...] = ()) -> dict:
 
     from collab_core.data.datasets import load_builtin
 
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(1)  # as the app trains: two OpenMP threads spin on a shared machine (docs/performance.md)
     ratings = load_builtin()
     split = per_user_split(ratings)
     rows = []
