@@ -16,8 +16,8 @@ users x n_items floats a step, cheap at MovieLens scale (1,682 items) and a limi
 64 users is 16 MB of logits, fine; the memory estimate counts it).
 
 Also here: nDCG@10 on the validation ratings (`valid_ndcg`; after each epoch on a sample of users, at the end on
-all), the score a ranking run reports instead of an RMSE. Its metric, `ndcg_at_k`, is one small function so that it can later be pointed at a shared
-ranking-evaluation module.
+all), the score a ranking run reports instead of an RMSE. Its metric, `ndcg_at_k`, is one small function so that
+it can later be pointed at a shared ranking-evaluation module.
 """
 from __future__ import annotations
 

@@ -3,8 +3,10 @@ user rates, on a planted implicit dataset where that choice is the only signal; 
 in run.json (older runs load as 'rating'); and what reads a run treats its scores as logits, not ratings."""
 from __future__ import annotations
 
+import io
 import json
 import math
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pandas as pd
@@ -136,3 +138,21 @@ def test_the_lr_finder_takes_ranking_steps(implicit_data):
     ratings, split = implicit_data
     result = lr_find(ratings, split, ranking_config(), num_steps=12)
     assert len(result.lrs) >= 3 and all(math.isfinite(loss) for loss in result.losses)
+
+
+def test_the_cli_trains_for_ranking_and_reports_ndcg_not_rmse(implicit_data, tmp_path):
+    from collab_core.cli.main import main
+
+    ratings, _ = implicit_data
+    ratings.to_frame().to_csv(tmp_path / "ratings.csv", index=False)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["train", "--train", str(tmp_path / "ratings.csv"), "--objective", "ranking", "--epochs", "3",
+                     "--factors", "4", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0, err.getvalue()
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["objective"] == "ranking" and summary["rmse"] is None and 0 <= summary["ndcg10"] <= 1
+    assert "valid_ndcg10" in err.getvalue() and "nDCG@10" in err.getvalue()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        assert main(["train", "--model", "nn", "--objective", "ranking"]) == 2
+    assert "ranking objective trains dot and dot_bias" in err.getvalue()
