@@ -7,6 +7,7 @@ import io
 import json
 import math
 from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -165,3 +166,13 @@ def test_the_cli_trains_for_ranking_and_reports_ndcg_not_rmse(implicit_data, tmp
     with redirect_stdout(io.StringIO()), redirect_stderr(err):
         assert main(["train", "--model", "nn", "--objective", "ranking"]) == 2
     assert "ranking objective trains dot and dot_bias" in err.getvalue()
+
+
+def test_a_ranking_run_below_most_popular_is_told_what_to_try():
+    from collab_core.model.verdict import baseline_verdict
+
+    switched_only = replace(default_config("dot_bias"), objective="ranking")  # the rating defaults kept
+    verdict = baseline_verdict({"ndcg10": 0.176, "baseline_popular_ndcg10": 0.256, "rmse": None}, switched_only)
+    assert verdict.short == "worse than most popular" and "batch 64 (this run: 512)" in verdict.message
+    assert baseline_verdict({"ndcg10": 0.487, "baseline_popular_ndcg10": 0.256}, default_config("dot", "ranking")) \
+        is None
