@@ -100,6 +100,11 @@ def explain_prediction(trained: TrainedModel, user_id, item_id, ratings: Ratings
                                      **common)
     user_bias, item_bias = float(trained.user_biases()[user]), float(trained.item_biases()[item])
     raw = dot + user_bias + item_bias
+    if not shape.bounded:  # trained for ranking: the sum is the score, a logit over items
+        return PredictionExplanation(factors=factors, dot=dot, user_bias=user_bias, item_bias=item_bias,
+                                     raw_score=raw, y_range=None, from_parts=raw, not_applicable={
+                                         "sigmoid": "a run trained for ranking scores items by the sum itself "
+                                                    "(a logit), not a rating"}, **common)
     y_range = tuple(float(v) for v in trained.config.y_range)
     return PredictionExplanation(factors=factors, dot=dot, user_bias=user_bias, item_bias=item_bias, raw_score=raw,
                                  y_range=y_range, from_parts=_sigmoid_range(raw, y_range), not_applicable={},

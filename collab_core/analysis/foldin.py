@@ -226,6 +226,7 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
     """
     if refine not in REFINE_METHODS:
         raise CollabError(f"refine must be one of {REFINE_METHODS}, got {refine!r}")
+    refuse_ranking_run(trained)
     items, values = rated_arrays(trained, ratings)
     chosen = ridge_penalties(trained, len(items)) if penalties is None else tuple(penalties)
     lam, lam_bias = (_non_negative(ridge_scale, "ridge_scale") * _non_negative(p, "a ridge penalty") for p in chosen)
@@ -236,6 +237,15 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
     seconds = time.perf_counter() - start
     return UserFoldIn(kind.foldin, items, values, ridge=lam, ridge_bias=lam_bias if kind.biases else None,
                       seconds=seconds, **solved)
+
+
+def refuse_ranking_run(trained: TrainedModel) -> None:
+    """CollabError for a run trained for ranking: its scores are logits of a softmax over items, not ratings, so
+    fitting a vector to rating values (every solver here) would be wrong; its fold-in would solve that softmax
+    for the rated items instead, which is not written yet."""
+    if trained.kind.ranking:
+        raise CollabError("this run was trained for ranking (which items people rate, not the ratings), so it "
+                          "cannot fold in a new user from ratings; choose a run trained on ratings")
 
 
 @functools.cache

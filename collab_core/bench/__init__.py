@@ -6,6 +6,8 @@ the dashboard's run as modules and drive the app in headless Chromium (Playwrigh
 
   models      accuracy and speed of each model kind, the defaults' checks, GPU throughput (`bench`)
   small_data  the settings for uploads of 500-40,000 ratings (`bench --small-data`)
+  ranking_peers  `python -m collab_core.bench.ranking_peers`: the ranking objective beside implicit and cornac
+              (nDCG@10 on a per-user split; the peers from requirements-bench.txt, imported where used)
   steps       the cost of one training step at scale (`bench --step-cost`)
   loading     parsing and caching MovieLens-25M-sized files (`bench --loading`)
   synthetic   MovieLens-25M-shaped ratings with a planted structure

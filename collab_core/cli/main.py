@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     hyper.add_argument("--preset", help="start from a named preset: 'lesson' (fast.ai lesson 5); explicit flags "
                                         "override it")
     hyper.add_argument("--model", help="dot | dot_bias | nn (default dot_bias)")
+    hyper.add_argument("--objective", choices=("rating", "ranking"),
+                       help="rating (default: predict the ratings) | ranking (learn which items each user rated, "
+                            "for recommending; dot_bias and dot; scored by nDCG@10, no RMSE)")
     hyper.add_argument("--factors", dest="n_factors", type=int)
     hyper.add_argument("--y-range", nargs=2, type=float, metavar=("LOW", "HIGH"))
     hyper.add_argument("--epochs", type=int)
@@ -204,13 +207,30 @@ def _load_data(args):
     return ratings, split_from_args(args, ratings, valid_frac=args.valid_frac, default_valid_frac=_valid_frac(args))
 
 
+def _epoch_score(progress) -> str:
+    """An epoch's validation score: RMSE, or nDCG@10 for a ranking run (either may be absent: no validation)."""
+    if progress.valid_ndcg10 is not None:
+        return f"valid_ndcg10 {progress.valid_ndcg10:.4f}"
+    return f"valid_rmse {progress.valid_rmse:.4f}" if progress.valid_rmse is not None else "no validation"
+
+
+def _run_score(m: dict) -> str:
+    """A run's validation score beside its baselines, in words for the log."""
+    if m.get("rmse") is not None:
+        return (f"rmse {m['rmse']:.4f} (bias baseline {m['baseline_bias_rmse']:.4f}, global mean "
+                f"{m['baseline_global_mean_rmse']:.4f})")
+    if m.get("ndcg10") is not None:
+        return f"nDCG@10 {m['ndcg10']:.4f} (most popular {m['baseline_popular_ndcg10']:.4f})"
+    return "no validation score"
+
+
 def _overrides_from_args(args) -> dict:
     """The hyperparameters given on the command line (the rest come from a preset or the defaults)."""
     from collab_core.model.config import parse_layers
 
     overrides = {name: getattr(args, name) for name in (
         "n_factors", "epochs", "lr", "batch_size", "weight_decay", "bias_weight_decay", "optimizer", "one_cycle",
-        "seed", "device", "nn_dropout", "nn_item_factors") if getattr(args, name) is not None}
+        "seed", "device", "nn_dropout", "nn_item_factors", "objective") if getattr(args, name) is not None}
     if args.y_range is not None:
         overrides["y_range"] = tuple(args.y_range)
     if args.nn_layers is not None:
@@ -253,22 +273,21 @@ def cmd_train(args) -> int:
     def report(progress):
         if progress.kind == "epoch":
             _log(args, f"epoch {progress.epoch}/{progress.epochs}  train_loss {progress.train_loss:.4f}  "
-                       f"valid_rmse {progress.valid_rmse:.4f}  {progress.elapsed:.1f}s")
+                       f"{_epoch_score(progress)}  {progress.elapsed:.1f}s")
 
     trained = fit(ratings, split, config, callback=report)
     run_id = store.save(trained)
     m = trained.metrics
-    _log(args, f"saved run {run_id} in {store.root}: rmse {m['rmse']:.4f} (bias baseline "
-               f"{m['baseline_bias_rmse']:.4f}, global mean {m['baseline_global_mean_rmse']:.4f}) "
-               f"in {m['fit_seconds']:.2f}s on {m['device']}")
+    _log(args, f"saved run {run_id} in {store.root}: {_run_score(m)} in {m['fit_seconds']:.2f}s on {m['device']}")
     if args.preset:
         _log_preset(args, m)
     verdict = baseline_verdict(m, config)
     if verdict is not None:  # with --quiet, the JSON line's "verdict" still says it
         _log(args, f"warning: {verdict.message}")
-    summary = {"run_id": run_id, "model": config.model, **{k: m[k] for k in (
+    ranked = ("objective", "ndcg10", "baseline_popular_ndcg10") if config.objective == "ranking" else ()
+    summary = {"run_id": run_id, "model": config.model, **{k: m.get(k) for k in (
         "rmse", "mse", "fit_seconds", "device", "baseline_bias_rmse", "baseline_global_mean_rmse", "n_train",
-        "n_valid", "split")}, "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}
+        "n_valid", "split", *ranked)}, "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}
     print(json.dumps(summary))
     return 0
 

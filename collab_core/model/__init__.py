@@ -5,6 +5,7 @@
   networks   EmbeddingDot, EmbeddingDotBias, EmbeddingNN (torch nn.Modules)
   config     TrainConfig: every hyperparameter with its bounds, the defaults per data size
   training   fit(), lr_find(), device choice, progress reports
+  ranking    the ranking objective: a softmax over all items per user, and nDCG@10 on the validation split
   optim      the optimisers (fused AdamW, lazy AdamW for sparse rows)
   memory     how much memory a training will take, checked before it starts
   baselines  global mean and bias-only baselines on the same split

@@ -8,11 +8,15 @@ folded in, what its optimiser keeps per table row, and what a prediction is made
 An imported run is a kind too: vectors trained elsewhere, with or without item biases, that predict nothing;
 its "network" is a plain `nn.ModuleDict` of the tables the import provided, under the trained kinds' names
 (item_factors, item_bias, user_factors, user_bias), so the run store's safetensors layout holds for every run.
+
+A kind trained for ranking (TrainConfig.objective 'ranking', collab_core.model.ranking) is the same kind with
+`ranking=True`: the same network and tables, but its score is a logit over items, not a rating, so it is not
+bounded (no sigmoid, no y_range to cover the ratings) and no rating-based fold-in applies to it.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from torch import nn
 
@@ -32,6 +36,7 @@ class ModelKind:
     shared_space: bool  # user . item is the score: a user sits on the item map and a prediction splits by factor
     foldin: str  # the solver that folds in a new user: 'dot', 'dot_bias', 'nn' or 'linear_bias'
     mlp: bool = False  # an MLP combines the vectors (its layers count in memory, its hidden units in Diagnostics)
+    ranking: bool = False  # trained for ranking: scores are logits of a softmax over items, not ratings
     builder: Callable | None = field(default=None, repr=False, compare=False)  # (config, n_users, n_items) -> net
 
     @property
@@ -45,6 +50,11 @@ class ModelKind:
         """Embedding tables that share a user's (or an item's) row: factors, plus the bias when there is one.
         LazyAdamW keeps one float64 of decay bookkeeping per row of each."""
         return 2 if self.biases else 1
+
+    def for_objective(self, objective: str) -> ModelKind:
+        """This kind as trained by `objective` ('rating' or 'ranking'; TrainConfig checks which kinds take which).
+        A ranking run's scores are logits, so it is unbounded whatever the kind says for ratings."""
+        return replace(self, bounded=False, ranking=True) if objective == "ranking" else self
 
     def build(self, config, n_users: int, n_items: int) -> nn.Module:
         """The fresh network a TrainConfig describes, for n_users x n_items. Its tables get sparse (row)
@@ -67,7 +77,8 @@ def _dot(config, n_users: int, n_items: int) -> nn.Module:
 
 
 def _dot_bias(config, n_users: int, n_items: int) -> nn.Module:
-    return EmbeddingDotBias(n_users, n_items, config.n_factors, config.y_range, config.sparse_rows)
+    y_range = config.y_range if config.kind.bounded else None  # a ranking run's score is a logit: no sigmoid
+    return EmbeddingDotBias(n_users, n_items, config.n_factors, y_range, config.sparse_rows)
 
 
 def _mlp(config, n_users: int, n_items: int) -> nn.Module:
@@ -89,6 +100,7 @@ IMPORTED_WITH_BIASES = ModelKind("imported", "Imported vectors", trainable=False
 
 TRAINABLE = (DOT, DOT_BIAS, NN)
 MODEL_KINDS = tuple(kind.name for kind in TRAINABLE)  # ('dot', 'dot_bias', 'nn'): what a config may name
+RANKABLE = tuple(kind.name for kind in TRAINABLE if kind.shared_space)  # kinds the ranking objective trains
 DEFAULT_KIND = DOT_BIAS  # the lesson's model, the most accurate here; the landing page's run is one
 
 

@@ -40,6 +40,9 @@ class MemoryEstimate:
                 "batch activations": self.activations, "ratings": self.ratings}
 
 
+RANKING_EVAL_USERS = 256  # users scored at once when a ranking run is evaluated (ranking.EVAL_USERS_PER_CHUNK)
+
+
 def estimate(config, n_users: int, n_items: int, n_ratings: int) -> MemoryEstimate:
     """What training `config` on n_users x n_items with n_ratings ratings needs (see the module docstring)."""
     with torch.device("meta"):
@@ -52,6 +55,8 @@ def estimate(config, n_users: int, n_items: int, n_ratings: int) -> MemoryEstima
     width = config.kind.activation_width(config)
     rows = max(config.batch_size, min(EVAL_CHUNK, n_ratings))
     activations = rows * width * FLOAT_BYTES * 2  # values kept for backward, and their gradients
+    if config.kind.ranking:  # a batch of users scores every item: targets, logits, log-softmax and gradients
+        activations = max(config.batch_size, RANKING_EVAL_USERS) * n_items * FLOAT_BYTES * 4
     return MemoryEstimate(parameters=n_params * FLOAT_BYTES, gradients=n_params * FLOAT_BYTES,
                           optimizer=n_params * FLOAT_BYTES * state_per_param + row_state, activations=activations,
                           ratings=n_ratings * (2 * (4 + 4 + 4) + 4))  # int32 user, int32 item, float32

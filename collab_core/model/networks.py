@@ -5,7 +5,8 @@ All take a batch of user indices and item indices, both (batch,) int64, and retu
 index": `weight[idx]` equals `one_hot(idx) @ weight` without building the one-hot matrix.
 
 - EmbeddingDot:     user_factors . item_factors                         (no bias, no range)
-- EmbeddingDotBias: sigmoid_range(user . item + user_bias + item_bias)  (fastai's model)
+- EmbeddingDotBias: sigmoid_range(user . item + user_bias + item_bias)  (fastai's model; without y_range, as
+                    trained for ranking, the sum itself: a logit of a softmax over items)
 - EmbeddingNN:      sigmoid_range(MLP([user_emb, item_emb]))            (widths may differ)
 
 Which kind builds which network, and what each kind implies elsewhere, is in collab_core.model.kinds.
@@ -45,12 +46,15 @@ class EmbeddingDot(nn.Module):
 
 
 class EmbeddingDotBias(nn.Module):
-    """fastai's EmbeddingDotBias: sigmoid_range(u . i + b_u + b_i, *y_range)."""
+    """fastai's EmbeddingDotBias: sigmoid_range(u . i + b_u + b_i, *y_range).
 
-    def __init__(self, n_users: int, n_items: int, n_factors: int, y_range: tuple[float, float] = (0.0, 5.5),
-                 sparse: bool = False):
+    `y_range=None` (a ranking run, collab_core.model.ranking): no sigmoid, the score u . i + b_u + b_i is an
+    unbounded logit; squashing it into a rating range would only flatten the softmax it is trained under."""
+
+    def __init__(self, n_users: int, n_items: int, n_factors: int,
+                 y_range: tuple[float, float] | None = (0.0, 5.5), sparse: bool = False):
         super().__init__()
-        self.y_range = tuple(float(v) for v in y_range)
+        self.y_range = None if y_range is None else tuple(float(v) for v in y_range)
         self.user_factors = embedding(n_users, n_factors, sparse)  # (n_users, n_factors)
         self.item_factors = embedding(n_items, n_factors, sparse)  # (n_items, n_factors)
         self.user_bias = embedding(n_users, 1, sparse)  # (n_users, 1)
@@ -59,7 +63,7 @@ class EmbeddingDotBias(nn.Module):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         dot = (self.user_factors(users) * self.item_factors(items)).sum(dim=1)  # (batch,)
         x = dot + self.user_bias(users).squeeze(1) + self.item_bias(items).squeeze(1)  # (batch,)
-        return sigmoid_range(x, *self.y_range)
+        return x if self.y_range is None else sigmoid_range(x, *self.y_range)
 
 
 class EmbeddingNN(nn.Module):

@@ -7,12 +7,16 @@ EmbeddingDotBias trains on MovieLens 100K in about a second (see `python -m coll
 Accuracy comes from the lesson's recipe plus one measured change: one-cycle AdamW, but with weight decay
 split between the factors (strong) and the biases and MLP layers (weak): a bias is one number per
 user/item that the data pins down well, while a rarely-rated item's factors overfit first.
+
+Two objectives share the loop (`_Objective`): 'rating', the squared error of each rating in shuffled batches of
+ratings, scored by validation RMSE; and 'ranking' (collab_core.model.ranking), a softmax over all items for
+shuffled batches of users, scored by validation nDCG@10. Only the batches, the loss and the scores differ.
 """
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -22,6 +26,7 @@ from torch import nn
 
 from collab_core.data.ratings import Ratings, Split
 from collab_core.errors import ConfigError, DeviceError, TrainingCancelled, TrainingDivergedError
+from collab_core.model import ranking
 from collab_core.model.baselines import bias_baseline_rmse, global_mean_rmse
 from collab_core.model.config import TrainConfig, default_config
 from collab_core.model.memory import (  # EVAL_CHUNK: rows per forward pass when scoring a whole set
@@ -92,11 +97,13 @@ class Progress:
     epochs: int
     step: int  # optimiser steps done so far
     total_steps: int
-    train_loss: float  # mean MSE: over the batches since the last report ('batch'), over the epoch ('epoch')
-    valid_rmse: float | None  # after each epoch; None on batch reports
+    train_loss: float  # mean loss (MSE, or the ranking softmax's): over the batches since the last report
+    # ('batch'), over the epoch ('epoch')
+    valid_rmse: float | None  # after each epoch; None on batch reports and for ranking runs
     valid_mse: float | None
     lr: float  # learning rate of the next step (read after the scheduler moved on)
     elapsed: float  # seconds since training started
+    valid_ndcg10: float | None = None  # a ranking run's validation nDCG@10 after each epoch
 
     @property
     def fraction(self) -> float:
@@ -176,12 +183,17 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor,
-               targets: torch.Tensor) -> torch.Tensor:
-    """One optimiser step on a batch (all (batch,)): forward, mean squared error, backward, update. Returns
-    the batch's loss, detached and still on the device (reading it is a host sync: the caller decides when)."""
-    predictions = model(users, items)  # (batch,)
-    loss = ((predictions - targets) ** 2).mean()
+def squared_error(model: nn.Module, users: torch.Tensor, items: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The rating objective: mean squared error of the predicted ratings (users, items, targets: (batch,))."""
+    return ((model(users, items) - targets) ** 2).mean()
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor | None,
+               targets: torch.Tensor, loss_of: Callable = squared_error) -> torch.Tensor:
+    """One optimiser step on a batch: forward, `loss_of` (mean squared error unless told; the ranking objective's
+    batch has no items and (batch, n_items) targets), backward, update. Returns the batch's loss, detached and
+    still on the device (reading it is a host sync: the caller decides when)."""
+    loss = loss_of(model, users, items, targets)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -207,14 +219,67 @@ def _check_data(ratings: Ratings, split: Split, config: TrainConfig):
 
 def _set_up(ratings: Ratings, split: Split, config: TrainConfig):
     """What fit() and lr_find() both start from: checked settings, device, seeded generator, a fresh model and
-    its optimizer, and the training ratings on the device. Returns (device, generator, model, optimizer, train)."""
+    its optimizer, and the objective with its training data on the device. Returns (device, generator, model,
+    optimizer, objective)."""
     config.validate()
     _check_data(ratings, split, config)
     device = resolve_device(config.device)
     check_fits(config, ratings.n_users, ratings.n_items, ratings.n_ratings, device)  # before allocating anything
     generator = _seeded(config)
     model = config.kind.build(config, ratings.n_users, ratings.n_items).to(device)
-    return device, generator, model, _optimizer(model, config), _to_device(ratings, split.train, device)
+    objective = (_ranking_objective if config.kind.ranking else _rating_objective)(ratings, split, config, device)
+    return device, generator, model, _optimizer(model, config), objective
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """What a training minimises, on what batches, and how the model is scored after each epoch and at the end."""
+
+    n_rows: int  # what an epoch's mean loss is over: training ratings (= (user, item) pairs)
+    n_batches: int  # batches per epoch
+    epoch: Callable[[torch.Generator], Iterator[tuple]]  # one epoch's batches: (users, items, targets, n_rows)
+    loss: Callable  # (model, users, items, targets) -> the batch's mean loss
+    score: Callable[[nn.Module], dict]  # the epoch record's validation fields
+    final: Callable[[nn.Module], dict]  # the run's metrics
+
+
+def _rating_objective(ratings: Ratings, split: Split, config: TrainConfig, device: torch.device) -> _Objective:
+    """Squared error on shuffled batches of `batch_size` ratings; validation MSE and RMSE."""
+    train, valid = _to_device(ratings, split.train, device), _to_device(ratings, split.valid, device)
+
+    def epoch(generator: torch.Generator):
+        for users, items, targets in train.shuffled(generator).batches(config.batch_size):  # each (batch,)
+            yield users, items, targets, len(targets)
+
+    def score(model: nn.Module) -> dict:
+        valid_mse = _mse(model, valid)
+        return {"valid_mse": valid_mse, "valid_rmse": None if math.isnan(valid_mse) else math.sqrt(valid_mse)}
+
+    return _Objective(len(train), math.ceil(len(train) / config.batch_size), epoch, squared_error, score,
+                      lambda model: _evaluation_metrics(model, ratings, split, valid))
+
+
+def _ranking_objective(ratings: Ratings, split: Split, config: TrainConfig, device: torch.device) -> _Objective:
+    """Softmax over all items on shuffled batches of `batch_size` users; validation nDCG@10 (no RMSE: the
+    scores are logits, not ratings)."""
+    train, valid = ranking.UserItems.of(ratings, split.train), ranking.UserItems.of(ratings, split.valid)
+
+    def score(model: nn.Module) -> dict:
+        return {"valid_mse": None, "valid_rmse": None,
+                "valid_ndcg10": ranking.valid_ndcg(model, train, valid, device)}
+
+    def final(model: nn.Module) -> dict:
+        return {"objective": "ranking", "rmse": None, "mse": None,
+                "ndcg10": ranking.valid_ndcg(model, train, valid, device, max_users=ratings.n_users),
+                "baseline_popular_ndcg10": ranking.popularity_ndcg(train, valid),
+                "valid_loss": ranking.mean_softmax_loss(model, valid, device),
+                "n_train": int(len(split.train)), "n_valid": int(len(split.valid)), "split": split.description}
+
+    def epoch(generator: torch.Generator):
+        for users, targets, n_pairs in train.batches(config.batch_size, generator, device):  # (b,), (b, n_items)
+            yield users, None, targets, n_pairs
+
+    return _Objective(len(train), train.n_batches(config.batch_size), epoch, ranking.softmax_loss, score, final)
 
 
 def one_cycle(optimizer: torch.optim.Optimizer, max_lr: float, total_steps: int,
@@ -277,32 +342,26 @@ class _Hooks:
 
 
 def _fit(ratings: Ratings, split: Split, config: TrainConfig, hooks: _Hooks) -> TrainedModel:
-    device, generator, model, optimizer, train = _set_up(ratings, split, config)
-    valid = _to_device(ratings, split.valid, device)
-    n_train = len(train)
-    total_steps = math.ceil(n_train / config.batch_size) * config.epochs
+    device, generator, model, optimizer, objective = _set_up(ratings, split, config)
+    total_steps = objective.n_batches * config.epochs
     scheduler = one_cycle(optimizer, config.lr, total_steps, config.pct_start) if config.one_cycle else None
     history: list[dict] = []
     start = time.perf_counter()
     clock = _Clock(start, total_steps)
     for epoch in range(1, config.epochs + 1):
-        shuffled = None  # let the last epoch's copy go before making this one's
-        shuffled = train.shuffled(generator)
-        train_loss = _train_epoch(model, optimizer, scheduler, shuffled, epoch, config, hooks, clock)
+        train_loss = _train_epoch(model, optimizer, scheduler, objective, generator, epoch, config, hooks, clock)
         _weights_readable(optimizer)
-        valid_mse = _mse(model, valid)
-        record = {"epoch": epoch, "train_loss": train_loss, "valid_mse": valid_mse,
-                  "valid_rmse": None if math.isnan(valid_mse) else math.sqrt(valid_mse),
+        record = {"epoch": epoch, "train_loss": train_loss, **objective.score(model),
                   "elapsed": time.perf_counter() - start}
         history.append(record)
         if hooks.callback is not None:
             hooks.callback(Progress("epoch", epoch, config.epochs, clock.step, total_steps, train_loss,
-                                    record["valid_rmse"], valid_mse, optimizer.param_groups[0]["lr"],
-                                    record["elapsed"]))
+                                    record["valid_rmse"], record["valid_mse"], optimizer.param_groups[0]["lr"],
+                                    record["elapsed"], record.get("valid_ndcg10")))
     fit_seconds = time.perf_counter() - start
-    metrics = _evaluation_metrics(model, ratings, split, valid)
+    metrics = objective.final(model)
     metrics.update({"fit_seconds": fit_seconds, "device": str(device),
-                    "ratings_per_second": n_train * config.epochs / fit_seconds})
+                    "ratings_per_second": objective.n_rows * config.epochs / fit_seconds})
     return TrainedModel.from_training(model.cpu().eval(), ratings, config, metrics, history)
 
 
@@ -315,25 +374,26 @@ class _Clock:
     step: int = 0
 
 
-def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, train: _Tensors, epoch: int,
-                 config: TrainConfig, hooks: _Hooks, clock: _Clock) -> float:
-    """One pass over the (shuffled) training rows in batches; returns the epoch's mean training loss."""
+def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, objective: _Objective,
+                 generator: torch.Generator, epoch: int, config: TrainConfig, hooks: _Hooks, clock: _Clock) -> float:
+    """One pass over the objective's shuffled batches; returns the epoch's mean training loss."""
     model.train()
     epoch_losses: list[torch.Tensor] = []  # per batch, left on the device: no host sync per batch
+    sizes: list[int] = []  # rows (ratings) per batch, known on the host
     reported = 0  # batches of this epoch already in a report
-    n_batches = math.ceil(len(train) / config.batch_size)
-    for users, items, targets in train.batches(config.batch_size):  # each (batch,)
+    for users, items, targets, size in objective.epoch(generator):
         if hooks.cancelled():
             raise TrainingCancelled(f"cancelled at epoch {epoch}, step {clock.step} of {clock.total_steps}")
-        epoch_losses.append(train_step(model, optimizer, users, items, targets))
+        epoch_losses.append(train_step(model, optimizer, users, items, targets, objective.loss))
+        sizes.append(size)
         if scheduler is not None:
             scheduler.step()
         clock.step += 1
-        last_batch = len(epoch_losses) == n_batches
+        last_batch = len(epoch_losses) == objective.n_batches
         if clock.step % hooks.progress_every == 0 or last_batch:
             # the mean over the batches since the last report: a running epoch mean would reset (and jump) at
             # every epoch boundary. One host sync per report.
-            window_loss = _mean_loss(epoch_losses[reported:], config.batch_size, last_batch, len(train))
+            window_loss = _mean_loss(epoch_losses[reported:], sizes[reported:])
             reported = len(epoch_losses)
             _stop_if_diverged(window_loss, epoch, clock.step, config)
             if hooks.callback is not None and not last_batch:
@@ -342,15 +402,11 @@ def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, 
                                         time.perf_counter() - clock.start))
         if hooks.between_batches is not None:
             hooks.between_batches()
-    return _mean_loss(epoch_losses, config.batch_size, True, len(train))
+    return _mean_loss(epoch_losses, sizes)
 
 
-def _mean_loss(losses: list[torch.Tensor], batch_size: int, ends_epoch: bool, n_train: int) -> float:
-    """Mean squared error over the ratings of these consecutive batches: every batch holds `batch_size`
-    ratings but the epoch's last, which holds what is left."""
-    sizes = [batch_size] * len(losses)
-    if ends_epoch:
-        sizes[-1] = n_train - (math.ceil(n_train / batch_size) - 1) * batch_size
+def _mean_loss(losses: list[torch.Tensor], sizes: list[int]) -> float:
+    """Mean loss over the rows of these consecutive batches, each batch's mean weighted by its rows."""
     weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
     return float(torch.stack(losses) @ weights) / sum(sizes)
 
@@ -395,13 +451,13 @@ def lr_find(ratings: Ratings, split: Split, config: TrainConfig | None = None, s
     config = default_config() if config is None else config
     if not (0 < start_lr < end_lr):
         raise ConfigError(f"lr finder needs 0 < start_lr < end_lr, got {start_lr:g}, {end_lr:g}")
-    device, generator, model, optimizer, train = _set_up(ratings, split, replace(config, one_cycle=False))
+    device, generator, model, optimizer, objective = _set_up(ratings, split, replace(config, one_cycle=False))
     factor = (end_lr / start_lr) ** (1 / max(1, num_steps - 1))
     lrs, losses, smoothed, best = [], [], 0.0, float("inf")
     model.train()
     step = 0
     while step < num_steps:
-        for users, items, targets in train.shuffled(generator).batches(config.batch_size):  # each (batch,)
+        for users, items, targets, _ in objective.epoch(generator):
             if between_batches is not None:
                 between_batches()
             if step >= num_steps or (cancel is not None and cancel.is_set()):
@@ -409,7 +465,7 @@ def lr_find(ratings: Ratings, split: Split, config: TrainConfig | None = None, s
             lr = start_lr * factor**step
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            value = train_step(model, optimizer, users, items, targets).item()
+            value = train_step(model, optimizer, users, items, targets, objective.loss).item()
             step += 1
             smoothed = 0.9 * smoothed + 0.1 * value
             debiased = smoothed / (1 - 0.9**step)  # undo the zero start of the moving average

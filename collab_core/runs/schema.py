@@ -46,8 +46,9 @@ MAX_NAME_LENGTH = 80
 _METRIC_TYPES = (int, float, str, type(None))
 # metrics read as numbers by the app and the CLI: anything else there is refused, not shown
 NUMERIC_METRICS = ("rmse", "mse", "fit_seconds", "baseline_bias_rmse", "baseline_global_mean_rmse",
-                   "ratings_per_second", "n_train", "n_valid")
-_HISTORY_NUMBERS = ("train_loss", "valid_mse", "valid_rmse", "elapsed")
+                   "ratings_per_second", "n_train", "n_valid", "ndcg10", "baseline_popular_ndcg10", "valid_loss")
+# valid_ndcg10: a ranking run's (collab_core.model.ranking), absent from rating runs' records
+_HISTORY_NUMBERS = ("train_loss", "valid_mse", "valid_rmse", "valid_ndcg10", "elapsed")
 _STATS = {"user_counts": ("I64", "n_users"), "user_means": ("F64", "n_users"),
           "item_counts": ("I64", "n_items"), "item_means": ("F64", "n_items")}
 IMPORT_FILE_ROLES = ("vectors", "metadata", "user_vectors", "user_metadata")
