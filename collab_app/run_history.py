@@ -17,6 +17,9 @@ from .messages import clean, said
 from .run_labels import preset_note, reported_by_preset, run_label
 from .text import MISSING, md
 
+NDCG_HELP = ("How good the top of each user's list is: the held-out items in their top 10, the higher the better "
+             "(1 = all at the top). Judged on the run's validation split, at most 5,000 users; Diagnostics has the "
+             "rest of the ranking lens.")
 _TABLE_KEY = "runs_table"
 _SHOWN_IDS = "_history_ids"  # the run ids of the table as last drawn, in its order
 
@@ -63,7 +66,10 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
         verdict = baseline_verdict(m, cfg) if info.ok else None
         # the key columns first, the verdict beside the RMSE it judges: all seen without scrolling at 1024 px
         rows.append({"run": info.run_id, "model": info.model if info.ok else "unreadable", "RMSE": m.get("rmse"),
+                     "nDCG@10": m.get("ndcg10"), "R@10": m.get("recall10"), "coverage": m.get("coverage10"),
                      "vs baselines": verdict.short if verdict else "", "name": info.name,
+                     "objective": cfg.get("objective", "rating") if info.ok and cfg else None,
+                     "split": m.get("split"),
                      "owner": access.owner_word(info, who),
                      "factors": cfg.get("n_factors"), "epochs": cfg.get("epochs"), "lr": cfg.get("lr"),
                      "wd": cfg.get("weight_decay"), "batch": cfg.get("batch_size"),
@@ -76,6 +82,11 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
                          key=_TABLE_KEY, on_select="rerun", selection_mode="multi-row",
                          column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
                                         ("RMSE", "MSE", "bias baseline", "mean baseline")} | {
+                             "nDCG@10": st.column_config.NumberColumn(format="%.3f", help=NDCG_HELP),
+                             "R@10": st.column_config.NumberColumn(format="%.3f", help="Share of each user's "
+                                                                   "held-out items in their top 10, averaged."),
+                             "coverage": st.column_config.NumberColumn(format="percent", help="Share of the "
+                                                                       "catalogue in anyone's top 10."),
                              "fit s": st.column_config.NumberColumn(format="%.2f"),
                              "vs baselines": st.column_config.TextColumn(help=VERDICT_HELP),
                              "lr": st.column_config.NumberColumn(format="%.4g")})

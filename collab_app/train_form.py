@@ -44,9 +44,26 @@ def key(model: str, name: str) -> str:
     return f"{PREFIX}{model}_{name}"
 
 
+ABOVE_THE_FORM = ("model", "objective")  # chosen outside the form: a change reruns the page and picks new defaults
+OBJECTIVE_KEY = f"{PREFIX}objective"
+OBJECTIVE_WORDS = {"rating": "Predict ratings", "ranking": "Rank items"}
+
+
 def settings_fields(model: str) -> list:
-    """TrainConfig's fields shown for `model` (the model itself is chosen above the form)."""
-    return [f for f in fields(TrainConfig) if f.name != "model" and model in f.metadata["bounds"].models]
+    """TrainConfig's fields shown in the form for `model`."""
+    return [f for f in fields(TrainConfig) if f.name not in ABOVE_THE_FORM and model in f.metadata["bounds"].models]
+
+
+def objective(model: str, on_change) -> str:
+    """The objective control above the form, for the models that have one ("rating" for the others). Outside the
+    form on purpose: a form sends nothing until Train, and the other objective needs other defaults at once (the
+    ranking objective with the rating defaults recommends worse than "most popular")."""
+    spec = next(f for f in fields(TrainConfig) if f.name == "objective").metadata["bounds"]
+    if model not in spec.models:
+        return "rating"
+    st.session_state.setdefault(OBJECTIVE_KEY, "rating")
+    return st.segmented_control(spec.label, list(spec.choices), key=OBJECTIVE_KEY, required=True,
+                                format_func=OBJECTIVE_WORDS.get, on_change=on_change, help=spec.help)
 
 
 def init(model: str, defaults: TrainConfig) -> bool:
@@ -67,6 +84,7 @@ def fill(config: TrainConfig, valid_frac: float, split_seed: int | None = None) 
     on_click callback, so it runs before the form is drawn (the lesson preset's button)."""
     model = config.model
     st.session_state["p_tr_model"] = model
+    st.session_state[OBJECTIVE_KEY] = config.objective
     _clear(model)
     _set_widgets(model, config)
     st.session_state[key(model, "valid_frac")] = float(valid_frac)

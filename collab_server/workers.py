@@ -32,7 +32,7 @@ from multiprocessing.managers import SyncManager
 import numpy as np
 
 from collab_core import settings
-from collab_core.analysis import interpret
+from collab_core.analysis import interpret, ranking
 from collab_core.data.ratings import Ratings, Split
 from collab_core.model.config import TrainConfig
 from collab_core.model.training import Progress, fit, lr_find, warm_up
@@ -153,6 +153,7 @@ class TrainTask:
     def __call__(self, report, cancel, between_batches) -> str:
         trained = fit(self.ratings, self.split, self.config, callback=report, progress_every=10, cancel=cancel,
                       between_batches=between_batches)
+        trained.metrics.update(ranking.recorded_metrics(trained, self.ratings, self.split))  # the run history's
         return RunStore(self.runs_dir).save(trained, owner=self.run_owner)
 
 

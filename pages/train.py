@@ -12,7 +12,7 @@ from collab_app.text import md
 from collab_core.data.nouns import item_noun
 from collab_core.errors import CollabError
 from collab_core.model.config import defaults_for_data
-from collab_core.model.kinds import MODEL_KINDS, kind_named
+from collab_core.model.kinds import MODEL_KINDS
 from collab_core.model.presets import LESSON
 from collab_core.model.training import cuda_summary
 
@@ -57,13 +57,15 @@ train_form.restore(work.recall("train_form", {}))  # what this browser typed bef
 st.session_state.setdefault("p_tr_model", "dot_bias")
 model = st.segmented_control("Model", list(MODEL_KINDS), key="p_tr_model", required=True,
                              format_func=model_name, on_change=remember_form)
-# The measured defaults for this data's size (collab_core.model.config.defaults_for_data), said with the reason
-sized = defaults_for_data(ratings, model)
+objective = train_form.objective(model, remember_form)  # rating values, or which items each user picks
+# The measured defaults for this data's size and objective (collab_core.model.config.defaults_for_data), with why
+sized = defaults_for_data(ratings, model, objective=objective)
 defaults = sized.config
-if kind_named(model).bounded:
+if defaults.kind.bounded:
     defaults = replace(defaults, y_range=ratings.suggested_y_range())
 if train_form.init(model, defaults):
-    st.info("The settings below were reset to the defaults for this training data.", icon=":material/restart_alt:")
+    st.info("The settings below were reset to the defaults for this training data and objective.",
+            icon=":material/restart_alt:")
 st.caption(f"The settings below start from the defaults measured for data of this size ({ratings.n_ratings:,} "
            f"ratings).", help=f"{md(sized.reason)}.")
 gpu = cuda_summary()

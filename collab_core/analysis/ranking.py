@@ -98,6 +98,21 @@ def evaluate_run(trained: TrainedModel, ratings: Ratings, split: Split, k: int =
     return evaluate_scores(scorer, ratings, split, k, threshold, name=trained.model_kind, chunk_size=chunk_size)
 
 
+RECORDED_USERS = 5000  # users a training's recorded ranking metrics are computed over (all of ML-100K's 943)
+
+
+def recorded_metrics(trained: TrainedModel, ratings: Ratings, split: Split, k: int = 10) -> dict:
+    """The ranking figures a run records when it is trained, for the run history (nDCG@10, recall@10, coverage of
+    its top-10 lists), over at most RECORDED_USERS users (ML-25M's 162,541 would take minutes: docs/performance.md,
+    "Ranking evaluation"). Empty for a run that cannot be ranked cheaply (an MLP scores every pair)."""
+    if not trained.kind.shared_space:
+        return {}
+    report = evaluate_scores(run_scorer(trained), ratings, split, k, name=trained.model_kind,
+                             max_users=RECORDED_USERS)
+    return {f"ndcg{k}": report.ndcg, f"recall{k}": report.recall, f"coverage{k}": report.coverage,
+            "ranking_users": report.n_users}
+
+
 def evaluate_baselines(ratings: Ratings, split: Split, k: int = 10, threshold: float | None = None, seed: int = 0,
                        chunk_size: int = DEFAULT_CHUNK) -> dict[str, RankingReport]:
     """The most popular items and random items, on the same split: {'most popular': ..., 'random': ...}."""
@@ -108,14 +123,18 @@ def evaluate_baselines(ratings: Ratings, split: Split, k: int = 10, threshold: f
 
 
 def evaluate_scores(score_chunk: ScoreChunk, ratings: Ratings, split: Split, k: int = 10,
-                    threshold: float | None = None, name: str = "", chunk_size: int = DEFAULT_CHUNK) -> RankingReport:
-    """Top-k metrics of any scorer (see ScoreChunk) on `split` of `ratings`."""
+                    threshold: float | None = None, name: str = "", chunk_size: int = DEFAULT_CHUNK,
+                    max_users: int | None = None) -> RankingReport:
+    """Top-k metrics of any scorer (see ScoreChunk) on `split` of `ratings`; with `max_users`, over a seeded sample
+    of that many of the users (coverage and the other catalogue figures then describe the sample's lists)."""
     start = time.perf_counter()
     _check_k(k, ratings.n_items, chunk_size)
     train = _user_item_matrix(ratings, split.train)  # (n_users, n_items) the items each user trained on
     relevant = _user_item_matrix(ratings, _relevant_rows(ratings, split.valid, threshold))  # (n_users, n_items)
     n_relevant = np.diff(relevant.indptr)  # (n_users,)
     users = np.flatnonzero(n_relevant > 0)  # (n_eval,) only a user with something to find can be judged
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(0).choice(users, max_users, replace=False))
     if len(users) == 0:
         raise DataError(f"no user has a relevant held-out rating{_threshold_words(threshold)}: nothing to rank")
     per_user = {m: np.empty(len(users)) for m in ("precision", "recall", "ndcg", "map", "hit", "rr")}

@@ -256,9 +256,17 @@ def _config_from_args(args, ratings=None):
 
 
 def cmd_train(args) -> int:
+    import torch
+
+    from collab_core import settings
+    from collab_core.analysis.ranking import recorded_metrics
     from collab_core.model.training import fit
     from collab_core.model.verdict import baseline_verdict
     from collab_core.runs.store import RunStore
+
+    # the server's thread count (1 by default): on 2 cores two intra-op threads are much slower when anything else
+    # runs beside them (docs/performance.md, "Figures behind choices in the code")
+    torch.set_num_threads(settings.get("COLLAB_TORCH_THREADS"))
 
     _config_from_args(args)  # settings first: a typo fails before any data is read
     store = RunStore(args.runs_dir)
@@ -276,6 +284,7 @@ def cmd_train(args) -> int:
                        f"{_epoch_score(progress)}  {progress.elapsed:.1f}s")
 
     trained = fit(ratings, split, config, callback=report)
+    trained.metrics.update(recorded_metrics(trained, ratings, split))  # nDCG@10, recall@10, coverage: the history's
     run_id = store.save(trained)
     m = trained.metrics
     _log(args, f"saved run {run_id} in {store.root}: {_run_score(m)} in {m['fit_seconds']:.2f}s on {m['device']}")
@@ -284,10 +293,11 @@ def cmd_train(args) -> int:
     verdict = baseline_verdict(m, config)
     if verdict is not None:  # with --quiet, the JSON line's "verdict" still says it
         _log(args, f"warning: {verdict.message}")
-    ranked = ("objective", "ndcg10", "baseline_popular_ndcg10") if config.objective == "ranking" else ()
+    ranked = ("objective", "baseline_popular_ndcg10") if config.objective == "ranking" else ()
     summary = {"run_id": run_id, "model": config.model, **{k: m.get(k) for k in (
         "rmse", "mse", "fit_seconds", "device", "baseline_bias_rmse", "baseline_global_mean_rmse", "n_train",
-        "n_valid", "split", *ranked)}, "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}
+        "n_valid", "split", "ndcg10", "recall10", "coverage10", *ranked)},
+        "verdict": verdict.short if verdict else None, "runs_dir": str(store.root)}
     print(json.dumps(summary))
     return 0
 
