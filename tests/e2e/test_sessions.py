@@ -26,11 +26,7 @@ def set_k(page, value: int) -> None:
     box = page.get_by_label("k", exact=True)
     box.fill(str(value))
     box.press("Enter")
-    for _ in range(1200):
-        if f"k={value}" in page.url:
-            break
-        page.wait_for_timeout(100)
-    assert f"k={value}" in page.url, page.url
+    page.wait_for_function("(k) => location.search.includes(k)", arg=f"k={value}")
     wait_for_app(page)
 
 
