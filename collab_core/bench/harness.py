@@ -97,24 +97,15 @@ def launch_chromium(playwright):
 BROWSER_CONNECTED = "() => window.__collabHistory === true"
 
 
-def _field_numbers() -> dict:
-    """The protobuf field numbers the probe reads, from the installed Streamlit's own message descriptors."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg, ForwardMsgMetadata
-
-    number = lambda message, name: message.DESCRIPTOR.fields_by_name[name].number  # noqa: E731
-    run = ForwardMsgMetadata.DESCRIPTOR.fields_by_name["run"].message_type
-    return {
-        "rerun": number(BackMsg, "rerun_script"), "fragment": number(ClientState, "fragment_id"),
-        "auto": number(ClientState, "is_auto_rerun"),
-        "asks": [number(BackMsg, "file_urls_request"), number(BackMsg, "backend_operation_request")],
-        "answers": [number(ForwardMsg, "file_urls_response"), number(ForwardMsg, "backend_operation_response")],
-        "metadata": number(ForwardMsg, "metadata"), "run": number(ForwardMsgMetadata, "run"),
-        "runId": run.fields_by_name["script_run_id"].number, "fragments": run.fields_by_name["fragment_ids"].number,
-        "newSession": number(ForwardMsg, "new_session"), "finished": number(ForwardMsg, "script_finished"),
-        "early": ForwardMsg.FINISHED_EARLY_FOR_RERUN,
-    }
+# The protobuf field numbers the probe reads from Streamlit's messages (BackMsg, ClientState, ForwardMsg and its
+# metadata). Written out because the engine never imports Streamlit; tests/e2e/test_probe.py checks them against
+# the installed Streamlit's own message descriptors.
+FIELDS = {
+    "rerun": 11, "fragment": 5, "auto": 6,  # BackMsg.rerun_script: ClientState.fragment_id, .is_auto_rerun
+    "asks": [16, 19], "answers": [19, 27],  # file_urls_request, backend_operation_request and their responses
+    "metadata": 2, "run": 6, "runId": 1, "fragments": 2,  # ForwardMsg.metadata.run: script_run_id, fragment_ids
+    "newSession": 4, "finished": 6, "early": 2,  # ForwardMsg.new_session, .script_finished, FINISHED_EARLY_FOR_RERUN
+}
 
 
 # How long the page must stay unchanged after a run's end arrived when Streamlit drew that run without ever
@@ -125,7 +116,7 @@ QUIET_MS = 150
 # (a click, a typed value, a component's report; not a fragment's timed rerun) is outstanding until a run of that
 # kind that started after the ask has ended (script_finished, not "stopped early for a rerun"); so are file-URL
 # requests and HTTP requests (uploads) in flight. The app is settled when nothing is outstanding, the app element
-# says notRunning and that was drawn after the run's end arrived. Field numbers come from _field_numbers().
+# says notRunning and that was drawn after the run's end arrived. Field numbers: FIELDS.
 _PROBE = r"""
 (() => {
   if (window.__collabProbe) return;
@@ -249,7 +240,7 @@ _PROBE = r"""
 """
 @functools.cache
 def probe_script() -> str:
-    return _PROBE.replace("__FIELDS__", json.dumps(_field_numbers())).replace("__QUIET__", str(QUIET_MS))
+    return _PROBE.replace("__FIELDS__", json.dumps(FIELDS)).replace("__QUIET__", str(QUIET_MS))
 
 
 def wait_for_app(page, timeout: float = 60_000) -> None:
