@@ -4,6 +4,7 @@ Shared by the browser tests and the UI latency benchmark (`python -m collab_core
 comes from Debian (`/usr/bin/chromium`); `playwright install` cannot download browsers here."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -18,7 +19,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium keeps trying to reach Google, which this machine refuses.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
-APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 def free_port() -> int:
@@ -73,20 +73,184 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    """Debian's Chromium, headless. Every page it opens carries the settle probe that `wait_for_app` reads: the
+    browser's `new_context` and `new_page` are wrapped to add it as an init script (Playwright has no
+    browser-wide one), so that it sees the page's WebSocket from the first message."""
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def probed_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.add_init_script(probe_script())
+        return context
+
+    def probed_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)  # about:blank: the probe is in every document it goes to next
+        page.context.add_init_script(probe_script())
+        return page
+
+    browser.new_context, browser.new_page = probed_context, probed_page
+    return browser
 
 
 # set by collab_app.browser's component once it has run in the page: the app is then past its first, empty run
 BROWSER_CONNECTED = "() => window.__collabHistory === true"
 
 
+# The protobuf field numbers the probe reads from Streamlit's messages (BackMsg, ClientState, ForwardMsg and its
+# metadata). Written out because the engine never imports Streamlit; tests/e2e/test_probe.py checks them against
+# the installed Streamlit's own message descriptors.
+FIELDS = {
+    "rerun": 11, "fragment": 5, "auto": 6,  # BackMsg.rerun_script: ClientState.fragment_id, .is_auto_rerun
+    "asks": [16, 19], "answers": [19, 27],  # file_urls_request, backend_operation_request and their responses
+    "metadata": 2, "run": 6, "runId": 1, "fragments": 2,  # ForwardMsg.metadata.run: script_run_id, fragment_ids
+    "newSession": 4, "finished": 6, "early": 2,  # ForwardMsg.new_session, .script_finished, FINISHED_EARLY_FOR_RERUN
+}
+
+
+# How long the page must stay unchanged after a run's end arrived when Streamlit drew that run without ever
+# showing it as running (a busy browser handles the run's messages in one go): its drawing then has had its turn.
+QUIET_MS = 150
+
+# The settle probe, in every page (see launch_chromium). It reads Streamlit's WebSocket: a rerun the page asks for
+# (a click, a typed value, a component's report; not a fragment's timed rerun) is outstanding until a run of that
+# kind that started after the ask has ended (script_finished, not "stopped early for a rerun"); so are file-URL
+# requests and HTTP requests (uploads) in flight. The app is settled when nothing is outstanding, the app element
+# says notRunning and that was drawn after the run's end arrived. Field numbers: FIELDS.
+_PROBE = r"""
+(() => {
+  if (window.__collabProbe) return;
+  const F = __FIELDS__;
+  const now = () => performance.now();
+  const probe = window.__collabProbe = {
+    asked: null,        // {fragment, runId}: the rerun asked for and not yet ended
+    requests: 0, http: 0, socket: null,
+    endedAt: 0, idleDrawnAt: 0, changedAt: 0, runs: 0,
+  };
+  // protobuf: the top-level fields of a message, as [number, value] (a varint's number or a byte array)
+  const fields = (bytes) => {
+    const out = [];
+    let i = 0;
+    const varint = () => {
+      let v = 0, m = 1, b;
+      do { b = bytes[i++]; v += (b & 127) * m; m *= 128; } while (b & 128);
+      return v;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), wire = tag % 8, number = Math.floor(tag / 8);
+      if (wire === 0) out.push([number, varint()]);
+      else if (wire === 2) { const n = varint(); out.push([number, bytes.subarray(i, i + n)]); i += n; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else break;
+    }
+    return out;
+  };
+  const get = (list, number) => (list.find(([n]) => n === number) || [])[1];
+  const text = (bytes) => bytes ? new TextDecoder().decode(bytes) : "";
+  const bytesOf = (data) => data instanceof ArrayBuffer ? new Uint8Array(data)
+    : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+  const sent = (data) => {
+    const bytes = bytesOf(data);
+    if (!bytes) return;
+    const message = fields(bytes), rerun = get(message, F.rerun);
+    if (rerun !== undefined) {
+      const state = fields(rerun);
+      if (!get(state, F.auto)) probe.asked = {fragment: text(get(state, F.fragment)), runId: null};
+    }
+    if (message.some(([n]) => F.asks.includes(n))) probe.requests += 1;
+  };
+  const received = (data) => {
+    const bytes = bytesOf(data);
+    if (!bytes) return;
+    const message = fields(bytes);
+    if (message.some(([n]) => F.answers.includes(n))) probe.requests = Math.max(0, probe.requests - 1);
+    const started = get(message, F.newSession) !== undefined, status = get(message, F.finished);
+    if (!started && status === undefined) return;
+    const metadata = get(message, F.metadata), run = metadata && get(fields(metadata), F.run);
+    const runFields = run ? fields(run) : [];
+    const runId = text(get(runFields, F.runId));
+    const fragments = runFields.filter(([n]) => n === F.fragments).map(([, v]) => text(v));
+    const asked = probe.asked;
+    if (started && asked && (asked.fragment ? fragments.includes(asked.fragment) : fragments.length === 0))
+      asked.runId = runId;  // the run that answers the ask (a rerun it asks for in turn replaces it)
+    if (status !== undefined && status !== F.early) {
+      if (fragments.length === 0) probe.runs += 1;
+      if (asked && asked.runId === runId) { probe.asked = null; probe.endedAt = now(); }
+    }
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      probe.socket = this;
+      this.addEventListener("message", (event) => received(event.data));
+    }
+    send(data) {
+      sent(data);
+      return super.send(data);
+    }
+  };
+  const xhrSend = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (...args) {
+    probe.http += 1;
+    this.addEventListener("loadend", () => { probe.http -= 1; });
+    return xhrSend.apply(this, args);
+  };
+  const fetch = window.fetch;
+  window.fetch = function (...args) {
+    probe.http += 1;
+    return fetch.apply(this, args).finally(() => { probe.http -= 1; });
+  };
+  const APP = "[data-testid='stApp']";
+  const state = () => document.querySelector(APP)?.getAttribute("data-test-script-state");
+  new MutationObserver((records) => {
+    probe.changedAt = now();
+    if (records.some(r => r.attributeName === "data-test-script-state") && state() === "notRunning")
+      probe.idleDrawnAt = now();
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  const drawn = () => probe.endedAt === 0 || probe.idleDrawnAt > probe.endedAt
+    || now() - Math.max(probe.endedAt, probe.changedAt) >= __QUIET__;
+  probe.busy = () => {
+    const why = [];
+    if (!probe.socket || probe.socket.readyState !== Native.OPEN) why.push("not connected");
+    if (probe.asked) why.push(`a rerun asked for has not ended (${JSON.stringify(probe.asked)})`);
+    if (probe.requests) why.push(`${probe.requests} request(s) unanswered`);
+    if (probe.http) why.push(`${probe.http} HTTP request(s) in flight`);
+    if (state() !== "notRunning") why.push(`script state ${state()}`);
+    else if (!drawn()) why.push("the run's end is not drawn yet");
+    return why;
+  };
+  const macrotask = () => new Promise(resolve => setTimeout(resolve, 0));
+  // Resolves with [] once settled, or with what still keeps it busy at the deadline. It first lets the timers
+  // due now run (a widget sends its change from a zero-delay timer after the event), and checks twice.
+  probe.settle = async (timeout) => {
+    const deadline = now() + timeout;
+    for (;;) {
+      await macrotask();
+      if (probe.busy().length === 0) {
+        await new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        if (probe.busy().length === 0) return [];
+      }
+      if (now() > deadline) return probe.busy();
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+  };
+})();
+"""
+@functools.cache
+def probe_script() -> str:
+    return _PROBE.replace("__FIELDS__", json.dumps(FIELDS)).replace("__QUIET__", str(QUIET_MS))
+
+
 def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished the current script run (checked twice: a rerun may follow), past the
-    first run of a fresh page, which draws nothing until the app's browser component has reported."""
-    page.wait_for_selector(APP_IDLE, timeout=timeout)
+    """Wait until the app has settled: past the first run of a fresh page (which draws nothing until the app's
+    browser component has reported), every rerun the page has asked for run to its end and drawn, no upload in
+    flight (see _PROBE). Robust to a busy machine: it waits for those events, never for a fixed time."""
     page.wait_for_function(BROWSER_CONNECTED, timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector(APP_IDLE, timeout=timeout)
+    busy = page.evaluate("(timeout) => window.__collabProbe.settle(timeout)", timeout)
+    if busy:
+        raise TimeoutError(f"the app did not settle in {timeout / 1000:.0f} s: {'; '.join(busy)}")
 
 
 def set_epochs(page, epochs: int) -> None:

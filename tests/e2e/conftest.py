@@ -94,6 +94,46 @@ def page(browser):
         yield page
 
 
+# Resolves true once every chart and table shown in the page is drawn (Plotly's SVG layers, no tooltip shown; a grid's
+# accessibility table, which glide-data-grid fills as it paints its canvas) and the page's layout has held still for
+# three animation frames; false at the deadline. What a person sees has then stopped changing: frames are only
+# drawn when the browser gets the time, so this holds on a busy machine, where a fixed pause would not.
+DRAWN = """async (timeout) => {
+  const deadline = performance.now() + timeout;
+  const all = (selector) => Array.from(document.querySelectorAll(selector));
+  const shown = (selector) => all(selector).filter(e => e.checkVisibility());  // not in a closed expander
+  const ready = () => shown('.js-plotly-plot').every(gd => gd.querySelector('.main-svg')
+      && !gd.querySelector('.hoverlayer .hovertext'))
+    && shown("[data-testid='stDataFrame']").every(grid => grid.querySelector('table tr'));
+  const shape = () => JSON.stringify([document.documentElement.scrollHeight, ...all(
+    ".js-plotly-plot, .nsewdrag, [data-testid='stDataFrame'], [data-testid='stElementContainer']").map(e => {
+      const r = e.getBoundingClientRect();
+      return [r.x, r.y, r.width, r.height].map(Math.round);
+    })]);
+  let last = null, same = 0;
+  while (performance.now() < deadline) {
+    await new Promise(resolve => requestAnimationFrame(() => resolve()));
+    const now = ready() ? shape() : null;
+    same = now !== null && now === last ? same + 1 : 0;
+    last = now;
+    if (same >= 3) return true;
+  }
+  return false;
+}"""
+
+
+def wait_until_drawn(page, timeout: float = 30_000) -> None:
+    """Wait until the page's charts and tables are drawn and its layout holds still (see DRAWN)."""
+    assert page.evaluate(DRAWN, timeout), f"the page's charts and tables were not drawn in {timeout / 1000:.0f} s"
+
+
+def hover(page, x: float, y: float) -> None:
+    """Move the mouse to (x, y) over a chart and wait for Plotly's tooltip there: a click then hits that point."""
+    page.mouse.move(x, y)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot .hoverlayer .hovertext') !== null",
+                           timeout=30_000)
+
+
 def open_page(page, url: str) -> None:
     """Go to `url`, wait until the app has drawn, and check that no page raised."""
     page.goto(url)

@@ -8,7 +8,7 @@ import pytest
 
 from collab_core.bench.harness import set_epochs, wait_for_app
 
-from .conftest import screenshot
+from .conftest import screenshot, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_train_then_explore_every_page(app_server, page):
     # ... then the finished run becomes the active run
     page.get_by_text(re.compile(r"trained: validation RMSE 0\.\d+")).wait_for(timeout=120_000)
     wait_for_app(page)
-    page.wait_for_timeout(1000)  # the run-history grid paints on a canvas after the script ends
+    wait_until_drawn(page)  # the run-history grid paints on a canvas after the script ends
     saved = [p for p in runs_dir.iterdir() if not p.name.startswith(".")]
     assert len(saved) == 1
     assert json.loads((saved[0] / "run.json").read_text())["config"]["epochs"] == 15
@@ -42,7 +42,7 @@ def test_train_then_explore_every_page(app_server, page):
         assert page.locator("[data-testid='stException']").count() == 0
         if path != "data":
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1000)
+        wait_until_drawn(page)
         screenshot(page, heading.lower())
 
     page.goto(f"{url}/neighbours")
@@ -58,5 +58,5 @@ def test_train_then_explore_every_page(app_server, page):
     table.wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
-    page.wait_for_timeout(1000)
+    wait_until_drawn(page)
     screenshot(page, "neighbours")

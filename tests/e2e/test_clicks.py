@@ -12,7 +12,7 @@ from collab_core.bench.plotly_page import CUSTOMDATA, POINT
 from tests.hostile import EVIL, save_hostile_run
 from tests.movielens_server import Server
 
-from .conftest import host_link, open_page, serving
+from .conftest import host_link, hover, open_page, serving, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +45,9 @@ def click_point(page, trace: str) -> int:
     chart = page.locator(".js-plotly-plot").first
     chart.wait_for(timeout=30_000)
     chart.scroll_into_view_if_needed()
-    page.wait_for_timeout(800)  # WebGL draws after the element appears
+    wait_until_drawn(page)  # where the point is once the page has stopped moving
     point = page.evaluate(POINT, trace)
-    page.mouse.move(point["x"], point["y"])
-    page.wait_for_timeout(200)
+    hover(page, point["x"], point["y"])
     page.mouse.click(point["x"], point["y"])
     return point["item"]
 
@@ -65,7 +64,7 @@ def select_history_row(page, row: int) -> None:
         return
     grid = page.get_by_test_id("stDataFrame").first
     grid.scroll_into_view_if_needed()
-    page.wait_for_timeout(800)
+    wait_until_drawn(page)  # the canvas is painted where its box says
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 * (row + 1) + 17)
     wait_for_app(page)
@@ -187,7 +186,7 @@ def test_hostile_text_from_data_is_never_markup_in_the_dom(server, page, path):
     sep = "&" if "?" in path else "?"
     open_page(page, f"{url}/{path}{sep}run=hostile-run")
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000) if path not in ("train", "") else None
-    page.wait_for_timeout(1500)
+    wait_until_drawn(page)  # every chart and table has drawn what it was given
     assert page.locator(f"a[href^='{EVIL}']").count() == 0
     assert page.locator(f"img[src^='{EVIL}'], img[src='x']").count() == 0
     assert page.locator("[style*='font-size:80px'], [style*='font-size: 80px']").count() == 0

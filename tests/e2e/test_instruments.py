@@ -10,7 +10,7 @@ from collab_app.navigation import PAGES
 from collab_core.bench.harness import wait_for_app
 from collab_core.bench.plotly_page import CUSTOMDATA, POINT, SCROLL_TO
 
-from .conftest import browser_page, open_page, screenshot, serving
+from .conftest import browser_page, hover, open_page, screenshot, serving, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +52,10 @@ def click_point(page, trace: str):
     """Click the first point of `trace` (in whichever chart has it); returns its customdata."""
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.evaluate(SCROLL_TO, trace), f"no chart has a trace {trace!r}"
-    page.wait_for_timeout(800)  # WebGL draws after the element appears
+    wait_until_drawn(page)  # where the point is once the page has stopped moving
     point = page.evaluate(POINT, trace)
     assert point is not None, f"no trace {trace!r}"
-    page.mouse.move(point["x"], point["y"])
-    page.wait_for_timeout(200)
+    hover(page, point["x"], point["y"])
     page.mouse.click(point["x"], point["y"])
     return point["item"]
 
@@ -99,7 +98,7 @@ def test_rating_movies_gives_recommendations_a_point_on_the_map_and_explanations
     wait_for_app(page)
     page.get_by_role("heading", name="Your ratings (5)").wait_for()
     page.mouse.move(5, 5)
-    page.wait_for_timeout(1500)
+    wait_until_drawn(page)
     screenshot(page, "you")
     page.locator("[class*='st-key-you_rm_'] button").first.click()  # a rating's "Remove this rating" button
     page.get_by_role("heading", name="Your ratings (4)").wait_for(timeout=30_000)
@@ -143,7 +142,7 @@ def test_compare_two_runs_and_click_an_item_on_the_aligned_map(server, tall_page
     page.get_by_role("heading", name="Aligned maps").wait_for()
     page.get_by_role("heading", name="Neighbour stability").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.mouse.move(5, 5)
-    page.wait_for_timeout(1500)
+    wait_until_drawn(page)
     screenshot(page, "compare")
 
 
@@ -169,7 +168,7 @@ def test_diagnostics_and_the_dark_theme(server, browser):
                     "e => e.scrollIntoView({block: 'start'})")  # the recommendations and the map, in the picture
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
             page.mouse.move(5, 5)
-            page.wait_for_timeout(1500)
+            wait_until_drawn(page)
             screenshot(page, name)
         finally:
             context.close()
@@ -204,5 +203,5 @@ def test_the_lesson_preset_trains_and_shows_the_lessons_mse_beside_its_own(serve
     reported.wait_for()
     assert page.locator("[data-testid='stException']").count() == 0
     reported.evaluate("e => e.scrollIntoView({block: 'center'})")
-    page.wait_for_timeout(1500)  # the run-history grid paints on a canvas after the script ends
+    wait_until_drawn(page)  # the run-history grid paints on a canvas after the script ends
     screenshot(page, "train-lesson")

@@ -7,7 +7,7 @@ import pytest
 
 from collab_core.bench.harness import wait_for_app
 
-from .conftest import browser_page, open_page, screenshot, serving
+from .conftest import browser_page, open_page, screenshot, serving, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 CLIPPED = (Path(__file__).parent / "clipped.js").read_text()
@@ -31,7 +31,7 @@ def show(page, url: str, path: str) -> None:
     if path in ("biases", "projections", "neighbours", "you", "compare", "diagnostics"):
         page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     page.mouse.move(5, 5)  # no tooltip in the picture
-    page.wait_for_timeout(500)  # charts and tables paint after the script ends
+    wait_until_drawn(page)  # charts and tables paint after the script ends
 
 
 def test_a_full_width_table_has_the_room_the_table_widths_are_planned_for(server, page):

@@ -2,7 +2,7 @@
 beside its RMSE without scrolling sideways."""
 import pytest
 
-from .conftest import open_page, screenshot, serving
+from .conftest import open_page, screenshot, serving, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 # The grid is drawn on a canvas; glide-data-grid mirrors the columns it draws (those at least partly in view) in
@@ -32,7 +32,7 @@ def test_the_verdict_is_seen_beside_rmse_at_1024_px_without_scrolling(tmp_path, 
             assert page.get_by_test_id("stSidebar").is_visible()
             grid = page.get_by_test_id("stDataFrame").first
             grid.scroll_into_view_if_needed()
-            page.wait_for_timeout(800)  # the canvas draws after the element appears
+            wait_until_drawn(page)  # the canvas draws after the element appears
             header, row = page.evaluate(DRAWN)[:2]
             screenshot(page, "run-history-1024")
             names = [text for _, text in header]

@@ -21,16 +21,21 @@ def seeded_runs(tmp_path_factory, save_small_run):
     return root
 
 
+@pytest.fixture(scope="module")
+def server(seeded_runs):
+    """The app on the seeded runs, one training at a time (a second one queues): (process, base URL). The restart
+    test stops it and starts another on the same folder, so the module starts two servers, not three."""
+    process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP | {"COLLAB_MAX_TRAININGS": "1"})
+    yield process, url
+    stop_server(process)  # nothing happens if the restart test stopped it already
+
+
 def set_k(page, value: int) -> None:
     """Change k and wait until the rerun has put it in the URL (Streamlit updates it in place)."""
     box = page.get_by_label("k", exact=True)
     box.fill(str(value))
     box.press("Enter")
-    for _ in range(1200):
-        if f"k={value}" in page.url:
-            break
-        page.wait_for_timeout(100)
-    assert f"k={value}" in page.url, page.url
+    page.wait_for_function("(k) => location.search.includes(k)", arg=f"k={value}")
     wait_for_app(page)
 
 
@@ -38,8 +43,8 @@ def selected_movie(page) -> str:
     return page.get_by_role("combobox", name="Movie", exact=True).input_value()
 
 
-def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_runs, browser):
-    process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP | {"COLLAB_MAX_TRAININGS": "1"})
+def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_runs, server, browser):
+    _, url = server
     contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(N_SESSIONS)]
     pages = [context.new_page() for context in contexts]
     for page in pages:
@@ -92,13 +97,14 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
     finally:
         for context in contexts:
             context.close()
-        stop_server(process)
     assert len([p for p in seeded_runs.iterdir() if not p.name.startswith(".")]) == 3  # run-a, run-b, the new one
 
 
-def test_a_restarted_server_still_has_every_run(seeded_runs, browser):
-    for _ in range(2):  # before and after a restart
-        process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP)
+def test_a_restarted_server_still_has_every_run(seeded_runs, server, browser):
+    process, url = server
+    for restarted in (False, True):  # the module's server, stopped, then a new one on the same folder
+        if restarted:
+            process, url = start_server(seeded_runs, seeded_runs.parent, NO_UMAP)
         page = browser.new_page()
         try:
             for run in ("run-a", "run-b"):

@@ -18,16 +18,33 @@ from collab_server.jobs import TrainingService
 from tests.waiting import wait_until
 
 
+@pytest.fixture(scope="module")
+def worker_settings():
+    """The module's worker settings; its workers are stopped at the end of the module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLLAB_UMAP_WORKER", "0")  # not needed here; saves a process and its numba warm-up
+        patch.setenv("COLLAB_MAX_TRAININGS", "1")
+        yield
+        workers.stop()
+
+
 @pytest.fixture()
-def runtime(monkeypatch):
-    monkeypatch.setenv("COLLAB_UMAP_WORKER", "0")  # not needed here; saves a process and its numba warm-up
-    monkeypatch.setenv("COLLAB_MAX_TRAININGS", "1")
-    started = workers.start()
-    yield started
+def runtime(worker_settings):
+    """Live workers, shared by the tests that leave them healthy: each start spawns processes that import torch."""
+    return workers.start()  # the running ones, or new ones after a test that stopped them
+
+
+@pytest.fixture()
+def own_runtime(worker_settings):
+    """Workers of this test alone (it kills one), stopped after it."""
+    workers.stop()
+    yield workers.start()
     workers.stop()
 
 
-def test_killed_training_worker_fails_the_job_saves_nothing_and_the_next_training_works(runtime, planted, tmp_path):
+def test_killed_training_worker_fails_the_job_saves_nothing_and_the_next_training_works(own_runtime, planted,
+                                                                                         tmp_path):
+    runtime = own_runtime
     ratings, _ = planted
     split = random_split(ratings, 0.1, 0)
     runs = tmp_path / "runs"
