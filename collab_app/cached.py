@@ -16,6 +16,7 @@ import streamlit as st
 from collab_core import settings
 from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
 from collab_core.analysis import ranking as ranking_lens
+from collab_core.data import splits
 from collab_core.data.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.data.ratings import DensityReport, Ratings, Split, random_split
 from collab_core.data.tables import read_table
@@ -94,8 +95,13 @@ def upload_columns(path: str, max_bytes: int, name: str) -> list[str]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def split_for(spec: DatasetSpec, valid_frac: float, seed: int) -> Split:
+def split_for(spec: DatasetSpec, kind: str, valid_frac: float, seed: int) -> Split:
+    """The Train form's split of `spec`'s ratings: "random", "per user" (at random) or "per user, latest"."""
     ratings, _ = load_dataset(spec)
+    if kind == "per user":
+        return splits.stratified_split(ratings, 1 - valid_frac, seed)
+    if kind == "per user, latest":
+        return splits.time_split(ratings, 1 - valid_frac)
     return random_split(ratings, valid_frac, seed)
 
 

@@ -68,28 +68,39 @@ def long_tail(counts: np.ndarray, what: str = "item") -> go.Figure:
 def loss_curves(progress: list, history: list[dict] | None = None) -> go.Figure:
     """Training loss (every report) and validation loss (every epoch) against epochs done.
 
-    Both are MSE so they share an axis; validation RMSE is in the hover text."""
+    A rating run: both are MSE, on one axis; validation RMSE is in the hover text. A ranking run (its epochs carry
+    `valid_ndcg10`): its training loss is a softmax loss and it has no validation MSE, so the chart shows the loss
+    and validation nDCG@10 per epoch on a second axis (higher is better)."""
     fig = go.Figure()
     if progress:
         steps_per_epoch = max(1, progress[-1].total_steps / progress[-1].epochs)
         batches = [p for p in progress if p.kind == "batch"]  # epoch reports carry the epoch mean instead
         batches = batches[:: max(1, len(batches) // 300)]  # redrawn every second: keep it to ~300 points
-        fig.add_scatter(x=[p.step / steps_per_epoch for p in batches], y=[p.train_loss for p in batches],
-                        mode="lines", name="train loss (MSE)")
         epochs = [p for p in progress if p.kind == "epoch"]
-        fig.add_scatter(x=[p.epoch for p in epochs], y=[p.valid_mse for p in epochs], mode="lines+markers",
-                        name="validation MSE", customdata=[p.valid_rmse for p in epochs],
-                        hovertemplate="epoch %{x}<br>valid MSE %{y:.4f}<br>valid RMSE %{customdata:.4f}")
-    elif history:
+        ranking = any(getattr(p, "valid_ndcg10", None) is not None for p in epochs)
+        fig.add_scatter(x=[p.step / steps_per_epoch for p in batches], y=[p.train_loss for p in batches],
+                        mode="lines", name="train loss" + ("" if ranking else " (MSE)"))
+        points = [(p.epoch, p.valid_mse, p.valid_rmse, getattr(p, "valid_ndcg10", None)) for p in epochs]
+    else:
+        history = history or []
+        ranking = any(h.get("valid_ndcg10") is not None for h in history)
         fig.add_scatter(x=[h["epoch"] for h in history], y=[h["train_loss"] for h in history],
-                        mode="lines+markers", name="train loss (MSE)")
-        fig.add_scatter(x=[h["epoch"] for h in history], y=[h["valid_mse"] for h in history],
-                        mode="lines+markers", name="validation MSE")
+                        mode="lines+markers", name="train loss" + ("" if ranking else " (MSE)"))
+        points = [(h["epoch"], h.get("valid_mse"), h.get("valid_rmse"), h.get("valid_ndcg10")) for h in history]
         if len(history) <= 20:
             fig.update_xaxes(dtick=1)  # whole epochs: no 1.5, 2.5 between them
+    if ranking:
+        fig.add_scatter(x=[e for e, *_ in points], y=[n for *_, n in points], mode="lines+markers", yaxis="y2",
+                        name="validation nDCG@10", hovertemplate="epoch %{x}<br>valid nDCG@10 %{y:.3f}<extra></extra>")
+        fig.update_layout(yaxis2=dict(title={"text": "nDCG@10"}, overlaying="y", side="right", rangemode="tozero"))
+    elif points:
+        fig.add_scatter(x=[e for e, *_ in points], y=[m for _, m, *_ in points], mode="lines+markers",
+                        name="validation MSE", customdata=[r for _, _, r, _ in points],
+                        hovertemplate="epoch %{x}<br>valid MSE %{y:.4f}<br>valid RMSE %{customdata:.4f}")
     return readable(fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch",
-                                      yaxis_title="MSE", title="Train vs validation loss",
-                                      legend=dict(orientation="h")))
+                                      yaxis_title="loss" if ranking else "MSE",
+                                      title="Train loss and validation nDCG@10" if ranking else
+                                      "Train vs validation loss", legend=dict(orientation="h")))
 
 
 def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Figure:

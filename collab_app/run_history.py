@@ -66,8 +66,9 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
         verdict = baseline_verdict(m, cfg) if info.ok else None
         # the key columns first, the verdict beside the RMSE it judges: all seen without scrolling at 1024 px
         rows.append({"run": info.run_id, "model": info.model if info.ok else "unreadable", "RMSE": m.get("rmse"),
+                     "vs baselines": verdict.short if verdict else "",
                      "nDCG@10": m.get("ndcg10"), "R@10": m.get("recall10"), "coverage": m.get("coverage10"),
-                     "vs baselines": verdict.short if verdict else "", "name": info.name,
+                     "name": info.name,
                      "objective": cfg.get("objective", "rating") if info.ok and cfg else None,
                      "split": m.get("split"),
                      "owner": access.owner_word(info, who),

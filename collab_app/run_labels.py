@@ -23,8 +23,11 @@ def run_label(info: RunInfo) -> str:
     one, else its model, and its validation RMSE. `run_labels` makes the labels of a list tell runs apart."""
     if not info.ok:
         return f"{_short(info.name) or info.run_id} (unreadable)"
-    rmse = (info.metrics or {}).get("rmse")
-    return (_short(info.name) or model_name(info.model)) + (f" · RMSE {rmse:.3f}" if rmse is not None else "")
+    metrics = info.metrics or {}
+    ranking = (info.config or {}).get("objective") == "ranking"
+    score = (f" · RMSE {metrics['rmse']:.3f}" if metrics.get("rmse") is not None else
+             f" · nDCG@10 {metrics['ndcg10']:.3f}" if ranking and metrics.get("ndcg10") is not None else "")
+    return (_short(info.name) or model_name(info.model) + (" (ranking)" if ranking else "")) + score
 
 
 def _short(name: str, most: int = LABEL_NAME) -> str:

@@ -13,7 +13,12 @@ import streamlit as st
 from collab_core.model.config import Bounds, TrainConfig, parse_layers
 
 # The random split is not a training setting (it is part of the data), but it is set on the same form.
-SPLIT = {"valid_frac": (0.1, Bounds("real", "Validation fraction", 0, 1, open_low=True, open_high=True,
+SPLIT_KINDS = {"random": "random ratings", "per user": "per user, at random", "per user, latest": "per user, latest"}
+SPLIT = {"split_kind": ("random", Bounds("choice", "Held out", choices=tuple(SPLIT_KINDS),
+                                         help="Random ratings (the lesson's split); the same share of each user's "
+                                              "ratings at random (the ranking protocol: every user is judged); or "
+                                              "each user's latest ratings (needs timestamps: the built-in data).")),
+         "valid_frac": (0.1, Bounds("real", "Validation fraction", 0, 1, open_low=True, open_high=True,
                                     help="Share of the ratings held out to score the model.")),
          "split_seed": (42, Bounds("whole", "Split seed", 0, 2**31 - 1, help="Seeds which ratings are held out."))}
 # How numbers read on the form (presentation only; the limits come from Bounds).
@@ -87,6 +92,7 @@ def fill(config: TrainConfig, valid_frac: float, split_seed: int | None = None) 
     st.session_state[OBJECTIVE_KEY] = config.objective
     _clear(model)
     _set_widgets(model, config)
+    st.session_state[key(model, "split_kind")] = "random"  # the presets' splits (the lesson's) are random
     st.session_state[key(model, "valid_frac")] = float(valid_frac)
     if split_seed is not None:
         st.session_state[key(model, "split_seed")] = int(split_seed)
@@ -143,6 +149,9 @@ def _widget(where, model: str, name: str, bounds: Bounds, device_help: str) -> N
         where.selectbox(bounds.label, ["auto", "cpu", "cuda"], key=widget_key, help=f"{bounds.help} {device_help}")
     elif name == "nn_layers":
         where.text_input(bounds.label, key=widget_key, help=bounds.help)
+    elif name == "split_kind":
+        where.selectbox(bounds.label, list(bounds.choices), key=widget_key, help=bounds.help,
+                        format_func=SPLIT_KINDS.get)
     elif bounds.kind == "choice":
         where.selectbox(bounds.label, list(bounds.choices), key=widget_key, help=bounds.help)
     elif bounds.kind == "flag":
@@ -171,6 +180,7 @@ def config(model: str, defaults: TrainConfig) -> TrainConfig:
     return TrainConfig(**{**defaults.to_dict(), **values, "model": model}).validate()
 
 
-def split_settings(model: str) -> tuple[float, int]:
-    """(validation fraction, split seed) from the form."""
-    return float(st.session_state[key(model, "valid_frac")]), int(st.session_state[key(model, "split_seed")])
+def split_settings(model: str) -> tuple[str, float, int]:
+    """(how ratings are held out, validation fraction, split seed) from the form."""
+    return (str(st.session_state[key(model, "split_kind")]), float(st.session_state[key(model, "valid_frac")]),
+            int(st.session_state[key(model, "split_seed")]))

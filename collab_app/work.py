@@ -137,8 +137,12 @@ def announce() -> None:
 
 def _trained_text(run_id: str, info) -> str:
     metrics = (info.metrics if info is not None else None) or {}
-    score = (f": validation RMSE {metrics['rmse']:.4f}, MSE {metrics['mse']:.4f}{md(preset_note(info))}"
-             if metrics.get("rmse") is not None and metrics.get("mse") is not None else "")
+    if metrics.get("rmse") is not None and metrics.get("mse") is not None:
+        score = f": validation RMSE {metrics['rmse']:.4f}, MSE {metrics['mse']:.4f}{md(preset_note(info))}"
+    elif metrics.get("ndcg10") is not None:  # a ranking run predicts no ratings: the top of its lists instead
+        score = f": validation nDCG@10 {metrics['ndcg10']:.3f}"
+    else:
+        score = ""
     return f"Run {md(run_id)} trained{score}. It is now the active run."
 
 

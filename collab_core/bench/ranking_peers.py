@@ -8,9 +8,8 @@ the load average is recorded beside them, since this machine is shared).
 (requirements-bench.txt: implicit==0.7.3, cornac==3.0.1), imported inside the functions that use them; a peer
 that is not installed is reported as missing, not failed.
 
-The metric is `ranking_metrics`, the one function at the top of this file, and the split is `per_user_split`:
-both stand in for collab_core.analysis.ranking (evaluate_run) and the data package's stratified_split, and are to
-be swapped for them when those land.
+The metric is the app's own (collab_core.analysis.ranking.evaluate_scores) and the split
+collab_core.data.splits.stratified_split, so the figures are the ones the app shows.
 """
 from __future__ import annotations
 
@@ -23,47 +22,27 @@ from collections.abc import Callable
 
 import numpy as np
 
+from collab_core.analysis.ranking import evaluate_scores
 from collab_core.data.ratings import Ratings, Split
+from collab_core.data.splits import stratified_split
 
 K = 10
 
 
 def ranking_metrics(scores: np.ndarray, ratings: Ratings, split: Split, k: int = K) -> dict:
-    """nDCG@k, precision@k, recall@k and coverage of a (n_users, n_items) score matrix, over the users with
-    held-out items. Training items are never ranked; DCG discounts rank r by 1 / log2(r + 1) and the ideal DCG
-    puts min(k, n_relevant) relevant items first (as implicit.evaluation.ndcg_at_k; checked equal to it on ALS,
-    0.46796 both). Precision divides by k (implicit's precision_at_k divides by min(k, n_relevant)); coverage is
-    the share of all items that appear in some user's top k."""
-    scores = np.array(scores, dtype=np.float64, copy=True)  # (n_users, n_items)
-    scores[ratings.user_index[split.train], ratings.item_index[split.train]] = -np.inf
-    top = np.argpartition(-scores, k, axis=1)[:, :k]  # (n_users, k), unordered
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1), 1)  # (n_users, k)
-    relevant = np.zeros(scores.shape, dtype=bool)
-    relevant[ratings.user_index[split.valid], ratings.item_index[split.valid]] = True
-    n_relevant = relevant.sum(axis=1)  # (n_users,)
-    users = np.flatnonzero(n_relevant > 0)
-    hits = np.take_along_axis(relevant, top, 1)[users]  # (n_scored, k)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
-    ideal = np.cumsum(discount)[np.minimum(k, n_relevant[users]) - 1]  # (n_scored,)
-    return {"ndcg": float((hits @ discount / ideal).mean()), "precision": float(hits.sum(1).mean() / k),
-            "recall": float((hits.sum(1) / n_relevant[users]).mean()),
-            "coverage": len(np.unique(top[users])) / scores.shape[1]}
+    """nDCG@k, precision@k, recall@k and coverage of a (n_users, n_items) score matrix, by the app's own evaluation
+    (collab_core.analysis.ranking: training items never ranked, log2 discounts, ideal over min(k, n_relevant);
+    equal to implicit.evaluation.ndcg_at_k, 0.46796 both on ALS). Precision divides by k (implicit's precision_at_k
+    divides by min(k, n_relevant))."""
+    scores = np.asarray(scores, dtype=np.float32)  # (n_users, n_items)
+    report = evaluate_scores(lambda chunk: scores[chunk], ratings, split, k)
+    return {"ndcg": report.ndcg, "precision": report.precision, "recall": report.recall,
+            "coverage": report.coverage}
 
 
 def per_user_split(ratings: Ratings, ratio: float = 0.75, seed: int = 42) -> Split:
-    """Each user's ratings in a random order (one seeded generator, users in index order), the first
-    round(ratio * n) for training and the rest held out (Recommenders' python_stratified_split, by user)."""
-    rng = np.random.default_rng(seed)
-    order = np.argsort(ratings.user_index, kind="stable")  # rows grouped by user
-    starts = np.flatnonzero(np.diff(ratings.user_index[order])) + 1
-    train, valid = [], []
-    for rows in np.split(order, starts):
-        rows = rows[rng.permutation(len(rows))]
-        cut = int(round(len(rows) * ratio))
-        train.append(rows[:cut])
-        valid.append(rows[cut:])
-    return Split(np.sort(np.concatenate(train)), np.sort(np.concatenate(valid)),
-                 f"per user {ratio:.0%} / {1 - ratio:.0%} (seed {seed})")
+    """Each user's ratings split `ratio` / rest at random (Recommenders' python_stratified_split, by user)."""
+    return stratified_split(ratings, ratio, seed)
 
 
 # ---------------------------------------------------------------------- the contenders: fit -> scores
