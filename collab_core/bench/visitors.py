@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collab_core.bench.harness import (
-    APP_IDLE,
     BROWSER_CONNECTED,
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
     print_result,
+    probe_script,
     start_server,
     stop_server,
 )
@@ -240,11 +240,12 @@ def upload_table(visitor: Visitor) -> bytes:
 
 # ------------------------------------------------------------------------------------------- browser steps
 async def wait_idle(page, timeout: float = STEP_TIMEOUT_MS) -> None:
-    """collab_core.bench.harness.wait_for_app for the async API: idle, past the first run, idle again."""
-    await page.wait_for_selector(APP_IDLE, timeout=timeout)
+    """collab_core.bench.harness.wait_for_app for the async API: past the first run, then settled (every rerun the
+    page asked for has run and been drawn; the probe the context carries, harness.probe_script)."""
     await page.wait_for_function(BROWSER_CONNECTED, timeout=timeout)
-    await page.wait_for_timeout(300)
-    await page.wait_for_selector(APP_IDLE, timeout=timeout)
+    busy = await page.evaluate("(timeout) => window.__collabProbe.settle(timeout)", timeout)
+    if busy:
+        raise TimeoutError(f"the app did not settle in {timeout / 1000:.0f} s: {'; '.join(busy)}")
 
 
 async def set_number(page, label: str, value: int, commit: str = "Enter") -> None:
@@ -526,6 +527,7 @@ async def recover(page, visitor: Visitor, url: str, name: str, kind: str, exc: E
 async def open_session(browser, visitor: Visitor, url: str, run_id: str, pause: float):
     await asyncio.sleep(pause)  # people arrive a little apart
     context = await browser.new_context(viewport={"width": 1024, "height": 768})
+    await context.add_init_script(probe_script())  # what wait_idle reads
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     await page.goto(f"{url}/?run={run_id}", timeout=STEP_TIMEOUT_MS)
