@@ -67,7 +67,8 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
         # the key columns first, the verdict beside the RMSE it judges: all seen without scrolling at 1024 px
         rows.append({"run": info.run_id, "model": info.model if info.ok else "unreadable", "RMSE": m.get("rmse"),
                      "vs baselines": verdict.short if verdict else "",
-                     "nDCG@10": m.get("ndcg10"), "R@10": m.get("recall10"), "coverage": m.get("coverage10"),
+                     "nDCG@10": m.get("ndcg10"), "most popular": m.get("baseline_popular_ndcg10"),
+                     "R@10": m.get("recall10"), "coverage": m.get("coverage10"),
                      "name": info.name,
                      "objective": cfg.get("objective", "rating") if info.ok and cfg else None,
                      "split": m.get("split"),
@@ -84,6 +85,9 @@ def _table(infos: list[RunInfo], pinned: str | None) -> list[RunInfo]:
                          column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
                                         ("RMSE", "MSE", "bias baseline", "mean baseline")} | {
                              "nDCG@10": st.column_config.NumberColumn(format="%.3f", help=NDCG_HELP),
+                             "most popular": st.column_config.NumberColumn(
+                                 format="%.3f", help="nDCG@10 of recommending the most rated items to everyone, on "
+                                                     "the same split: the baseline a ranking must beat."),
                              "R@10": st.column_config.NumberColumn(format="%.3f", help="Share of each user's "
                                                                    "held-out items in their top 10, averaged."),
                              "coverage": st.column_config.NumberColumn(format="percent", help="Share of the "

@@ -126,14 +126,18 @@ for column, name, what, value in ((r1, "Length follows popularity", "embedding l
 # ---------------------------------------------------------------------- errors
 if trained.imported:
     st.stop()
-st.subheader("The ranking lens and where the model is wrong")
 if data is None:
+    st.subheader("The ranking lens and where the model is wrong")
     st.info(f"This needs the ratings and the validation split the run was trained on, and the run's data "
             f"({md(trained.dataset)}) is not loaded in this session: {md(why_not)}.", icon=":material/info:")
     st.stop()
 st.subheader("The ranking lens: the top of each user's list")
 ranking_view.draw(run_id, data, noun)
 st.subheader("Where the model is wrong")
+if trained.kind.ranking:
+    st.caption("A run trained for ranking scores items for a list, not ratings: its errors on rating values mean "
+               "nothing. The ranking lens above is how it is judged.")
+    st.stop()
 errors = cached.where_wrong(run_id, data, MOST_WORST)
 recorded = trained.metrics.get("rmse")
 agrees = recorded is not None and abs(errors.rmse - recorded) < 1e-4

@@ -103,14 +103,17 @@ RECORDED_USERS = 5000  # users a training's recorded ranking metrics are compute
 
 def recorded_metrics(trained: TrainedModel, ratings: Ratings, split: Split, k: int = 10) -> dict:
     """The ranking figures a run records when it is trained, for the run history (nDCG@10, recall@10, coverage of
-    its top-10 lists), over at most RECORDED_USERS users (ML-25M's 162,541 would take minutes: docs/performance.md,
-    "Ranking evaluation"). Empty for a run that cannot be ranked cheaply (an MLP scores every pair)."""
-    if not trained.kind.shared_space:
+    its top-10 lists, and most popular's nDCG@10 on the same users), over at most RECORDED_USERS users (ML-25M's
+    162,541 would take minutes: docs/performance.md, "Ranking evaluation"). Empty for a run that cannot be ranked
+    cheaply (an MLP scores every pair) or with fewer items than k."""
+    if not trained.kind.shared_space or ratings.n_items <= k:  # an MLP; or so few items that a top k is all
         return {}
     report = evaluate_scores(run_scorer(trained), ratings, split, k, name=trained.model_kind,
                              max_users=RECORDED_USERS)
+    popular = evaluate_scores(popularity_scorer(ratings, split), ratings, split, k, name="most popular",
+                              max_users=RECORDED_USERS)  # the same users: the seeded sample is the same
     return {f"ndcg{k}": report.ndcg, f"recall{k}": report.recall, f"coverage{k}": report.coverage,
-            "ranking_users": report.n_users}
+            f"baseline_popular_ndcg{k}": popular.ndcg, "ranking_users": report.n_users}
 
 
 def evaluate_baselines(ratings: Ratings, split: Split, k: int = 10, threshold: float | None = None, seed: int = 0,

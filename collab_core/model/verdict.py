@@ -51,7 +51,8 @@ def baseline_verdict(metrics: Mapping | None, config=None) -> Verdict | None:
     data's size). `config`: its TrainConfig or that as a dict, optional; with it the advice names the settings
     measured for data of this size where the run's differ."""
     metrics = metrics or {}
-    if _number(metrics.get("ndcg10")) is not None:
+    # a ranking run is judged by its lists; a rating run records nDCG@10 too (for the history) but by RMSE
+    if metrics.get("objective") == "ranking" or (_as_dict(config) or {}).get("objective") == "ranking":
         return _ranking_verdict(metrics, _as_dict(config))
     rmse, bias, mean = (_number(metrics.get(key)) for key in (
         "rmse", "baseline_bias_rmse", "baseline_global_mean_rmse"))

@@ -11,7 +11,7 @@ import pytest
 from collab_app.apptest import chart_spec
 from tests.waiting import wait_until
 
-from .conftest import no_exceptions, open_app, pick, shown
+from .conftest import no_exceptions, open_app, pick, shown, use_copy_of
 
 NEEDS_TWO = ("pages/compare.py",)
 
@@ -19,10 +19,7 @@ NEEDS_TWO = ("pages/compare.py",)
 @pytest.fixture()
 def runs(instrument_runs, tmp_path, monkeypatch):
     root, run_id = instrument_runs
-    copy = tmp_path / "runs"
-    shutil.copytree(root, copy)
-    monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
-    return copy, run_id
+    return use_copy_of(root, tmp_path, monkeypatch), run_id
 
 
 def charts(at) -> list[dict]:

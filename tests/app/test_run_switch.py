@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from .conftest import PAGES, no_exceptions, open_app
+from .conftest import PAGES, no_exceptions, open_app, use_copy_of
 
 OPTION_PAGES = ["pages/biases.py", "pages/projections.py", "pages/neighbours.py", "pages/you.py",
                 "pages/compare.py", "pages/diagnostics.py"]
@@ -18,10 +18,7 @@ RUN_KINDS = ["tiny-movie-run", "other-seed-run", "nn-run", "dot-run", "bare", "f
 @pytest.fixture()
 def every_kind(every_kind_of_run, tmp_path, monkeypatch):
     root, run_id = every_kind_of_run
-    copy = tmp_path / "runs"
-    shutil.copytree(root, copy)
-    monkeypatch.setenv("COLLAB_RUNS_DIR", str(copy))
-    return copy, run_id
+    return use_copy_of(root, tmp_path, monkeypatch), run_id
 
 
 def page_options(at) -> dict:

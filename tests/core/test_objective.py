@@ -176,3 +176,16 @@ def test_a_ranking_run_below_most_popular_is_told_what_to_try():
     assert verdict.short == "worse than most popular" and "batch 64 (this run: 512)" in verdict.message
     assert baseline_verdict({"ndcg10": 0.487, "baseline_popular_ndcg10": 0.256}, default_config("dot", "ranking")) \
         is None
+
+
+def test_a_rating_run_recording_its_ranking_figures_is_still_judged_by_rmse():
+    """Every dot/dot_bias run records nDCG@10 and most popular's for the history; only a ranking run is judged by
+    them."""
+    from collab_core.model.verdict import baseline_verdict
+
+    metrics = {"rmse": 1.2, "baseline_bias_rmse": 1.0, "baseline_global_mean_rmse": 1.1, "ndcg10": 0.1,
+               "baseline_popular_ndcg10": 0.2}
+    assert baseline_verdict(metrics, {"objective": "rating"}).short == "worse than both baselines"
+    assert baseline_verdict(metrics).short == "worse than both baselines"
+    ranking = {**metrics, "rmse": None, "objective": "ranking"}
+    assert baseline_verdict(ranking).short == "worse than most popular"

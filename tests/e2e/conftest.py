@@ -55,6 +55,14 @@ def save_small_run():
     return save
 
 
+def a_run_served(tmp_path_factory, save_small_run, folder: str):
+    """For a module's `server` fixture: the app on a runs folder holding one small run, "a-run"; yields its URL."""
+    root = tmp_path_factory.mktemp(folder) / "runs"
+    save_small_run(root, "a-run")
+    with serving(root) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("e2e") / "runs"

@@ -4,17 +4,14 @@ import pytest
 
 from collab_core.bench.harness import wait_for_app
 
-from .conftest import browser_page, open_page, serving
+from .conftest import a_run_served, browser_page, open_page
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, save_small_run):
-    root = tmp_path_factory.mktemp("history") / "runs"
-    save_small_run(root, "a-run")
-    with serving(root) as url:
-        yield url
+    yield from a_run_served(tmp_path_factory, save_small_run, "history")
 
 
 def visit(page, name: str) -> None:

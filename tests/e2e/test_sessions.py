@@ -80,6 +80,8 @@ def test_sessions_keep_their_own_runs_and_selections_while_others_train(seeded_r
             assert page.locator("[data-testid='stException']").count() == 0
 
         trainers[1].get_by_text(re.compile(r"trained: validation RMSE")).wait_for(timeout=180_000)
+        # the announcement is drawn in the run that makes the new run active; the address follows a moment later
+        trainers[1].wait_for_url(re.compile(r"run=(?!run-a\b|run-b\b)[\w.-]+"), timeout=60_000)
         new_run = re.search(r"run=([\w.-]+)", trainers[1].url).group(1)
         assert new_run not in ("run-a", "run-b")
         assert "run=run-a" in trainers[0].url  # the cancelled session kept its run

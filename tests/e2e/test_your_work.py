@@ -7,17 +7,14 @@ import pytest
 
 from collab_core.bench.harness import set_epochs, wait_for_app
 
-from .conftest import browser_page, open_page, screenshot, serving
+from .conftest import a_run_served, browser_page, open_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, save_small_run):
-    root = tmp_path_factory.mktemp("your-work") / "runs"
-    save_small_run(root, "a-run")
-    with serving(root) as url:
-        yield url
+    yield from a_run_served(tmp_path_factory, save_small_run, "your-work")
 
 
 def test_a_reload_during_a_training_keeps_it_and_a_second_tab_sees_it(server, browser):
