@@ -95,6 +95,8 @@ def launch_chromium(playwright):
 
 # set by collab_app.browser's component once it has run in the page: the app is then past its first, empty run
 BROWSER_CONNECTED = "() => window.__collabHistory === true"
+# the page's options are in the address: collab_app.browser writes them a moment after a run (see there)
+ADDRESS_WRITTEN = "() => !(window.__collabAddressPending && window.__collabAddressPending())"
 
 
 # The protobuf field numbers the probe reads from Streamlit's messages (BackMsg, ClientState, ForwardMsg and its
@@ -246,11 +248,13 @@ def probe_script() -> str:
 def wait_for_app(page, timeout: float = 60_000) -> None:
     """Wait until the app has settled: past the first run of a fresh page (which draws nothing until the app's
     browser component has reported), every rerun the page has asked for run to its end and drawn, no upload in
-    flight (see _PROBE). Robust to a busy machine: it waits for those events, never for a fixed time."""
+    flight (see _PROBE), and the address written (collab_app.browser writes a page's options into it a moment
+    after the run that set them). Robust to a busy machine: it waits for those events, never for a fixed time."""
     page.wait_for_function(BROWSER_CONNECTED, timeout=timeout)
     busy = page.evaluate("(timeout) => window.__collabProbe.settle(timeout)", timeout)
     if busy:
         raise TimeoutError(f"the app did not settle in {timeout / 1000:.0f} s: {'; '.join(busy)}")
+    page.wait_for_function(ADDRESS_WRITTEN, timeout=timeout)
 
 
 def set_epochs(page, epochs: int) -> None:

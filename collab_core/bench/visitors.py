@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collab_core.bench.harness import (
+    ADDRESS_WRITTEN,
     BROWSER_CONNECTED,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -246,6 +247,7 @@ async def wait_idle(page, timeout: float = STEP_TIMEOUT_MS) -> None:
     busy = await page.evaluate("(timeout) => window.__collabProbe.settle(timeout)", timeout)
     if busy:
         raise TimeoutError(f"the app did not settle in {timeout / 1000:.0f} s: {'; '.join(busy)}")
+    await page.wait_for_function(ADDRESS_WRITTEN, timeout=timeout)
 
 
 async def set_number(page, label: str, value: int, commit: str = "Enter") -> None:

@@ -67,7 +67,7 @@ def test_host_and_visitors_each_rule_on_the_page(server, browser):
         save_run_of(visitor, root, "visitor-run")  # as if trained in that browser
         open_page(visitor, f"{url}/train")
         select_history_row(visitor, 0)  # the visitor's own run, listed first
-        assert visitor.get_by_label("Name of the selected run").is_visible()  # may rename it
+        visitor.get_by_label("Name of the selected run").wait_for(timeout=30_000)  # may rename it
 
         open_page(other, f"{url}/train")  # a second visitor sees it (the host shares visitors' runs by default)
         select_history_row(other, 0)
