@@ -185,13 +185,10 @@ class RunStore:
         folder = self.path(run_id)
         meta = check_meta(_read_json(folder / "run.json"), run_id)
         updated = replace(meta, name=check_name(name))
-        tmp = folder / f".run.json.{secrets.token_hex(4)}"
+        _replace_json(folder / "run.json", updated.to_json(), f"rename run {run_id!r}")
         try:
-            _write_json(tmp, updated.to_json())
-            os.replace(tmp, folder / "run.json")
             os.utime(self.root)  # listings are cached on the runs folder's time stamp
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise RunStoreError(f"could not rename run {run_id!r}: {_os_reason(exc)}") from None
 
     def _sweep_stale(self, older_than_s: float = 3600.0) -> None:
@@ -280,13 +277,7 @@ class RunStore:
             path.unlink(missing_ok=True)
             return
         self.path(run_id)  # a valid id
-        tmp = self.root / f".pin-{secrets.token_hex(4)}"
-        try:
-            _write_json(tmp, {"run_id": run_id})
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise RunStoreError(f"could not pin run {run_id!r}: {_os_reason(exc)}") from None
+        _replace_json(path, {"run_id": run_id}, f"pin run {run_id!r}")
 
     # ------------------------------------------------------------------ what visitors see
     def visitor_runs_shared(self) -> bool:
@@ -300,14 +291,8 @@ class RunStore:
     def share_visitor_runs(self, shared: bool) -> None:
         """Record the host's choice (written atomically)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".sharing-{secrets.token_hex(4)}"
-        try:
-            _write_json(tmp, {"visitor_runs_shared": bool(shared)})
-            os.replace(tmp, self.root / SHARING_FILE)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise RunStoreError(f"could not record whether visitors see each other's runs: {_os_reason(exc)}") \
-                from None
+        _replace_json(self.root / SHARING_FILE, {"visitor_runs_shared": bool(shared)},
+                      "record whether visitors see each other's runs")
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not."""
@@ -351,6 +336,18 @@ def _mtime_text(folder: Path) -> str:
         return dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
     except OSError:
         return ""
+
+
+def _replace_json(path: Path, value, what: str) -> None:
+    """Write `value` as JSON over `path` in one step (a hidden temporary file beside it, renamed over it), so a
+    reader never sees half a file; RunStoreError saying that `what` failed, and why, when the OS refuses."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}"
+    try:
+        _write_json(tmp, value)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RunStoreError(f"could not {what}: {_os_reason(exc)}") from None
 
 
 def _write_json(path: Path, value) -> None:
