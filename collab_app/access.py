@@ -85,7 +85,7 @@ def require(action: str, run_owner: str | None = None, what: str = "") -> None:
 def visible_runs(infos: list[RunInfo]) -> list[RunInfo]:
     """The runs this session may see, its own first (otherwise in the order given: newest first)."""
     who = caller()
-    shared = cached.store().visitor_runs_shared()
+    shared = cached.visitor_runs_shared()
     seen = [info for info in infos if rules.may_see(who, info.owner, shared)]
     return sorted(seen, key=lambda info: not who.owns(info.owner))  # stable: newest first within each group
 

@@ -52,7 +52,7 @@ def saw_pin(run_id: str | None) -> None:
 def _gone(old_id: str, old_label: str, now_label: str | None) -> None:
     if not cached.store().exists(old_id):
         what = f"was deleted{_by(access.DELETE, old_id)}"
-    elif not access.caller().host and not cached.store().visitor_runs_shared():
+    elif not access.caller().host and not cached.visitor_runs_shared():
         what = "is no longer shared with visitors"
     else:  # still there, but the run list says it cannot be read (damaged, or half copied by hand)
         what = "can no longer be read (the run history says why)"
@@ -61,7 +61,7 @@ def _gone(old_id: str, old_label: str, now_label: str | None) -> None:
 
 
 def _pin_moved(labels: dict[str, str]) -> None:
-    pinned = cached.store().pinned()
+    pinned = cached.pinned_run()
     seen = st.session_state.get(_PINNED, _UNSEEN)
     st.session_state[_PINNED] = pinned
     if seen is _UNSEEN or seen == pinned:

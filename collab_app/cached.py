@@ -120,6 +120,29 @@ def _list_runs(root: str, mtime_ns: int) -> list[RunInfo]:
     return RunStore(root).list()
 
 
+def pinned_run() -> str | None:
+    """The run pinned as the default for new visitors (RunStore.pinned), read again only when the runs folder
+    changes (a pin or an unpin replaces its record in the folder): the sidebar, the run history and the notices
+    ask on every script run."""
+    return _folder_records(*_folder_version())[0]
+
+
+def visitor_runs_shared() -> bool:
+    """Whether visitors see each other's runs (RunStore.visitor_runs_shared), cached like pinned_run."""
+    return _folder_records(*_folder_version())[1]
+
+
+def _folder_version() -> tuple[str, int]:
+    runs = store()
+    return str(runs.root), runs.root.stat().st_mtime_ns if runs.root.is_dir() else 0
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _folder_records(root: str, mtime_ns: int) -> tuple[str | None, bool]:
+    runs = RunStore(root)
+    return runs.pinned(), runs.visitor_runs_shared()
+
+
 def run_dataset(run_id: str) -> str | None:
     """The name of the data a listed run was trained on (or imported from), without loading the run."""
     return next((info.dataset for info in list_runs() if info.run_id == run_id), None)

@@ -31,7 +31,7 @@ def draw() -> None:
         st.info("No runs yet.")
         progress.default_run_button("Train the default run (a few seconds on CPU)", "default_run_train")
         return
-    pinned = cached.store().pinned()
+    pinned = cached.pinned_run()
     chosen = _table(infos, pinned)
     single = chosen[0] if len(chosen) == 1 and chosen[0].ok else None
     _buttons(chosen, single, pinned)
@@ -146,7 +146,7 @@ def _rename(single: RunInfo) -> None:
 
 def _sharing() -> None:
     """The host's switch: whether visitors see each other's runs."""
-    shared = cached.store().visitor_runs_shared()
+    shared = cached.visitor_runs_shared()
     if st.toggle("Visitors see each other's runs", value=shared, key="share_visitor_runs",
                  help="Off: a visitor sees the host's runs and their own only.") != shared:
         try:

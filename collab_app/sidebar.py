@@ -21,7 +21,7 @@ from .text import md
 
 
 def default_run(readable: list[RunInfo]) -> str | None:
-    return runs.choose_default(readable, settings.get("COLLAB_DEFAULT_RUN"), cached.store().pinned())
+    return runs.choose_default(readable, settings.get("COLLAB_DEFAULT_RUN"), cached.pinned_run())
 
 
 def sidebar() -> None:
