@@ -13,7 +13,7 @@ import pytest
 from collab_core.bench.harness import wait_for_app
 from collab_core.runs.owners import owner_tag
 
-from .conftest import browser_page, host_link, open_page, serving
+from .conftest import browser_page, host_link, open_page, serving, wait_until_drawn
 from .test_clicks import select_history_row
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +73,19 @@ def test_host_and_visitors_each_rule_on_the_page(server, browser):
         select_history_row(other, 0)
         assert other.get_by_role("button", name="Delete 1 selected").is_disabled()
         assert other.get_by_label("Name of the selected run").count() == 0
+
+        host.reload()  # the host turns visitors' runs private: the second visitor no longer lists the first's
+        wait_for_app(host)
+        host.get_by_text("Visitors see each other's runs").click()
+        wait_for_app(host)
+        assert json.loads((root / ".sharing.json").read_text()) == {"visitor_runs_shared": False}
+        open_page(other, f"{url}/train")
+        wait_until_drawn(other)
+        listed = other.get_by_test_id("stDataFrame").first.text_content()
+        assert "host-run" in listed and "visitor-run" not in listed
+        host.get_by_text("Visitors see each other's runs").click()  # and shared again
+        wait_for_app(host)
+        assert json.loads((root / ".sharing.json").read_text()) == {"visitor_runs_shared": True}
 
         visitor.get_by_role("button", name="Delete 1 selected").click()
         visitor.get_by_text("Deleted 1 run(s).").wait_for(timeout=30_000)
