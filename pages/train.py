@@ -66,6 +66,7 @@ if defaults.kind.bounded:
 if train_form.init(model, defaults):
     st.info("The settings below were reset to the defaults for this training data and objective.",
             icon=":material/restart_alt:")
+    remember_form()  # the refilled form, with the defaults it came from: a reload finds them and says nothing
 st.caption(f"The settings below start from the defaults measured for data of this size ({ratings.n_ratings:,} "
            f"ratings).", help=f"{md(sized.reason)}.")
 gpu = cuda_summary()

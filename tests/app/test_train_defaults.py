@@ -50,3 +50,22 @@ def test_the_defaults_follow_the_size_of_the_data_and_say_why(with_run, tmp_path
 
     at.run()  # nothing changed: no reset, no notice
     assert "reset to the defaults" not in shown(at.info)
+
+
+def test_a_reload_after_another_objective_keeps_its_settings_and_says_no_reset(with_run):
+    """Switching the objective refills the form with that objective's defaults (and says so); the browser keeps
+    the refilled form, so a reload shows the same settings without announcing a reset again."""
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import ROOT, owner_of
+
+    at = open_app("pages/train.py")
+    at.segmented_control(key="p_tr_objective").set_value("ranking").run()
+    assert "reset to the defaults for this training data and objective" in shown(at.info)
+    epochs = at.number_input(key="p_tr_dot_bias_epochs").value
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state["_proposed_owner"] = owner_of(at)
+    again.switch_page("pages/train.py").run()
+    assert again.segmented_control(key="p_tr_objective").value == "ranking"
+    assert again.number_input(key="p_tr_dot_bias_epochs").value == epochs
+    assert "reset to the defaults" not in shown(again.info)
