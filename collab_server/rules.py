@@ -150,7 +150,8 @@ def host_key() -> HostKey:
 class HostPasses:
     """The passes this server gave to browsers that opened the host link: a random text the browser keeps in its
     local storage (never in a cookie, which every port of the same host name would receive) and reports on every
-    visit. Only their hashes are kept, at most `limit`, the newest; all are forgotten when the server stops."""
+    visit. Only their hashes are kept, at most `limit`, the newest; all are forgotten when the server stops (the
+    way to take host powers back from a browser)."""
 
     def __init__(self, limit: int = 20):
         self._limit = limit
@@ -173,10 +174,6 @@ class HostPasses:
             return False
         with self._lock:
             return _hash(candidate) in self._hashes
-
-    def revoke(self, candidate: str) -> None:
-        with self._lock:
-            self._hashes.pop(_hash(candidate), None)
 
 
 def _hash(text: str) -> str:
