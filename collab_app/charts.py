@@ -501,14 +501,13 @@ def long_tail_spread(spread: dict, what: str = "item") -> go.Figure:
     (collab_core.analysis.ranking.long_tail): popularity bias is the first bar far above its held-out twin."""
     groups = [f"{g}" for g in spread["group"]]
     fig = go.Figure()
+    # the noun goes in as `meta`, never into the template itself: a noun from an import could hold "%{...}"
     fig.add_bar(x=groups, y=spread["recommended_share"], name="recommended (top-k lists)", marker_color="#1f77b4",
-                customdata=spread["items"],
-                hovertemplate="group %{x} (%{customdata} " + label(what) + "s): %{y:.1%} of recommendations"
-                              "<extra></extra>")
+                customdata=spread["items"], meta=label(what) + "s",
+                hovertemplate="group %{x} (%{customdata} %{meta}): %{y:.1%} of recommendations<extra></extra>")
     fig.add_bar(x=groups, y=spread["heldout_share"], name="held out by users", marker_color="#ff7f0e",
-                customdata=spread["items"],
-                hovertemplate="group %{x} (%{customdata} " + label(what) + "s): %{y:.1%} of held-out items"
-                              "<extra></extra>")
+                customdata=spread["items"], meta=label(what) + "s",
+                hovertemplate="group %{x} (%{customdata} %{meta}): %{y:.1%} of held-out items<extra></extra>")
     return readable(fig.update_layout(
         height=340, margin=dict(l=10, r=10, t=10, b=10), barmode="group", yaxis=dict(tickformat=".0%"),
         xaxis=dict(type="category", title={"text": f"{label(what)}s by training ratings, in tenths (1 = most rated)"}),

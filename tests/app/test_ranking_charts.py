@@ -19,3 +19,11 @@ def test_a_ranking_runs_curves_show_ndcg_per_epoch_and_a_rating_runs_keep_mse():
 def test_the_overlap_histogram_counts_users_by_shared_items():
     fig = charts.overlap_histogram(np.array([0.0, 0.1, 0.1, 1.0]), k=10)
     assert list(fig.data[0].y) == [1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_the_long_tail_chart_keeps_a_hostile_noun_out_of_its_hover_template():
+    spread = {"group": np.arange(1, 3), "items": np.array([5, 5]), "recommended_share": np.array([0.9, 0.1]),
+              "heldout_share": np.array([0.5, 0.5])}
+    fig = charts.long_tail_spread(spread, "%{y}<b>bold</b>")
+    for trace in fig.data:
+        assert "bold" not in trace.hovertemplate and "<b>" not in trace.meta and "%{meta}" in trace.hovertemplate
