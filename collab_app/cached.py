@@ -485,9 +485,9 @@ def ranking(run_id: str, data: DatasetSpec, k: int) -> tuple[ranking_lens.Rankin
 @st.cache_resource(max_entries=8, show_spinner="Ranking every user's top items ...")
 def _ranking(run_id: str, version: tuple, data: DatasetSpec, k: int):
     """A resource: per-user and per-item arrays as long as the users and the catalogue."""
-    ratings, split = load_dataset(data)[0], run_split(run_id, data)
-    return (ranking_lens.evaluate_run(load_run(run_id), ratings, split, k),
-            ranking_lens.evaluate_baselines(ratings, split, k))
+    ratings, split, users = load_dataset(data)[0], run_split(run_id, data), ranking_lens.RECORDED_USERS
+    return (ranking_lens.evaluate_run(load_run(run_id), ratings, split, k, max_users=users),
+            ranking_lens.evaluate_baselines(ratings, split, k, max_users=users))
 
 
 def ranking_pair(run_a: str, run_b: str, data: DatasetSpec, k: int):
@@ -498,11 +498,13 @@ def ranking_pair(run_a: str, run_b: str, data: DatasetSpec, k: int):
 
 @st.cache_resource(max_entries=4, show_spinner="Ranking every user's top items in both runs ...")
 def _ranking_pair(run_a: str, run_b: str, versions: tuple, data: DatasetSpec, k: int):
-    ratings, split = load_dataset(data)[0], run_split(run_a, data)
-    a, b = load_run(run_a), load_run(run_b)
-    return (ranking_lens.evaluate_run(a, ratings, split, k), ranking_lens.evaluate_run(b, ratings, split, k),
-            ranking_lens.evaluate_baselines(ratings, split, k),
-            ranking_lens.top_k_overlap(ranking_lens.run_scorer(a), ranking_lens.run_scorer(b), ratings, split, k))
+    ratings, split, users = load_dataset(data)[0], run_split(run_a, data), ranking_lens.RECORDED_USERS
+    a, b = load_run(run_a), load_run(run_b)  # every figure over the same users (a sample at ML-25M's size)
+    return (ranking_lens.evaluate_run(a, ratings, split, k, max_users=users),
+            ranking_lens.evaluate_run(b, ratings, split, k, max_users=users),
+            ranking_lens.evaluate_baselines(ratings, split, k, max_users=users),
+            ranking_lens.top_k_overlap(ranking_lens.run_scorer(a), ranking_lens.run_scorer(b), ratings, split, k,
+                                       max_users=users))
 
 
 def where_wrong(run_id: str, data: DatasetSpec, n_worst: int) -> diagnostics.ErrorReport:

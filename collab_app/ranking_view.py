@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from collab_core.analysis.ranking import RankingReport, long_tail
+from collab_core.analysis.ranking import RECORDED_USERS, RankingReport, long_tail
 from collab_core.data.nouns import Noun
 from collab_core.errors import CollabError
 
@@ -50,12 +50,19 @@ def verdict(run: RankingReport, popular: RankingReport) -> str:
             f"everyone ({popular.ndcg:.3f}) by {run.ndcg / max(popular.ndcg, 1e-9):.1f}x.")
 
 
+def _judged(report: RankingReport) -> str:
+    """"943 users judged", or, at the size where the figures come from a sample, that they do."""
+    if report.n_users >= RECORDED_USERS:
+        return f"a seeded sample of {report.n_users:,} users judged"
+    return f"{report.n_users:,} users judged"
+
+
 def draw(run_id: str, data, noun: Noun, k: int = 10) -> None:
     """The Diagnostics section: metrics beside the baselines, the long tail, the spread over users, the failures."""
     run, baselines = cached.ranking(run_id, data, k)
     st.caption(f"Each user's top {k} {md(noun.many)} (those they rated in training left out) against the "
                f"{md(noun.many)} they held out ({md(run.split)}; every held-out {md(noun.one)} counts, whatever its "
-               f"rating): {run.n_users:,} users judged in {run.seconds:.2f} s.")
+               f"rating): {_judged(run)} in {run.seconds:.2f} s.")
     st.markdown(md(verdict(run, baselines["most popular"])))
     st.dataframe(table({"this run": run, **baselines}), hide_index=True, placeholder=MISSING, key="dg_ranking",
                  column_config=column_config(k))
@@ -90,8 +97,8 @@ def draw_compare(run_a: str, run_b: str, a, b, session_data, k: int = 10) -> Non
     except CollabError as exc:
         st.caption(f"The runs' lists cannot be compared: {said(exc)}.")
         return
-    st.caption(f"Both runs' top {k} for each of A's {report_a.n_users:,} users with held-out {md(noun.many)}, judged "
-               f"on A's split ({md(report_a.split)}).")
+    st.caption(f"Both runs' top {k} for A's users with held-out {md(noun.many)} ({_judged(report_a)}), judged on "
+               f"A's split ({md(report_a.split)}).")
     split_b = b.metrics.get("split")
     if split_b != a.metrics.get("split"):
         st.warning(f"B was trained with another split ({md(split_b or 'unknown')}): some of A's held-out "

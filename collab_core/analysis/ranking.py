@@ -91,14 +91,18 @@ class RankingReport:
 
 # ---------------------------------------------------------------------- entry points
 def evaluate_run(trained: TrainedModel, ratings: Ratings, split: Split, k: int = 10, threshold: float | None = None,
-                 chunk_size: int = DEFAULT_CHUNK) -> RankingReport:
-    """Top-k metrics of a run on `split` of `ratings` (the run's own data: same users and items)."""
+                 chunk_size: int = DEFAULT_CHUNK, max_users: int | None = None) -> RankingReport:
+    """Top-k metrics of a run on `split` of `ratings` (the run's own data: same users and items); `max_users`: see
+    evaluate_scores."""
     scorer = run_scorer(trained)  # first: a run that cannot score says so before its data is compared
     check_trained_on(trained, ratings)
-    return evaluate_scores(scorer, ratings, split, k, threshold, name=trained.model_kind, chunk_size=chunk_size)
+    return evaluate_scores(scorer, ratings, split, k, threshold, name=trained.model_kind, chunk_size=chunk_size,
+                           max_users=max_users)
 
 
-RECORDED_USERS = 5000  # users a training's recorded ranking metrics are computed over (all of ML-100K's 943)
+# users a training's recorded ranking metrics, and the pages' ranking sections, are computed over (all of ML-100K's
+# 943; a seeded sample of ML-25M's 162,541, which would take minutes in full: docs/performance.md)
+RECORDED_USERS = 5000
 
 
 def recorded_metrics(trained: TrainedModel, ratings: Ratings, split: Split, k: int = 10) -> dict:
@@ -117,12 +121,12 @@ def recorded_metrics(trained: TrainedModel, ratings: Ratings, split: Split, k: i
 
 
 def evaluate_baselines(ratings: Ratings, split: Split, k: int = 10, threshold: float | None = None, seed: int = 0,
-                       chunk_size: int = DEFAULT_CHUNK) -> dict[str, RankingReport]:
+                       chunk_size: int = DEFAULT_CHUNK, max_users: int | None = None) -> dict[str, RankingReport]:
     """The most popular items and random items, on the same split: {'most popular': ..., 'random': ...}."""
     return {"most popular": evaluate_scores(popularity_scorer(ratings, split), ratings, split, k, threshold,
-                                            name="most popular", chunk_size=chunk_size),
+                                            name="most popular", chunk_size=chunk_size, max_users=max_users),
             "random": evaluate_scores(random_scorer(ratings.n_items, seed), ratings, split, k, threshold,
-                                      name="random", chunk_size=chunk_size)}
+                                      name="random", chunk_size=chunk_size, max_users=max_users)}
 
 
 def evaluate_scores(score_chunk: ScoreChunk, ratings: Ratings, split: Split, k: int = 10,
@@ -135,9 +139,7 @@ def evaluate_scores(score_chunk: ScoreChunk, ratings: Ratings, split: Split, k: 
     train = _user_item_matrix(ratings, split.train)  # (n_users, n_items) the items each user trained on
     relevant = _user_item_matrix(ratings, _relevant_rows(ratings, split.valid, threshold))  # (n_users, n_items)
     n_relevant = np.diff(relevant.indptr)  # (n_users,)
-    users = np.flatnonzero(n_relevant > 0)  # (n_eval,) only a user with something to find can be judged
-    if max_users is not None and len(users) > max_users:
-        users = np.sort(np.random.default_rng(0).choice(users, max_users, replace=False))
+    users = _judged_users(n_relevant, max_users)  # (n_eval,)
     if len(users) == 0:
         raise DataError(f"no user has a relevant held-out rating{_threshold_words(threshold)}: nothing to rank")
     per_user = {m: np.empty(len(users)) for m in ("precision", "recall", "ndcg", "map", "hit", "rr")}
@@ -189,12 +191,13 @@ def top_items(score_chunk: ScoreChunk, ratings: Ratings, split: Split, users: np
 
 
 def top_k_overlap(scorer_a: ScoreChunk, scorer_b: ScoreChunk, ratings: Ratings, split: Split, k: int = 10,
-                  chunk_size: int = DEFAULT_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+                  chunk_size: int = DEFAULT_CHUNK, max_users: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """How much two scorers' top-k lists agree, user by user: (raw user ids (n_users,), share of A's list that is
-    also in B's (n_users,) from 0 to 1), for every user with a held-out item (the users the metrics judge)."""
+    also in B's (n_users,) from 0 to 1), for every user with a held-out item (the users the metrics judge, the same
+    sample of them with `max_users`)."""
     _check_k(k, ratings.n_items, chunk_size)
     train = _user_item_matrix(ratings, split.train)  # (n_users, n_items)
-    users = np.flatnonzero(np.diff(_user_item_matrix(ratings, split.valid).indptr) > 0)  # (n_eval,)
+    users = _judged_users(np.diff(_user_item_matrix(ratings, split.valid).indptr), max_users)  # (n_eval,)
     overlap = np.empty(len(users))
     for lo in range(0, len(users), chunk_size):
         chunk = users[lo: lo + chunk_size]  # (n_chunk,)
@@ -260,6 +263,16 @@ def random_scorer(n_items: int, seed: int = 0) -> ScoreChunk:
 
 
 # ---------------------------------------------------------------------- the pieces
+def _judged_users(n_relevant: np.ndarray, max_users: int | None) -> np.ndarray:
+    """The users with something to find ((n_users,) counts -> indices), or a seeded sample of `max_users` of them:
+    the same sample for every scorer, so their figures stay comparable."""
+    users = np.flatnonzero(n_relevant > 0)  # (n_eval,)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(0).choice(users, max_users, replace=False))
+    return users
+
+
+
 def _user_item_matrix(ratings: Ratings, rows: np.ndarray) -> sp.csr_matrix:
     """(n_users, n_items) bool CSR with a True at each (user, item) of `rows`."""
     rows = np.asarray(rows)

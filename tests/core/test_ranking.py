@@ -297,3 +297,20 @@ def test_top_k_overlap_is_one_with_itself_and_counts_shared_items():
     left = ratings.n_items - np.bincount(ratings.user_index[split.train], minlength=ratings.n_users)
     position = {u: i for i, u in enumerate(ratings.user_ids)}
     assert (none_shared[left[[position[u] for u in users]] >= 10] == 0).all()
+
+
+def test_a_capped_evaluation_judges_one_seeded_sample_of_users_for_every_scorer():
+    from collab_core.analysis.ranking import evaluate_baselines, popularity_scorer, top_k_overlap
+    from collab_core.data.splits import stratified_split
+    from tests.planted import planted_ratings
+
+    ratings, _ = planted_ratings(n_users=80, n_items=40, n_ratings=2000, n_factors=2, seed=4)
+    split = stratified_split(ratings, 0.75, 42)
+    reports = evaluate_baselines(ratings, split, k=5, max_users=25)
+    popular, rand = reports["most popular"], reports["random"]
+    assert popular.n_users == rand.n_users == 25 and list(popular.user_ids) == list(rand.user_ids)
+    users, _ = top_k_overlap(popularity_scorer(ratings, split), popularity_scorer(ratings, split), ratings, split,
+                             k=5, max_users=25)
+    assert list(users) == list(popular.user_ids)
+    full = evaluate_baselines(ratings, split, k=5)["most popular"]
+    assert full.n_users > 25 and set(popular.user_ids) < set(full.user_ids)
