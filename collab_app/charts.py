@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from collab_app import density
+
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
 YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
@@ -113,17 +115,27 @@ def lr_finder(lrs: list[float], losses: list[float], suggested: float) -> go.Fig
     return readable(fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Learning-rate finder"))
 
 
-def bias_vs_mean(table: pd.DataFrame, what: str = "item") -> go.Figure:
+def bias_vs_mean(table: pd.DataFrame, what: str = "item", point_budget: int = density.POINT_BUDGET,
+                 many: str | None = None) -> go.Figure:
     """Learned bias against mean rating, sized by count: points off the trend are where the model
-    disagrees with the average (e.g. a film liked only by people who like everything)."""
+    disagrees with the average (e.g. a film liked only by people who like everything). With more rows than
+    `point_budget`, every row goes into a density layer and the most rated are points (see `projection`); `many`:
+    the plural of `what`, for the layer's hover."""
+    everything = table
+    table = table.iloc[density.budget_rows(table["count"].to_numpy(), point_budget)]
     table = table.assign(title=labels(table["title"]), genres=labels(table["genres"]))
     sized = table["count"].gt(0).any()  # an imported run may have no counts: all-zero sizes would draw nothing
     fig = px.scatter(table, x="mean_rating", y="bias", size="count" if sized else None, size_max=18,
                      hover_name="title",
                      hover_data={"count": True, "genres": True, "mean_rating": ":.2f", "bias": ":.3f"},
                      labels={"mean_rating": "mean rating", "bias": f"learned {label(what)} bias"}, opacity=0.6)
+    if len(everything) > len(table):  # the density layer first: drawn beneath the points
+        layer = density.heatmap(everything["mean_rating"].to_numpy(), everything["bias"].to_numpy(),
+                                f"every {label(what)}", label(many or what + "s"))
+        fig = go.Figure({"data": [layer, *fig.to_dict()["data"]], "layout": fig.layout})
     return readable(fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10),
-                                      title="Learned bias vs mean rating"))
+                                      title="Learned bias vs mean rating",
+                                      meta=_coverage(len(everything), len(table), 2)))
 
 
 def user_bias_histogram(biases: np.ndarray, bins: int = 50) -> go.Figure:
@@ -158,19 +170,27 @@ class Mark:
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
-               marks: list[Mark] | None = None, colour_title: str | None = None) -> go.Figure:
+               marks: list[Mark] | None = None, colour_title: str | None = None,
+               point_budget: int = density.POINT_BUDGET, what: str = "items") -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
 
+    Every item is on the map: with more than `point_budget` of them, a 2D map draws them all as a density layer
+    (items per cell, hover says how many `what`) and the `point_budget` most rated as points above it; a 3D map
+    draws them all as small plain dots under those points (see collab_app.density). Marks are always points.
+    `map_coverage` tells the page which.
+
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
     axes = ["x", "y", "z"][:dims]
     kind = "scatter3d" if dims == 3 else "scattergl"
     size = 3 if dims == 3 else 7
-    traces = []
+    everything = points  # the whole set: the axes' extent, and the density layer when points are budgeted
+    traces = [] if len(points) <= point_budget else [_every_item(points, axes, label(what))]
+    points = points.iloc[density.budget_rows(points["count"].to_numpy(), point_budget)]
 
     def trace(frame: pd.DataFrame, **extra) -> dict:
         hover = (pd.Series(labels(frame["title"]), index=frame.index) + "<br>"
@@ -180,7 +200,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
             hover = hover + frame["hover_extra"].astype(str).to_numpy()
         # customdata: one item index per point, as a flat list of ints. A 2-D numpy array would travel as a
         # typed array and come back from a click as {"0": index}, not [index] (clicked_item reads both).
-        return {"type": kind, "mode": "markers", **{a: frame[a].to_numpy() for a in axes},
+        return {"type": kind, "mode": "markers", **{a: frame[a].to_numpy(dtype=np.float32) for a in axes},
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
@@ -211,7 +231,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
     candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
     if dims == 2 and len(candidates):
-        candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+        candidates = candidates.iloc[_spaced_labels(candidates, everything, height)]
     elif len(candidates):
         candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
     plain = candidates[candidates["_mark"] == -1]
@@ -230,7 +250,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
             traces.append(trace(mark.frame, name=mark.name, mode="markers+text", text=text,
                                 textposition="top center", textfont={"size": LABEL_SIZE}, marker=marker))
     if dims == 2:
-        layout["annotations"] = label_annotations(candidates, points)
+        layout["annotations"] = label_annotations(candidates, everything)
     else:
         label_rows = candidates[candidates["_mark"] == -1]
         if len(label_rows):
@@ -245,8 +265,46 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         layout.update(titles)
     # how many of the points asked to be labelled are, for the page to say (layout.meta is Plotly's user data)
     layout["meta"] = {"labels_wanted": 0 if label_rows is None else len(label_rows),
-                      "labels_shown": int((candidates["_mark"] == -1).sum()) if len(candidates) else 0}
+                      "labels_shown": int((candidates["_mark"] == -1).sum()) if len(candidates) else 0,
+                      **_coverage(len(everything), len(points), dims)}
     return readable(go.Figure({"data": traces, "layout": layout}))
+
+
+def _every_item(points: pd.DataFrame, axes: list[str], what: str) -> dict:
+    """The layer under a budgeted map's points that holds every item: a density heatmap in 2D; in 3D (where a
+    heatmap cannot stand) every item as a small grey dot, coordinates only (float32 typed arrays, no hover text:
+    about 12 bytes an item instead of 150)."""
+    if len(axes) == 2:
+        return density.heatmap(points["x"].to_numpy(), points["y"].to_numpy(), "every item", what)
+    return {"type": "scatter3d", "mode": "markers", "name": "every item", "showlegend": False, "hoverinfo": "skip",
+            **{a: points[a].to_numpy(dtype=np.float32) for a in axes},
+            "marker": {"size": 1.5, "color": f"rgba({density.GREY}, 0.5)"}}
+
+
+def _coverage(items: int, drawn: int, dims: int) -> dict:
+    """What a map draws, for the page's caption: every one of `items`, `drawn` of them as points (hoverable,
+    clickable), the rest as density (2D) or plain dots (3D)."""
+    return {"items": items, "points": drawn, "rest": "" if drawn >= items else "density" if dims == 2 else "dots"}
+
+
+def map_coverage(figure: go.Figure) -> tuple[int, int, str]:
+    """(items on the map, items drawn as points, how the rest are drawn: "" when none are, "density" or "dots") of
+    a `projection` or `aligned_maps` figure."""
+    meta = figure.layout.meta or {}
+    items = int(meta.get("items", 0))
+    return items, int(meta.get("points", items)), str(meta.get("rest", ""))
+
+
+def coverage_note(figure: go.Figure, many: str, most_rated: bool = True, chart: str = "map") -> str:
+    """A caption's sentence on what a budgeted map draws as points and what as density (or dots); "" when every
+    item is a point. `many`: the plural noun, already escaped for the caption's Markdown."""
+    items, drawn, rest = map_coverage(figure)
+    if not rest:
+        return ""
+    which = "most rated" if most_rated else "first"
+    beneath = ("the shaded density layer beneath holds every one (hover a cell: how many it holds)" if rest == "density"
+               else "every one is a small grey dot beneath them")
+    return f"All {items:,} {many} are on the {chart}: the {drawn:,} {which} as points, and {beneath}."
 
 
 def labels_shown(figure: go.Figure) -> tuple[int, int]:
@@ -336,13 +394,15 @@ def clicked_item(points: list) -> int | None:
 
 # ---------------------------------------------------------------------- the "You" page
 def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame, recommended: pd.DataFrame,
-            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620) -> go.Figure:
+            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620,
+            what: str = "items") -> go.Figure:
     """The item map coloured by the folded-in user's predicted rating, with the movies they rated, the
     recommendations, the movie being explained, and the user drawn at their vector's place on the map's axes
     with an arrow from the centre: movies farther along it score higher. `points` as for `projection`, with a
-    column `predicted`."""
+    column `predicted`; with more than a point budget of them, the most rated are points over a density layer of
+    all (see `projection`)."""
     fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
-                     colour_title="your predicted rating",
+                     colour_title="your predicted rating", what=what,
                      marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
                             Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
                                                                              "circle-open")])
@@ -391,13 +451,19 @@ def jaccard_histogram(jaccard: np.ndarray, k: int) -> go.Figure:
 
 def aligned_maps(map_a: np.ndarray, map_b: np.ndarray, titles: np.ndarray, moved: np.ndarray,
                  axis_names: tuple[str, str], selected: int | None = None, height: int = 620,
-                 rows: np.ndarray | None = None) -> go.Figure:
+                 rows: np.ndarray | None = None, counts: np.ndarray | None = None,
+                 point_budget: int = density.POINT_BUDGET, what: str = "items") -> go.Figure:
     """Run A's items and run B's, aligned onto A, on A's PCA axes; the `moved` rows (positions) joined from their
     place in A to their place in B and labelled at B's. Each marker's customdata is its row, so a click can
-    select the item. `rows`: the rows drawn as points (all by default; a bounded map passes a subset)."""
-    rows = np.arange(len(titles)) if rows is None else np.asarray(rows)
+    select the item. `rows`: the rows drawn as points (all by default; a bounded map passes a subset).
+    `counts` (each row's rating count): with more rows than `point_budget`, every row of each run goes into a
+    density layer in the run's colour, and the `point_budget` most rated are drawn as points (`rows` unused)."""
+    every = counts is not None and len(titles) > point_budget
+    rows = density.budget_rows(counts, point_budget) if every else (
+        np.arange(len(titles)) if rows is None else np.asarray(rows))
     hover = labels(pd.Series(titles))
-    traces = [{"type": "scattergl", "mode": "markers", "x": m[rows, 0], "y": m[rows, 1], "name": name,
+    traces = _run_densities(map_a, map_b, label(what)) if every else []
+    traces += [{"type": "scattergl", "mode": "markers", "x": m[rows, 0], "y": m[rows, 1], "name": name,
                "customdata": [int(i) for i in rows], "hovertext": hover[rows], "hoverinfo": "text",
                "marker": dict(size=6, opacity=0.55, color=RUN_COLOURS[side])}
               for side, m, name in (("a", map_a, "A"), ("b", map_b, "B (aligned onto A)"))]
@@ -428,8 +494,19 @@ def aligned_maps(map_a: np.ndarray, map_b: np.ndarray, titles: np.ndarray, moved
                        "line": dict(color=YOU, width=3)})
     layout = {"height": height, "margin": dict(l=10, r=10, t=10, b=10), "legend": dict(orientation="h"),
               "xaxis": {"title": {"text": axis_names[0]}}, "yaxis": {"title": {"text": axis_names[1]}},
-              "annotations": label_annotations(wanted, everything)}
+              "annotations": label_annotations(wanted, everything),
+              "meta": _coverage(len(titles), len(rows), 2) if every else {}}
     return readable(go.Figure({"data": traces, "layout": layout}))
+
+
+def _run_densities(map_a: np.ndarray, map_b: np.ndarray, what: str) -> list[dict]:
+    """Every item of A and of B as a density layer each, in the run's colour on one shared grid; half opaque at
+    most, so where the runs agree the two colours mix and where they differ each shows."""
+    extent = density.extent_of((map_a[:, 0], map_a[:, 1]), (map_b[:, 0], map_b[:, 1]))
+    rgb = {side: ", ".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5)) for side, colour in RUN_COLOURS.items()}
+    return [density.heatmap(m[:, 0], m[:, 1], name, f"{what} of {side.upper()}", rgb[side], extent=extent,
+                            highest=0.5)
+            for side, m, name in (("a", map_a, "every item of A"), ("b", map_b, "every item of B"))]
 
 
 # ---------------------------------------------------------------------- the Diagnostics page
