@@ -229,7 +229,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     wanted = [m.frame.assign(_mark=i) for i, m in reversed(list(enumerate(drawn))) if m.labelled]
     if label_rows is not None and not label_rows.empty:  # a marked point is labelled by its mark only
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
-    candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
+    candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark", "x", "y", "title"])
     if dims == 2 and len(candidates):
         candidates = candidates.iloc[_spaced_labels(candidates, everything, height)]
     elif len(candidates):
