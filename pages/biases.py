@@ -4,7 +4,6 @@ import streamlit as st
 
 from collab_app import cached, charts, options, progress, state
 from collab_app.text import MISSING, md
-from collab_core.analysis import interpret
 
 active = progress.page_run()
 trained = active.trained
@@ -63,10 +62,11 @@ st.dataframe(bottom[order], hide_index=True, placeholder=MISSING, column_config=
 table = cached.item_table(active.run_id)
 eligible = table.loc[trained.catalog.top_items(top_n)] if min_ratings is None else table[table["count"] >= min_ratings]
 if eligible["mean_rating"].notna().any():
-    drawn = table.loc[interpret.most_rated(eligible.index, trained.catalog.counts)]
-    if len(drawn) < len(eligible):
-        st.caption(f"The chart draws the {len(drawn):,} most rated of the {md(noun.count(len(eligible)))} ranked.")
-    st.plotly_chart(charts.bias_vs_mean(drawn, noun.one), key="bias_scatter")
+    figure = charts.bias_vs_mean(eligible, noun.one, many=noun.many)  # every ranked item, the most rated as points
+    note = charts.coverage_note(figure, f"{md(noun.many)} ranked", trained.has_counts, chart="chart")
+    if note:
+        st.caption(note)
+    st.plotly_chart(figure, key="bias_scatter")
 else:
     st.caption("This imported run has no mean ratings, so its biases are not set against them.")
 if trained.user_biases() is not None:

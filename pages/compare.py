@@ -1,7 +1,6 @@
 """Compare: two runs side by side over the items they share (collab_core.analysis.compare): settings, scores, loss
 curves, bias rankings, neighbour stability, and B's map aligned onto A's. Clicking an item on the aligned map shows its
 neighbours in both runs."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +8,6 @@ from collab_app import access, cached, charts, compare_choice, options, progress
 from collab_app.messages import said
 from collab_app.run_labels import run_labels
 from collab_app.text import MISSING, md
-from collab_core.analysis import interpret
 from collab_core.errors import CollabError
 
 ROWS = 10  # rows of each ranking table
@@ -191,15 +189,13 @@ st.caption(f"B turned (and scaled) to line up with A, both drawn on A's map. Red
            help=f"B's factors are rotated onto A's by orthogonal Procrustes (shape difference left: "
                 f"{alignment.disparity:.3f}), then both are drawn on the first two principal components of A.")
 row_counts = a.catalog.counts[result.match.index_a[result.positions]]  # (n_compared,) A's count of each row
-drawn_rows = interpret.most_rated(np.arange(len(compared_ids)), row_counts,
-                                  always=[*moved_rows, *([selected_row] if selected_row >= 0 else [])])
-if len(drawn_rows) < len(compared_ids):
-    st.caption(f"The map draws the {interpret.MAP_POINTS:,} most rated of the {len(compared_ids):,} compared "
-               f"{md(noun.many)} (and those marked); every figure above uses all of them.")
-st.plotly_chart(charts.aligned_maps(alignment.map_a, alignment.map_b, result.titles, moved_rows,
-                                    tuple(f"PC{c + 1} of A ({r:.0%})" for c, r in enumerate(ratios[:2])),
-                                    selected=selected_row if selected_row >= 0 else None, rows=drawn_rows),
-                key="cmp_map", on_select=select_clicked_item, selection_mode="points")
+figure = charts.aligned_maps(alignment.map_a, alignment.map_b, result.titles, moved_rows,
+                             tuple(f"PC{c + 1} of A ({r:.0%})" for c, r in enumerate(ratios[:2])),
+                             selected=selected_row if selected_row >= 0 else None, counts=row_counts, what=noun.many)
+note = charts.coverage_note(figure, f"compared {md(noun.many)} of each run", a.has_counts)
+if note:  # every compared item is on the map, the most rated of them as points
+    st.caption(note)
+st.plotly_chart(figure, key="cmp_map", on_select=select_clicked_item, selection_mode="points")
 if selected_id is not None and selected_row < 0:
     st.caption(f"{md(a.catalog.display_title(selected_id))} is not among the compared {md(noun.many)}.")
 elif selected_id is not None:

@@ -7,7 +7,6 @@ import streamlit as st
 
 from collab_app import cached, charts, options, picker, progress, state
 from collab_app.text import MISSING, md
-from collab_core.analysis import interpret
 
 active = progress.page_run()
 catalog = active.trained.catalog
@@ -78,15 +77,14 @@ st.dataframe(result[shown_columns], hide_index=True, placeholder=MISSING, key="n
                             "count": st.column_config.NumberColumn("ratings", width=70)})
 
 coords = cached.pca_map_all_items(active.run_id, int(min_ratings))
-shown = interpret.most_rated(index.candidates, catalog.counts, always=[query, *found])
+shown = np.union1d(index.candidates, [query, *found])  # every candidate: the chart draws the most rated as points
 points = table.loc[shown, ["title", "genres", "bias", "count"]].assign(
     x=coords[shown, 0], y=coords[shown, 1], index=shown)
+figure = charts.projection(points, 2, None, highlight=points.loc[[query]], neighbours=points.loc[found],
+                           axis_names=("PC1", "PC2"), height=560, what=noun.many)
+note = charts.coverage_note(figure, md(noun.many), active.trained.has_counts)
 st.subheader("On the map")
 st.caption(f"The {md(noun.many)} on the two directions along which their vectors differ most (the first two "
            f"principal components). Red: the query; orange: its neighbours. **Click any point** to make it the query."
-           + (f" The map draws the {interpret.MAP_POINTS:,} most rated of the {len(index):,} candidates (and the "
-              f"query and its neighbours); the search above finds any of them." if len(index) > len(shown) else ""))
-st.plotly_chart(
-    charts.projection(points, 2, None, highlight=points.loc[[query]], neighbours=points.loc[found],
-                      axis_names=("PC1", "PC2"), height=560),
-    key="nb_map", on_select=select_clicked_point, selection_mode="points")
+           + (f" {note}" if note else ""))
+st.plotly_chart(figure, key="nb_map", on_select=select_clicked_point, selection_mode="points")

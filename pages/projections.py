@@ -113,9 +113,11 @@ if highlight and (highlight_rows is None or highlight_rows.empty):
                f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
-                           highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour))
+                           highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
+                           what=noun.many)
 labelled, asked = charts.labels_shown(figure)
-said = [f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []
+note = charts.coverage_note(figure, md(noun.many), active.trained.has_counts)  # "" when every item is a point
+said = ([f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []) + ([note] if note else [])
 if asked:
     said.append(f"Labelled: {labelled} of the {asked} " + ("most rated" if active.trained.has_counts else "first") + (
         "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))

@@ -9,7 +9,6 @@ import streamlit as st
 from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.messages import said
 from collab_app.text import MISSING, md
-from collab_core.analysis import interpret
 from collab_core.errors import CollabError
 
 MAX_RATINGS = 20
@@ -215,23 +214,21 @@ def explain_clicked_point():
 
 try:
     where, candidates, predicted = cached.you_on_map(run_id, yours, int(min_ratings))
-    kept = np.isin(candidates, interpret.most_rated(candidates, catalog.counts, always=[*rated_indices, *recommended]))
-    drawn, predicted = candidates[kept], predicted[kept]  # (m,) each: a bounded map of the most rated
 except CollabError as exc:  # 'nn': user and item embeddings share no space
     st.info(f"Not for this model: {said(exc)}.", icon=":material/info:")
 else:
-    bounded = (f" (the {len(drawn):,} most rated of the {len(candidates):,}, and yours)" if len(drawn) < len(candidates)
-               else "")
-    st.caption(f"The {md(noun.many)} rated at least {min_ratings} times{bounded}, on the same map as Projections, "
+    # every candidate: the chart draws the most rated as points, the whole set as density
+    figure = charts.you_map(frame_of(candidates, predicted), (where.x, where.y), frame_of(rated_indices),
+                            frame_of(recommended), frame_of([explain_index]) if explain_index is not None else None,
+                            (f"PC1 ({where.explained[0]:.0%})", f"PC2 ({where.explained[1]:.0%})"), what=noun.many)
+    note = charts.coverage_note(figure, md(noun.many), active.trained.has_counts)
+    st.caption(f"The {md(noun.many)} rated at least {min_ratings} times, on the same map as Projections, "
                f"coloured by your predicted rating. Your star is your vector on the map: {md(noun.many)} lying "
                f"farther from the centre in the direction of the arrow score higher. **Click {md(noun.a)}** to "
-               f"see why it gets its rating.",
+               f"see why it gets its rating." + (f" {note}" if note else ""),
                help=f"The map is the first two principal components of the {md(noun.one)} factors. It shows "
                     f"{where.share:.0%} of your vector (its axes hold {where.explained.sum():.0%} of their "
                     f"variance): the rest of your taste points along other directions.")
-    figure = charts.you_map(frame_of(drawn, predicted), (where.x, where.y), frame_of(rated_indices),
-                            frame_of(recommended), frame_of([explain_index]) if explain_index is not None else None,
-                            (f"PC1 ({where.explained[0]:.0%})", f"PC2 ({where.explained[1]:.0%})"))
     st.plotly_chart(figure, key="you_map", on_select=explain_clicked_point, selection_mode="points")
 
 st.subheader("Why this rating?")

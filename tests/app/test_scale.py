@@ -1,18 +1,23 @@
 """Every page with a run shaped like MovieLens 25M's, at a moderate size (20,000 items, 30,000 users) so that it
-stays fast: no exception, no selectbox over every item or user, no table or map of every item."""
+stays fast: no exception, no selectbox over every item or user, no table of every item, and maps that hold every
+item in a density layer but draw a bounded number of points."""
 import base64
 
 import numpy as np
 import pytest
 
 from collab_app.apptest import chart_spec
+from collab_app.density import POINT_BUDGET
+from collab_core.analysis import interpret
 
 from .conftest import PAGES, no_exceptions, open_app, pick, shown
 
 SHAPE = dict(n_users=30_000, n_items=20_000, n_ratings=1_500_000, n_factors=16)
 MAX_OPTIONS = 101  # collab_core.data.search's 100 matches and the current selection
 MAX_ROWS = 1_000
-MAP_POINTS = 5_000 + 100  # interpret.MAP_POINTS, and the items a map marks (query, neighbours, yours)
+# a map's most rated as points (or Diagnostics' seeded sample of interpret.MAP_POINTS for its norm charts), and the
+# items a map marks (query, neighbours, yours)
+MAP_POINTS = max(POINT_BUDGET, interpret.MAP_POINTS) + 100
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +44,18 @@ def points(trace: dict) -> int:
     return len(x) if x is not None else 0
 
 
+def in_density(trace: dict) -> int:
+    """How many items a density layer (a heatmap of items per cell, as float32 base64) counts."""
+    z = trace["z"]
+    cells = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]) if isinstance(z, dict) else np.array(z)
+    return int(np.nansum(cells.astype(float)))
+
+
+def densities(at) -> list[int]:
+    """The items each density layer of the page's maps counts."""
+    return [in_density(t) for c in at.get("plotly_chart") for t in chart_spec(c)["data"] if t["type"] == "heatmap"]
+
+
 def assert_bounded(at, max_points: int) -> None:
     assert no_exceptions(at), [e.value for e in at.exception]
     for box in at.selectbox:
@@ -59,21 +76,44 @@ def test_every_page_opens_bounded_with_a_scale_run(runs, page):
     assert_bounded(at, MAP_POINTS)
 
 
-def test_every_item_on_the_lists_maps_is_bounded_too(runs):
+def test_the_lists_maps_hold_every_item_with_the_most_rated_as_points(runs):
     at = open_app("pages/neighbours.py", {"run": "scale-run-0", "min": "0"})
     assert_bounded(at, MAP_POINTS)
-    assert "most rated of the 20,000 candidates" in shown(at.caption)
+    assert densities(at) == [20_000]
+    assert f"All 20,000 items are on the map: the {POINT_BUDGET:,} most rated as points" in shown(at.caption)
     at = open_app("pages/biases.py", {"run": "scale-run-0", "among": "min ratings", "min": "0"})
     assert_bounded(at, MAP_POINTS)
-    assert "most rated of the 20,000 items ranked" in shown(at.caption)
+    assert densities(at) == [20_000]
+    assert f"All 20,000 items ranked are on the chart: the {POINT_BUDGET:,} most rated" in shown(at.caption)
 
 
-def test_projections_draw_every_item_when_asked(runs):
-    at = open_app("pages/projections.py", {"run": "scale-run-0", "items": "20000", "labels": "30"})
-    assert_bounded(at, 20_000 + 30)
+def test_you_and_compare_maps_hold_every_item_they_name(runs):
+    at = open_app("pages/you.py", {"run": "scale-run-0"})
+    at.button(key="you_demo").click().run()
+    assert_bounded(at, MAP_POINTS)
+    [count] = densities(at)
+    assert count > POINT_BUDGET and f"All {count:,} items are on the map" in shown(at.caption)
+    at = open_app("pages/compare.py", {"run": "scale-run-0", "a": "scale-run-0", "b": "scale-run-1"})
+    assert_bounded(at, MAP_POINTS)
+    a, b = densities(at)
+    assert a == b > POINT_BUDGET and f"All {a:,} compared items of each run are on the map" in shown(at.caption)
+
+
+@pytest.mark.parametrize("dims", ["2", "3"])
+def test_projections_draw_every_item_when_asked(runs, dims):
+    at = open_app("pages/projections.py", {"run": "scale-run-0", "items": "20000", "labels": "30", "dims": dims})
     spec = chart_spec(at.get("plotly_chart")[0])
-    assert sum(points(t) for t in spec["data"] if t["type"] == "scattergl" and t.get("name") != "labelled") == 20_000
-    assert len(spec["layout"]["annotations"]) <= 30  # labels only for the most rated
+    drawn = sum(points(t) for t in spec["data"] if t["type"] in ("scattergl", "scatter3d")
+                and t.get("name") not in ("labelled", "labels", "every item"))
+    assert drawn == POINT_BUDGET  # the most rated, hoverable
+    if dims == "2":
+        assert_bounded(at, MAP_POINTS)
+        assert densities(at) == [20_000]  # every item, in the density layer beneath
+        assert len(spec["layout"]["annotations"]) <= 30  # labels only for the most rated
+    else:  # every item as a plain dot, without hover text
+        [dots] = [t for t in spec["data"] if t.get("name") == "every item"]
+        assert points(dots) == 20_000 and dots["hoverinfo"] == "skip"
+    assert "All 20,000 items are on the map" in shown(at.caption)
 
 
 def test_the_picker_finds_any_movie_and_any_user_by_search(runs):
