@@ -229,7 +229,8 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     wanted = [m.frame.assign(_mark=i) for i, m in reversed(list(enumerate(drawn))) if m.labelled]
     if label_rows is not None and not label_rows.empty:  # a marked point is labelled by its mark only
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
-    candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark", "x", "y", "title"])
+    candidates = (pd.concat(wanted, ignore_index=True) if wanted
+                  else pd.DataFrame(columns=["index", "_mark", "x", "y", "title"]))  # what label_annotations reads
     if dims == 2 and len(candidates):
         candidates = candidates.iloc[_spaced_labels(candidates, everything, height)]
     elif len(candidates):
@@ -271,24 +272,21 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
 
 
 def _every_item(points: pd.DataFrame, axes: list[str], what: str) -> dict:
-    """The layer under a budgeted map's points that holds every item: a density heatmap in 2D; in 3D (where a
-    heatmap cannot stand) every item as a small grey dot, coordinates only (float32 typed arrays, no hover text:
-    about 12 bytes an item instead of 150)."""
+    """The layer of a budgeted map that holds every item: a density heatmap in 2D; in 3D (where a heatmap cannot
+    stand) one grey dot per occupied cell of a 3D grid, sized by how many items it holds (collab_app.density)."""
     if len(axes) == 2:
         return density.heatmap(points["x"].to_numpy(), points["y"].to_numpy(), "every item", what)
-    return {"type": "scatter3d", "mode": "markers", "name": "every item", "showlegend": False, "hoverinfo": "skip",
-            **{a: points[a].to_numpy(dtype=np.float32) for a in axes},
-            "marker": {"size": 1.5, "color": f"rgba({density.GREY}, 0.5)"}}
+    return density.cloud(points[axes].to_numpy(), "every item", what)
 
 
 def _coverage(items: int, drawn: int, dims: int) -> dict:
     """What a map draws, for the page's caption: every one of `items`, `drawn` of them as points (hoverable,
-    clickable), the rest as density (2D) or plain dots (3D)."""
-    return {"items": items, "points": drawn, "rest": "" if drawn >= items else "density" if dims == 2 else "dots"}
+    clickable), the rest as density (2D) or cells (3D)."""
+    return {"items": items, "points": drawn, "rest": "" if drawn >= items else "density" if dims == 2 else "cells"}
 
 
 def map_coverage(figure: go.Figure) -> tuple[int, int, str]:
-    """(items on the map, items drawn as points, how the rest are drawn: "" when none are, "density" or "dots") of
+    """(items on the map, items drawn as points, how the rest are drawn: "" when none are, "density" or "cells") of
     a `projection` or `aligned_maps` figure."""
     meta = figure.layout.meta or {}
     items = int(meta.get("items", 0))
@@ -296,14 +294,15 @@ def map_coverage(figure: go.Figure) -> tuple[int, int, str]:
 
 
 def coverage_note(figure: go.Figure, many: str, most_rated: bool = True, chart: str = "map") -> str:
-    """A caption's sentence on what a budgeted map draws as points and what as density (or dots); "" when every
+    """A caption's sentence on what a budgeted map draws as points and what as density (or 3D cells); "" when every
     item is a point. `many`: the plural noun, already escaped for the caption's Markdown."""
     items, drawn, rest = map_coverage(figure)
     if not rest:
         return ""
     which = "most rated" if most_rated else "first"
     beneath = ("the shaded density layer beneath holds every one (hover a cell: how many it holds)" if rest == "density"
-               else "every one is a small grey dot beneath them")
+               else "the grey dots hold every one, a dot per small cube of the space, larger the more it holds "
+                    "(hover one: how many)")
     return f"All {items:,} {many} are on the {chart}: the {drawn:,} {which} as points, and {beneath}."
 
 

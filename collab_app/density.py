@@ -86,6 +86,38 @@ def heatmap(x: np.ndarray, y: np.ndarray, name: str, what: str, rgb: str = GREY,
             "hovertemplate": "%{meta} in this cell: %{z:,}<extra></extra>"}
 
 
+VOXELS = 24  # cells per axis of a 3D map's grid: a few thousand occupied cells at MovieLens 25M's size
+
+
+def voxels(xyz: np.ndarray, bins: int = VOXELS) -> tuple[np.ndarray, np.ndarray]:
+    """The occupied cells of a bins^3 grid over the points' extent: ((m, 3) float32 cell centres, (m,) float32 items
+    in each). Scatter3d has no heatmap, and a dot per item cost as much to draw as a hoverable point (1.5 s more at
+    59,047 items in headless Chromium here): one dot per occupied cell shows where every item is for far less."""
+    xyz = np.asarray(xyz, dtype=np.float64)  # (n, 3)
+    xyz = xyz[np.isfinite(xyz).all(axis=1)]
+    if not len(xyz):
+        return np.zeros((0, 3), dtype=np.float32), np.zeros(0, dtype=np.float32)
+    ranges = [_padded(xyz[:, a]) for a in range(3)]
+    counts, edges = np.histogramdd(xyz, bins=bins, range=ranges)  # (bins, bins, bins), 3 x (bins + 1,)
+    cells = np.argwhere(counts > 0)  # (m, 3) cell indices
+    centres = np.column_stack([(edges[a][cells[:, a]] + edges[a][cells[:, a] + 1]) / 2 for a in range(3)])  # (m, 3)
+    return centres.astype(np.float32), counts[tuple(cells.T)].astype(np.float32)
+
+
+def cloud(xyz: np.ndarray, name: str, what: str, rgb: str = GREY, bins: int = VOXELS) -> dict:
+    """A scatter3d trace of one dot per occupied cell of a 3D map, larger and more opaque the more items it holds;
+    hover says how many `what` (escaped, as `meta`) it holds."""
+    centres, counts = voxels(xyz, bins)
+    top = float(counts.max()) if len(counts) else 1.0
+    sizes = (2 + np.log2(np.maximum(counts, 1))).astype(np.float32)  # (m,) px: 2 for one item, 14 for 4,096
+    return {"type": "scatter3d", "mode": "markers", "name": name, "showlegend": False,
+            "x": centres[:, 0], "y": centres[:, 1], "z": centres[:, 2], "customdata": counts, "meta": what,
+            "hovertemplate": "%{meta} in this cell: %{customdata:,}<extra></extra>",
+            "marker": {"size": sizes, "color": counts, "cmin": 1.0, "cmax": max(top, 2.0),
+                       "colorscale": colourscale(top, rgb, 0.6), "showscale": False, "line": {"width": 0}}}
+
+
 def items_in(trace: dict) -> int:
-    """How many items a `heatmap` trace counts (the sum of its grid)."""
-    return int(np.nansum(np.asarray(trace["z"], dtype=np.float64)))
+    """How many items a `heatmap` trace (the sum of its grid) or a `cloud` trace (of its cells' counts) counts."""
+    values = trace["z"] if trace["type"] == "heatmap" else trace["customdata"]
+    return int(np.nansum(np.asarray(values, dtype=np.float64)))

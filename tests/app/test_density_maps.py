@@ -45,12 +45,12 @@ def test_a_2d_map_of_60000_items_counts_them_all_and_stays_under_2_mb(items, col
     assert "All 60,000 movies are on the map: the 4,000 most rated as points" in charts.coverage_note(figure, "movies")
 
 
-def test_a_3d_map_draws_every_item_as_plain_dots_under_the_hoverable_points(items):
+def test_a_3d_map_counts_every_item_in_cells_beside_the_hoverable_points(items):
     figure = charts.projection(items, 3, "genre")
-    dots = [t for t in figure.data if t.name == "every item"]
-    assert len(dots) == 1 and len(dots[0].x) == N and dots[0].hoverinfo == "skip"
-    assert len(pio.to_json(figure, validate=False)) < MAX_BYTES
-    assert charts.map_coverage(figure) == (N, density.POINT_BUDGET, "dots")
+    [cells] = [t for t in figure.data if t.name == "every item"]
+    assert cells.type == "scatter3d" and density.items_in(cells.to_plotly_json()) == N
+    assert len(cells.x) <= density.VOXELS ** 3 and len(pio.to_json(figure, validate=False)) < MAX_BYTES
+    assert charts.map_coverage(figure) == (N, density.POINT_BUDGET, "cells")
 
 
 def test_a_map_within_the_budget_is_all_points_and_says_nothing(items):

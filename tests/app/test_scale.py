@@ -110,9 +110,10 @@ def test_projections_draw_every_item_when_asked(runs, dims):
         assert_bounded(at, MAP_POINTS)
         assert densities(at) == [20_000]  # every item, in the density layer beneath
         assert len(spec["layout"]["annotations"]) <= 30  # labels only for the most rated
-    else:  # every item as a plain dot, without hover text
-        [dots] = [t for t in spec["data"] if t.get("name") == "every item"]
-        assert points(dots) == 20_000 and dots["hoverinfo"] == "skip"
+    else:  # every item counted in the cells of a 3D grid, one dot per occupied cell
+        [cells] = [t for t in spec["data"] if t.get("name") == "every item"]
+        counts = cells["customdata"]
+        assert int(np.frombuffer(base64.b64decode(counts["bdata"]), dtype=counts["dtype"]).sum()) == 20_000
     assert "All 20,000 items are on the map" in shown(at.caption)
 
 
