@@ -83,3 +83,19 @@ POINTS_DRAWN = "() => {" + _LIB + """
   if (!gd || !gd.data || !gd.querySelector('.main-svg')) return 0;
   return gd.data.reduce((n, t) => n + count(t.x), 0);
 }"""
+
+# the items the page's first chart shows once Plotly has drawn its frame (0 before): collab_app.density's layer of
+# every item counts the items of its cells (a heatmap: the sum of its grid; 3D's "every item" dots, one per occupied
+# cell: the sum of their customdata), any other trace its points
+ITEMS_SHOWN = "() => {" + _LIB + """
+  const gd = charts()[0];
+  if (!gd || !gd.data || !gd.querySelector('.main-svg')) return 0;
+  const sum = (a) => values(a).flat().reduce((n, v) => n + (Number.isFinite(v) ? v : 0), 0);
+  return gd.data.reduce((n, t) => n + (t.type === 'heatmap' ? sum(t.z)
+    : t.type === 'scatter3d' && t.name === 'every item' ? sum(t.customdata) : count(t.x)), 0);
+}"""
+
+# whether every chart of the page has drawn its frame (true on a page without charts)
+CHARTS_DRAWN = "() => {" + _LIB + """
+  return charts().every(gd => gd.data && gd.querySelector('.main-svg'));
+}"""
