@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from collab_core import settings
-from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
+from collab_core.analysis import axes, compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
 from collab_core.analysis import ranking as ranking_lens
+from collab_core.analysis import regions as region_labels
 from collab_core.data import splits
 from collab_core.data.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.data.ratings import DensityReport, Ratings, Split, random_split
@@ -247,6 +248,40 @@ def _transposed_loadings(run_id: str, version: tuple, top_n: int | None, k: int 
     trained = load_run(run_id)
     indices = trained.catalog.top_items(top_n)
     return indices, interpret.transposed_pca(trained.item_factors()[indices], k)
+
+
+def axis_terms(run_id: str, text: str) -> np.ndarray:
+    """(m,) the item indices the comma-separated search terms of an axis end stand for (axes.NoMatchError names a
+    term that matches nothing: not cached, so fixing the term is seen at once)."""
+    return _axis_terms(run_id, run_version(run_id), text)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _axis_terms(run_id: str, version: tuple, text: str) -> np.ndarray:
+    return axes.resolve_terms(load_run(run_id).catalog, text)
+
+
+def axis_map(run_id: str, top_n: int | None, x_ends: tuple, y_ends: tuple | None = None):
+    """The custom-axis map of the `top_n` most rated items and the ends' items: see axes.axis_map."""
+    return _axis_map(run_id, run_version(run_id), top_n, x_ends, y_ends)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _axis_map(run_id: str, version: tuple, top_n: int | None, x_ends: tuple, y_ends: tuple | None):
+    trained = load_run(run_id)
+    return axes.axis_map(trained.item_factors(), trained.catalog.top_items(top_n), x_ends, y_ends)
+
+
+def map_regions(run_id: str, indices: np.ndarray, coords: np.ndarray, n_regions: int) -> list[region_labels.Region]:
+    """The regions of a 2D map of the items `indices` (m,) at `coords` (m, 2); members are positions in `indices`."""
+    return _map_regions(run_id, run_version(run_id), indices, coords, n_regions)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _map_regions(run_id: str, version: tuple, indices: np.ndarray, coords: np.ndarray, n_regions: int):
+    catalog = load_run(run_id).catalog
+    return region_labels.find_regions(coords, catalog.items["genres"].to_numpy()[indices], catalog.counts[indices],
+                                      catalog.display_titles[indices], n_regions)
 
 
 def neighbour_index(run_id: str, metric: str, min_ratings: int) -> interpret.NeighbourIndex:

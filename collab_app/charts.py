@@ -260,6 +260,8 @@ def label_annotations(rows: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     (a label floating near a crowd could belong to any of it): Plotly draws annotations above every trace, WebGL
     ones included, and `shadow: auto` rings each letter in the background's colour, so a label stays readable
     over a crowd of points in light and dark mode alike."""
+    if rows.empty:  # no labels asked for (Labels 0) and nothing marked: the frame may not even have x and y
+        return []
     anchors = {"top center": "center", "top left": "right", "top right": "left"}
     return [{"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
              "arrowcolor": OUTLINE, "ax": 0, "ay": -LABEL_RISE, "standoff": 4, "yanchor": "bottom",
@@ -314,6 +316,81 @@ def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> lis
             boxes.append(box)
             kept.append(i)
     return kept
+
+
+# ---------------------------------------------------------------------- region labels of a 2D map
+REGION = "region:"  # a region label's customdata is "region:<number>": a click on it is told apart from an item's
+REGION_MARKER = 14  # px: the label's clickable mark; its radius beats a WebGL point's in Plotly's hover distance
+
+
+def region_label_trace(rows: pd.DataFrame, points: pd.DataFrame, height: int = 620) -> dict:
+    """A trace of region labels to append to a 2D `projection` figure. `rows`: one per region with x, y (where the
+    label goes), number, genre_text, title_text (plain text, escaped here) and hover (Markdown-free plain text).
+
+    An SVG `scatter`, not WebGL: Plotly draws SVG traces above the WebGL points, and gives an SVG marker priority
+    over a WebGL point within its radius when it picks the point under the mouse, so a click on the label's mark
+    picks the region. The text is two lines (genres in bold, then titles) above the mark, or below it near the top
+    edge, and leans inwards near a side edge so it is not cut; `shadow: auto` rings the letters in the
+    background's colour, as the point labels are (readable in light and dark mode)."""
+    text = [f"<b>{label(g)}</b><br>{label(t)}" if g else label(t) for g, t in zip(rows["genre_text"],
+                                                                             rows["title_text"])]
+    return {"type": "scatter", "mode": "markers+text", "name": "regions", "showlegend": False,
+            "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float), "text": text,
+            "textposition": _region_positions(rows, points), "textfont": {"size": LABEL_SIZE, "shadow": "auto"},
+            "customdata": [f"{REGION}{int(n)}" for n in rows["number"]], "hovertext": labels(rows["hover"]),
+            "hoverinfo": "text", "cliponaxis": False,
+            "marker": dict(size=REGION_MARKER, symbol="diamond", color="rgba(128, 128, 128, 0.35)",
+                           line=dict(width=2, color=OUTLINE))}
+
+
+def region_labels_fit(rows: pd.DataFrame, points: pd.DataFrame, height: int = 620) -> bool:
+    """Whether no two region labels would cover each other on a PLOT_WIDTH_PX-wide chart (the boxes estimated from
+    the lines' lengths, as `_spaced_labels` does for point labels): if not, the page asks for fewer regions."""
+    boxes = _region_boxes(rows, points, height)
+    return all(a[2] < b[0] or a[0] > b[2] or a[3] < b[1] or a[1] > b[3]
+               for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def clicked_region(points: list) -> int | None:
+    """The region number behind the first clicked point when it is a region label (see `region_label_trace`)."""
+    value = points[0].get("customdata") if points and isinstance(points[0], dict) else None
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if isinstance(value, str) and value.startswith(REGION) and value[len(REGION):].isdigit():
+        return int(value[len(REGION):])
+    return None
+
+
+def _region_lines(rows: pd.DataFrame) -> pd.Series:
+    """The longer of each label's two lines: what sets its width."""
+    genre, title = rows["genre_text"].astype(str), rows["title_text"].astype(str)
+    return genre.where(genre.str.len() >= title.str.len(), title)
+
+
+def _region_positions(rows: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+    """Each label's textposition: above its mark ("top ..."), below it in the top eighth of the map; centred, or
+    leaning inwards near a side (as `_text_positions`)."""
+    sides = _text_positions(rows.assign(title=_region_lines(rows)), points)  # 'top center', 'top left', 'top right'
+    y_low, y_high = float(points["y"].min()), float(points["y"].max())
+    near_top = rows["y"].to_numpy(dtype=float) > y_high - (y_high - y_low) / 8
+    return [side.replace("top", "bottom") if top else side for side, top in zip(sides, near_top)]
+
+
+def _region_boxes(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> list[tuple]:
+    """(left, bottom, right, top) in px of each region label, its two lines and its mark."""
+    x_low, x_high = float(points["x"].min()), float(points["x"].max())
+    y_low, y_high = float(points["y"].min()), float(points["y"].max())
+    px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)
+    px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
+    tall = 2 * LABEL_SIZE * 1.3
+    boxes = []
+    for x, y, width, where in zip(rows["x"].to_numpy(dtype=float) * px_x, rows["y"].to_numpy(dtype=float) * px_y,
+                                  _label_width(_region_lines(rows)), _region_positions(rows, points)):
+        left = x - width / 2 if where.endswith("center") else x - width if where.endswith("left") else x
+        low, high = (y - REGION_MARKER / 2, y + REGION_MARKER / 2 + tall) if where.startswith("top") else (
+            y - REGION_MARKER / 2 - tall, y + REGION_MARKER / 2)
+        boxes.append((left, low, left + width, high))
+    return boxes
 
 
 def clicked_item(points: list) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from collab_core.analysis.interpret import pca
 from collab_core.data.catalog import ItemCatalog
 from collab_core.data.search import match_items
 from collab_core.errors import CollabError
@@ -73,3 +74,22 @@ def resolve_terms(catalog: ItemCatalog, text: str, per_term: int = PER_TERM) -> 
             raise NoMatchError(f"no title contains “{term}” (and no item has it as id)", term)
         found.extend(int(i) for i in catalog.vocab.to_index(ids))
     return np.asarray(list(dict.fromkeys(found)), dtype=np.int64)
+
+
+def axis_map(factors: np.ndarray, shown, x_ends: tuple, y_ends: tuple | None = None
+             ) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """A 2D map with a custom x axis: (indices (m,), coords (m, 2), y's explained variance ratio or None).
+
+    `shown`: the item indices the map draws (e.g. the most rated); the ends' items are added to them, so each end
+    is on its map. `x_ends`, `y_ends`: (left indices, right indices). Without `y_ends`, y is PC1 of the `shown`
+    items' factors (every drawn item projected on it), and its share of their variance is returned. Two custom
+    axes are in general not orthogonal: y shows what its own ends set apart, whatever x shows."""
+    factors = np.asarray(factors, dtype=np.float64)  # (n, k)
+    ends = [np.asarray(e, dtype=np.int64) for pair in (x_ends, *(() if y_ends is None else (y_ends,))) for e in pair]
+    indices = np.union1d(np.asarray(shown, dtype=np.int64), np.concatenate(ends))  # (m,) sorted
+    x = custom_axis(factors, *x_ends)[indices]  # (m,)
+    if y_ends is not None:
+        return indices, np.column_stack([x, custom_axis(factors, *y_ends)[indices]]), None
+    fitted = pca(factors[np.asarray(shown, dtype=np.int64)], 1)
+    y = (factors[indices] - fitted.mean) @ fitted.components[0]  # (m,)
+    return indices, np.column_stack([x, y]), float(fitted.explained_variance_ratio[0])

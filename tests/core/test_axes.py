@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collab_core.analysis.axes import NoMatchError, custom_axis, resolve_terms, split_terms
+from collab_core.analysis.axes import NoMatchError, axis_map, custom_axis, resolve_terms, split_terms
+from collab_core.analysis.interpret import pca
 from collab_core.data.catalog import ItemCatalog, Vocab
 from collab_core.errors import CollabError
 from tests.core.planted_models import planted_model
@@ -90,3 +91,16 @@ def test_ends_with_the_same_mean_are_refused():
         custom_axis(factors, positive, positive)
     with pytest.raises(CollabError, match="left end"):
         custom_axis(factors, [], positive)
+
+
+def test_a_map_with_a_custom_x_shows_the_ends_and_pc1_or_a_second_axis():
+    factors, positive, negative = planted_factors(3)
+    shown = np.arange(100, 200)  # the ends are not among the items shown: they are added
+    indices, coords, ratio = axis_map(factors, shown, (negative[:2], positive[:2]))
+    assert set(indices) == set(shown) | set(negative[:2]) | set(positive[:2]) and coords.shape == (len(indices), 2)
+    assert coords[:, 0] == pytest.approx(custom_axis(factors, negative[:2], positive[:2])[indices])
+    assert 0 < ratio < 1
+    fitted = pca(factors[shown], 1)
+    assert coords[np.isin(indices, shown), 1] == pytest.approx(fitted.coords[:, 0])  # PC1 of the shown items
+    _, both, none = axis_map(factors, shown, (negative[:2], positive[:2]), (positive[:2], negative[:2]))
+    assert none is None and both[:, 1] == pytest.approx(-both[:, 0])  # y's ends swapped: y = -x
