@@ -33,6 +33,7 @@ PLOT_WIDTH_PX = 640
 LABEL_RISE = 22  # px between a point and its label, joined by a line so each label is tied to its point
 MAX_3D_LABELS = 8  # a rotating 3D chart cannot keep labels apart: a few, the rest on hover
 TOP_MARGIN = 36  # room above the plot for Plotly's toolbar, so no label hides under it
+MAP_HEIGHT = 620  # px: a projection's height
 
 
 def readable(fig: go.Figure) -> go.Figure:
@@ -157,13 +158,15 @@ class Mark:
 
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
-               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
-               marks: list[Mark] | None = None, colour_title: str | None = None) -> go.Figure:
+               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = MAP_HEIGHT,
+               marks: list[Mark] | None = None, colour_title: str | None = None,
+               keep_clear: list[tuple] | None = None) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
+    `keep_clear`: boxes no 2D label may cover (region labels: `region_label_boxes`).
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
@@ -211,7 +214,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
     candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
     if dims == 2 and len(candidates):
-        candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+        candidates = candidates.iloc[_spaced_labels(candidates, points, height, keep_clear or ())]
     elif len(candidates):
         candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
     plain = candidates[candidates["_mark"] == -1]
@@ -298,16 +301,16 @@ def _text_positions(frame: pd.DataFrame, points: pd.DataFrame) -> list[str]:
     return ["top left" if xi + h > high else "top right" if xi - h < low else "top center" for xi, h in zip(x, half)]
 
 
-def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> list[int]:
-    """Positions (in `rows`' order, most important first) of the labels that do not cover an earlier one: a
-    greedy pass with each label's box estimated from its length and the chart's size in pixels."""
+def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int, taken=()) -> list[int]:
+    """Positions (in `rows`' order, most important first) of the labels that do not cover an earlier one nor a box
+    of `taken`: a greedy pass with each label's box estimated from its length and the chart's size in pixels."""
     x_low, x_high = float(points["x"].min()), float(points["x"].max())
     y_low, y_high = float(points["y"].min()), float(points["y"].max())
     px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)  # pixels per data unit
     px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
     widths = _label_width(rows["title"])
     positions = _text_positions(rows, points)
-    boxes, kept = [], []
+    boxes, kept = list(taken), []
     for i, (x, y, width, where) in enumerate(zip(rows["x"].to_numpy() * px_x, rows["y"].to_numpy() * px_y,
                                                  widths, positions)):
         left = x - width / 2 if where == "top center" else x - width if where == "top left" else x
@@ -319,34 +322,45 @@ def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> lis
 
 
 # ---------------------------------------------------------------------- region labels of a 2D map
-REGION = "region:"  # a region label's customdata is "region:<number>": a click on it is told apart from an item's
-REGION_MARKER = 14  # px: the label's clickable mark; its radius beats a WebGL point's in Plotly's hover distance
+REGION = "region:"  # a region mark's customdata is "region:<number>": a click on it is told apart from an item's
+REGION_MARKER = 16  # px: a region's clickable mark; within its radius it beats a WebGL point under the mouse
 
 
-def region_label_trace(rows: pd.DataFrame, points: pd.DataFrame, height: int = 620) -> dict:
-    """A trace of region labels to append to a 2D `projection` figure. `rows`: one per region with x, y (where the
-    label goes), number, genre_text, title_text (plain text, escaped here) and hover (Markdown-free plain text).
+def add_region_labels(figure: go.Figure, rows: pd.DataFrame, points: pd.DataFrame) -> go.Figure:
+    """Region labels on a 2D `projection` figure (changed in place, and returned). `rows`: one per region with x, y
+    (its mark: a member near the centre), number, genre_text, title_text (plain text, escaped here) and hover.
 
-    An SVG `scatter`, not WebGL: Plotly draws SVG traces above the WebGL points, and gives an SVG marker priority
-    over a WebGL point within its radius when it picks the point under the mouse, so a click on the label's mark
-    picks the region. The text is two lines (genres in bold, then titles) above the mark, or below it near the top
-    edge, and leans inwards near a side edge so it is not cut; `shadow: auto` rings the letters in the
-    background's colour, as the point labels are (readable in light and dark mode)."""
-    text = [f"<b>{label(g)}</b><br>{label(t)}" if g else label(t) for g, t in zip(rows["genre_text"],
-                                                                             rows["title_text"])]
-    return {"type": "scatter", "mode": "markers+text", "name": "regions", "showlegend": False,
-            "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float), "text": text,
-            "textposition": _region_positions(rows, points), "textfont": {"size": LABEL_SIZE, "shadow": "auto"},
-            "customdata": [f"{REGION}{int(n)}" for n in rows["number"]], "hovertext": labels(rows["hover"]),
-            "hoverinfo": "text", "cliponaxis": False,
-            "marker": dict(size=REGION_MARKER, symbol="diamond", color="rgba(128, 128, 128, 0.35)",
-                           line=dict(width=2, color=OUTLINE))}
+    Each region gets a mark (a diamond) and a two-line label beside it: the genres in bold, then the titles; above
+    the mark, or below it near the top edge, leaning inwards near a side edge so it is not cut. What is seen is
+    annotations, as the point labels are: Plotly draws them above every trace, WebGL points included, and
+    `shadow: auto` rings the letters in the background's colour (readable in light and dark mode). What is clicked
+    is an SVG `scatter` trace of diamonds under the drawn ones (named "regions", customdata "region:<n>"): a WebGL
+    point would hide an SVG trace's text, but Plotly gives an SVG marker priority over WebGL points within its
+    radius when it picks the point under the mouse, so a click on a mark picks its region, not the movie beneath."""
+    figure.add_trace({"type": "scatter", "mode": "markers", "name": "regions", "showlegend": False,
+                      "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float),
+                      "customdata": [f"{REGION}{int(n)}" for n in rows["number"]], "hovertext": labels(rows["hover"]),
+                      "hoverinfo": "text", "cliponaxis": False,
+                      "marker": dict(size=REGION_MARKER, symbol="diamond", color="rgba(128, 128, 128, 0.5)",
+                                     line=dict(width=1, color=OUTLINE))})
+    anchors = {"center": "center", "left": "right", "right": "left"}
+    for x, y, genre, titles, where in zip(rows["x"], rows["y"], rows["genre_text"], rows["title_text"],
+                                          _region_positions(rows, points)):
+        vertical, side = where.split(" ")
+        shift = (REGION_MARKER / 2 + 1) * (1 if vertical == "top" else -1)
+        figure.add_annotation(x=float(x), y=float(y), text="◆", showarrow=False, xanchor="center", yanchor="middle",
+                              font={"size": REGION_MARKER + 2, "color": OUTLINE, "shadow": "auto"})
+        figure.add_annotation(x=float(x), y=float(y), text=f"<b>{label(genre)}</b><br>{label(titles)}" if genre
+                              else label(titles), showarrow=False, xanchor=anchors[side],
+                              yanchor="bottom" if vertical == "top" else "top", yshift=shift,
+                              font={"size": LABEL_SIZE, "shadow": "auto"})
+    return figure
 
 
-def region_labels_fit(rows: pd.DataFrame, points: pd.DataFrame, height: int = 620) -> bool:
+def region_labels_fit(rows: pd.DataFrame, points: pd.DataFrame, height: int = MAP_HEIGHT) -> bool:
     """Whether no two region labels would cover each other on a PLOT_WIDTH_PX-wide chart (the boxes estimated from
     the lines' lengths, as `_spaced_labels` does for point labels): if not, the page asks for fewer regions."""
-    boxes = _region_boxes(rows, points, height)
+    boxes = region_label_boxes(rows, points, height)
     return all(a[2] < b[0] or a[0] > b[2] or a[3] < b[1] or a[1] > b[3]
                for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
@@ -376,8 +390,9 @@ def _region_positions(rows: pd.DataFrame, points: pd.DataFrame) -> list[str]:
     return [side.replace("top", "bottom") if top else side for side, top in zip(sides, near_top)]
 
 
-def _region_boxes(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> list[tuple]:
-    """(left, bottom, right, top) in px of each region label, its two lines and its mark."""
+def region_label_boxes(rows: pd.DataFrame, points: pd.DataFrame, height: int = MAP_HEIGHT) -> list[tuple]:
+    """(left, bottom, right, top) of each region label, its two lines and its mark, in the pixel units of
+    `_spaced_labels` (pass them to `projection` as keep_clear, so no point label covers a region's)."""
     x_low, x_high = float(points["x"].min()), float(points["x"].max())
     y_low, y_high = float(points["y"].min()), float(points["y"].max())
     px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)

@@ -43,9 +43,11 @@ def url_value(on: bool) -> str | None:
     return "1" if on else None
 
 
-def label_trace(run_id: str, points: pd.DataFrame, noun, height: int) -> tuple[dict, int]:
+def label_rows(run_id: str, points: pd.DataFrame, noun, height: int = charts.MAP_HEIGHT
+               ) -> tuple[pd.DataFrame, list[tuple]]:
     """The region labels of the map `points` (columns index, x, y), as many regions as fit without their labels
-    covering one another; returns the trace to append to the figure and the number of regions."""
+    covering one another: one row per region for charts.add_region_labels, and the labels' boxes (for
+    charts.projection's keep_clear: point labels leave them free)."""
     indices, coords = points["index"].to_numpy(), points[["x", "y"]].to_numpy(dtype=float)  # (m,), (m, 2)
     for k in range(default_count(len(points)), 0, -1):  # fewer regions until their labels fit the plot
         regions = cached.map_regions(run_id, indices, coords, k)
@@ -53,7 +55,7 @@ def label_trace(run_id: str, points: pd.DataFrame, noun, height: int) -> tuple[d
         if charts.region_labels_fit(rows, points, height):
             break
     st.session_state[_SHOWN] = {r.number: (r.text, [int(i) for i in indices[r.members]]) for r in regions}
-    return charts.region_label_trace(rows, points, height), len(regions)
+    return rows, charts.region_label_boxes(rows, points, height)
 
 
 def _rows(regions: list[Region], noun) -> pd.DataFrame:

@@ -133,13 +133,14 @@ if highlight and (highlight_rows is None or highlight_rows.empty):
     st.caption(f"{md(catalog.display_title(highlight))} is not among the {md(noun.many)} shown; draw more of them "
                f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
+regions, clear = region_view.label_rows(run_id, points, noun) if regions_on and shown_dims == 2 else (None, None)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
                            highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
-                           marks=axis_panel.marks(points, axis) if custom else None)
-n_regions = 0
-if regions_on and shown_dims == 2:
-    trace, n_regions = region_view.label_trace(run_id, points, noun, figure.layout.height)
-    figure.add_trace(trace)
+                           marks=axis_panel.marks(points, axis) if custom else None,
+                           keep_clear=clear)
+n_regions = 0 if regions is None else len(regions)
+if regions is not None:
+    charts.add_region_labels(figure, regions, points)
 else:
     region_view.forget()
 labelled, asked = charts.labels_shown(figure)

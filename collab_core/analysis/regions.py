@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 MAX_REGIONS = 8  # more labels than this do not fit a 640-px map (a projector's window) without covering each other
 POINTS_PER_REGION = 100  # a region of fewer points is mostly noise
 SEED = 0
-SHORT_TITLE = 26  # characters of a title in a label
+SHORT_TITLE = 22  # characters of a title in a label
 _YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 
 
