@@ -328,7 +328,8 @@ REGION_MARKER = 16  # px: a region's clickable mark; within its radius it beats 
 
 def add_region_labels(figure: go.Figure, rows: pd.DataFrame, points: pd.DataFrame) -> go.Figure:
     """Region labels on a 2D `projection` figure (changed in place, and returned). `rows`: one per region with x, y
-    (its mark: a member near the centre), number, genre_text, title_text (plain text, escaped here) and hover.
+    (its mark: a member near the centre), number, genre_text, title_text and hover (plain text, escaped here; the
+    hover's lines split at newlines).
 
     Each region gets a mark (a diamond) and a two-line label beside it: the genres in bold, then the titles; above
     the mark, or below it near the top edge, leaning inwards near a side edge so it is not cut. What is seen is
@@ -339,21 +340,24 @@ def add_region_labels(figure: go.Figure, rows: pd.DataFrame, points: pd.DataFram
     radius when it picks the point under the mouse, so a click on a mark picks its region, not the movie beneath."""
     figure.add_trace({"type": "scatter", "mode": "markers", "name": "regions", "showlegend": False,
                       "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float),
-                      "customdata": [f"{REGION}{int(n)}" for n in rows["number"]], "hovertext": labels(rows["hover"]),
+                      "customdata": [f"{REGION}{int(n)}" for n in rows["number"]],
+                      "hovertext": ["<br>".join(label(line) for line in str(h).split("\n")) for h in rows["hover"]],
                       "hoverinfo": "text", "cliponaxis": False,
                       "marker": dict(size=REGION_MARKER, symbol="diamond", color="rgba(128, 128, 128, 0.5)",
                                      line=dict(width=1, color=OUTLINE))})
-    anchors = {"center": "center", "left": "right", "right": "left"}
+    anchors, added = {"center": "center", "left": "right", "right": "left"}, []
     for x, y, genre, titles, where in zip(rows["x"], rows["y"], rows["genre_text"], rows["title_text"],
                                           _region_positions(rows, points)):
         vertical, side = where.split(" ")
         shift = (REGION_MARKER / 2 + 1) * (1 if vertical == "top" else -1)
-        figure.add_annotation(x=float(x), y=float(y), text="◆", showarrow=False, xanchor="center", yanchor="middle",
-                              font={"size": REGION_MARKER + 2, "color": OUTLINE, "shadow": "auto"})
-        figure.add_annotation(x=float(x), y=float(y), text=f"<b>{label(genre)}</b><br>{label(titles)}" if genre
-                              else label(titles), showarrow=False, xanchor=anchors[side],
-                              yanchor="bottom" if vertical == "top" else "top", yshift=shift,
-                              font={"size": LABEL_SIZE, "shadow": "auto"})
+        added.append(dict(x=float(x), y=float(y), text="◆", showarrow=False, xanchor="center", yanchor="middle",
+                          font={"size": REGION_MARKER + 2, "color": OUTLINE, "shadow": "auto"}))
+        added.append(dict(x=float(x), y=float(y), text=f"<b>{label(genre)}</b><br>{label(titles)}" if genre
+                          else label(titles), showarrow=False, xanchor=anchors[side],
+                          yanchor="bottom" if vertical == "top" else "top", yshift=shift,
+                          font={"size": LABEL_SIZE, "shadow": "auto"}))
+    # one assignment: add_annotation per label took 10x as long (it re-validates the layout each time)
+    figure.layout.annotations = figure.layout.annotations + tuple(go.layout.Annotation(a) for a in added)
     return figure
 
 
@@ -397,14 +401,14 @@ def region_label_boxes(rows: pd.DataFrame, points: pd.DataFrame, height: int = M
     y_low, y_high = float(points["y"].min()), float(points["y"].max())
     px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)
     px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
-    tall = 2 * LABEL_SIZE * 1.3
+    tall, pad = 2 * LABEL_SIZE * 1.3, LABEL_SIZE / 2  # a margin: the plot is shorter than `height` (the legend)
     boxes = []
     for x, y, width, where in zip(rows["x"].to_numpy(dtype=float) * px_x, rows["y"].to_numpy(dtype=float) * px_y,
                                   _label_width(_region_lines(rows)), _region_positions(rows, points)):
         left = x - width / 2 if where.endswith("center") else x - width if where.endswith("left") else x
         low, high = (y - REGION_MARKER / 2, y + REGION_MARKER / 2 + tall) if where.startswith("top") else (
             y - REGION_MARKER / 2 - tall, y + REGION_MARKER / 2)
-        boxes.append((left, low, left + width, high))
+        boxes.append((left - pad, low - pad, left + width + pad, high + pad))
     return boxes
 
 

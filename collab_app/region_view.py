@@ -66,11 +66,11 @@ def _rows(regions: list[Region], noun) -> pd.DataFrame:
 
 
 def _hover(region: Region, total: int, noun) -> str:
-    """A region's tooltip, plain text (charts escapes it)."""
-    genres = ", ".join(f"{g} in {share:.0%} of them ({lift:.1f}× the map's share)" for g, share, lift in region.genres)
+    """A region's tooltip: plain text (charts escapes it), one fact a line."""
+    genres = [f"{g}: {share:.0%} of them ({lift:.1f}× the map's share)" for g, share, lift in region.genres]
     titles = ", ".join(short_title(t, 40) for t in region.titles)
-    return (f"Region {region.number + 1} of {total}: {noun.count(region.size)}. "
-            + (f"{genres}. " if genres else "No genre stands out. ") + f"Most rated: {titles}. Click to pick it.")
+    return "\n".join([f"Region {region.number + 1} of {total}: {noun.count(region.size)}",
+                      *(genres or ["no genre stands out"]), f"most rated: {titles}", "click to pick this region"])
 
 
 def forget() -> None:

@@ -10,6 +10,7 @@ custom axis against PC1) must weigh alike. Fixed seed: the same map gets the sam
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 MAX_REGIONS = 8  # more labels than this do not fit a 640-px map (a projector's window) without covering each other
 POINTS_PER_REGION = 100  # a region of fewer points is mostly noise
@@ -108,11 +109,16 @@ def _scaled(coords: np.ndarray) -> np.ndarray:
     return (coords - coords.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
 
 
+@functools.cache
+def _threadpool_controller() -> ThreadpoolController:
+    return ThreadpoolController()  # inspecting the loaded libraries is the slow part; limiting is then cheap
+
+
 def _cluster(scaled: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n,) cluster of each point and (k, 2) the clusters' centres. One k-means++ start, one thread: on 59,047 points
-    that takes ~0.1 s, where scikit-learn's default of a thread per core took 0.3 to 1.9 s on a server whose cores
-    other sessions share (docs/performance.md)."""
-    with threadpool_limits(limits=1):
+    """(n,) cluster of each point and (k, 2) the clusters' centres. One k-means++ start, on one OpenMP thread: on
+    59,047 points that took ~0.1 s, where scikit-learn's default of a thread per core took 0.3 to 1.9 s on a
+    2-core server whose cores other work shares (docs/performance.md, "Figures behind choices in the code")."""
+    with _threadpool_controller().limit(limits=1):
         model = KMeans(n_clusters=k, random_state=seed, n_init=1)
         labels = model.fit_predict(scaled)
     return labels.astype(np.int64), model.cluster_centers_

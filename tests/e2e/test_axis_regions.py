@@ -115,6 +115,13 @@ def test_screenshots_of_a_custom_axis_with_region_labels(server, browser, scheme
         page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         wait_until_drawn(page)
         assert page.evaluate(CUSTOMDATA, "regions")
-        path = screenshot(page, f"projections-custom-axis-regions-{scheme}")
-        assert path.exists()
         assert page.evaluate(CUSTOMDATA, "x left end: Sense and Sensibility, Emma")  # the ends are marked
+        screenshot(page, f"projections-custom-axis-controls-{scheme}")
+        # Streamlit scrolls its main block, not the page: each part is shown in the window, then taken
+        for part, name in ((page.locator(".js-plotly-plot").first, "map"),
+                           (page.get_by_text("Ranked along the axis"), "ranked")):
+            part.scroll_into_view_if_needed()
+            if name == "ranked":
+                page.mouse.wheel(0, 200)
+            wait_until_drawn(page)
+            assert screenshot(page, f"projections-custom-axis-{name}-{scheme}").exists()
