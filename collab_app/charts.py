@@ -336,13 +336,13 @@ def clicked_item(points: list) -> int | None:
 
 # ---------------------------------------------------------------------- the "You" page
 def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame, recommended: pd.DataFrame,
-            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620) -> go.Figure:
-    """The item map coloured by the folded-in user's predicted rating, with the movies they rated, the
-    recommendations, the movie being explained, and the user drawn at their vector's place on the map's axes
-    with an arrow from the centre: movies farther along it score higher. `points` as for `projection`, with a
-    column `predicted`."""
-    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
-                     colour_title="your predicted rating",
+            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620,
+            colour_title: str = "your predicted rating") -> go.Figure:
+    """The item map coloured by the folded-in user's predicted rating (a ranking run: their score, with its own
+    `colour_title`), with the movies they rated, the recommendations, the movie being explained, and the user drawn
+    at their vector's place on the map's axes with an arrow from the centre: movies farther along it score higher.
+    `points` as for `projection`, with a column `predicted`."""
+    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height, colour_title=colour_title,
                      marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
                             Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
                                                                              "circle-open")])
