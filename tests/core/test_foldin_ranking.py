@@ -5,6 +5,7 @@ own items ranks their held-out items about as well as their trained vector does.
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pandas as pd
@@ -146,3 +147,19 @@ def test_the_demo_taste_of_a_ranking_run_is_items_from_one_end(implicit_run):
     _, _, run = implicit_run
     chosen = demo_ratings(run, 4, pool=40)
     assert len(chosen) == 4 and len(set(chosen.values())) == 1
+
+
+def test_the_cli_recommends_from_a_ranking_run_by_score_and_rank(implicit_run, tmp_path, capsys):
+    from collab_core.cli.main import main
+    from collab_core.runs.store import RunStore
+
+    _, _, run = implicit_run
+    run_id = RunStore(tmp_path).save(run, "ranking-run")
+    assert main(["recommend", "--run", run_id, "--rate", "3=5", "--rate", "7=1", "-k", "3",
+                 "--runs-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "where they rank among all 120" in text and "score" in text and "predicted rating" not in text
+    assert main(["recommend", "--run", run_id, "--rate", "3=5", "--json", "-k", "3", "--runs-dir", str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["model"] == "ranking" and summary["user_bias"] is None and "fitted" not in summary
+    assert len(summary["recommendations"]) == 3 and summary["ranked"][0]["rank"] >= 1
