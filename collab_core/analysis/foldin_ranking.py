@@ -32,7 +32,8 @@ a deterministic gradient Adam's step is a sign and AdamW keeps each |w_k| <= sqr
 Xie & Li 2024): on the default ML-100K ranking run the trained vectors' largest coordinates sit at 0.26 against
 a bound of 0.26. A box-constrained fold-in (scipy L-BFGS-B with bounds) was tried: nDCG@10 of the held-out items
 0.453, against 0.468 for this L2 penalty and 0.471 for the trained vectors (a third of the users, stratified 75/25
-split, seed 42); the penalty the trained vectors satisfy (-G . w / |w|^2) fits 1.0 n^0.62, 1.2-1.6x this rule.
+split, seed 42); the penalty the trained vectors satisfy (-G . w / |w|^2) fits 1.0 n^0.62, 1.0-1.6x this rule for
+n = 5 to 300 (docs/decisions.md, "Fold-in for a ranking run", has the figures and the time).
 Plain Adam and SGD put wd into the gradient of the batch-mean loss: lam = wd * N (N training pairs).
 
 "Because you rated ..."
