@@ -12,7 +12,7 @@ import streamlit as st
 from collab_app import cached, charts, options, picker, progress, state, work
 from collab_app.messages import said
 from collab_app.text import MISSING, md
-from collab_core.analysis import interpret
+from collab_core.analysis import foldin_ranking, interpret
 from collab_core.errors import CollabError
 
 MAX_RATINGS = 20
@@ -25,6 +25,7 @@ scale = cached.rating_scale(run_id)
 stars = scale.values()
 MANY_STARS = 6  # more values than this (half stars, a finer scale) go on a slider: buttons would not fit
 RANKING = trained.kind.ranking  # its scores are logits of a softmax over items: no predicted ratings to show
+ITEM_BIAS = " + its bias" if trained.kind.biases else ""  # a `dot` run has no item biases
 SCORE = "score" if RANKING else "predicted rating"  # what the model says of you and an item
 st.title("You")
 if RANKING:
@@ -109,8 +110,11 @@ demo_col, clear_col = st.columns([1.5, 1])
 popular = "popular " if trained.has_counts else ""  # an import without counts knows nothing of popularity
 demo_col.button(f"Start with 5 {popular}{md(noun.many)}", key="you_demo", icon=":material/bolt:",
                 on_click=lambda: replace_ratings(cached.demo_ratings(run_id, int(st.session_state[MIN.key]))),
-                help=f"A made-up taste for a demo: five {popular}{md(noun.many)}, those at one end of the map rated "
-                     f"high and those at the other end low. Change the stars to make it yours.")
+                help=f"A made-up taste for a demo: five {popular}{md(noun.many)} from one end of the map (this run "
+                     f"learns which {md(noun.many)} you chose, not your stars). Add or remove some to make it yours."
+                if RANKING else
+                f"A made-up taste for a demo: five {popular}{md(noun.many)}, those at one end of the map rated "
+                f"high and those at the other end low. Change the stars to make it yours.")
 clear_col.button("Clear my ratings", key="you_clear", on_click=lambda: replace_ratings({}), disabled=not mine)
 if full:
     st.caption(f"{MAX_RATINGS} ratings is the most this page takes; remove one to rate another.")
@@ -146,14 +150,16 @@ except CollabError as exc:
     st.stop()
 penalty = f"penalty {fold.ridge:.2f}" + (f", {fold.ridge_bias:.2f} on the bias" if fold.ridge_bias else "")
 how = (f"How: Newton's method, {fold.iterations} step(s), on the softmax over all {n_items:,} {md(noun.many)} the "
-       f"run trained, with the {penalty} its weight decay implies; no user bias, which a softmax over "
+       f"run trained, with the {penalty} ({foldin_ranking.penalty_rule(trained)}); no user bias, which a softmax over "
        f"{md(noun.many)} ignores (collab_core.analysis.foldin_ranking)." if RANKING else
        f"How: {md(fold.method)} with {fold.iterations} refinement step(s), {penalty}, derived from the "
        f"training's weight decay (collab_core.analysis.foldin).")
 st.caption(f"Your vector, from your {fold.n_rated} rating(s), took {fold.seconds * 1000:.1f} ms; the run itself is "
            f"unchanged.", help=how)
 if fold.n_rated < 5:
-    pull = (f"the penalty keeps it short, so the most popular {md(noun.many)} lead" if RANKING else
+    pull = (f"the penalty keeps your vector short, so the {md(noun.many)} with the largest biases (the most "
+            f"popular) lead" if RANKING and trained.kind.biases else
+            "the penalty keeps your vector short, so it says little about you yet" if RANKING else
             "your vector is mostly a pull towards the average user")
     st.info(f"With {fold.n_rated} rating(s), {pull}; rate 5 to 20 "
             f"{md(noun.many)} for recommendations that are about you.", icon=":material/info:")
@@ -194,9 +200,9 @@ if found is not None:
                      "title": st.column_config.TextColumn(noun.one, width=300),
                      "score": st.column_config.NumberColumn("score" if RANKING else "predicted", format="%.2f",
                                                             width=80,
-                                                            help="The model's score for you (your vector . its "
-                                                                 "factors + its bias): higher ranks first. Not a "
-                                                                 "rating." if RANKING else None),
+                                                            help=f"The model's score for you (your vector . its "
+                                                                 f"factors{ITEM_BIAS}): higher ranks first. Not a "
+                                                                 f"rating." if RANKING else None),
                      "count": st.column_config.NumberColumn("ratings", width=70),
                      "because": st.column_config.TextColumn("because you rated ...", width=390, help=because_help)})
 
@@ -207,7 +213,7 @@ if RANKING:
                f"choice for you), and its score. The penalty keeps your vector short, so popular {md(noun.many)} "
                f"can still outrank the ones you chose: that is how much of your choice the run's factors express.")
     st.dataframe(cached.ranked_items(run_id, yours)[["title", "rank", "score"]], hide_index=True,
-                 placeholder=MISSING, key="you_fitted", column_config={
+                 placeholder=MISSING, key="you_ranked", column_config={
         "title": st.column_config.TextColumn(noun.one, width=300),
         "rank": st.column_config.NumberColumn(f"rank of {n_items:,}", format="%d", width=100),
         "score": st.column_config.NumberColumn("score", format="%.2f", width=70)})
@@ -280,8 +286,9 @@ if explain_index is not None:
     if parts is None:
         st.caption(f"An MLP's prediction does not split into one part per rated {md(noun.one)}.")
     elif RANKING:
-        st.caption(f"What each {md(noun.one)} you rated adds to this {md(noun.one)}'s score, largest first, then the "
-                   f"{md(noun.one)}'s own bias (its popularity). They sum to the score exactly.")
+        st.caption(f"What each {md(noun.one)} you rated adds to this {md(noun.one)}'s score, largest first"
+                   + (f", then the {md(noun.one)}'s own bias (its popularity)" if trained.kind.biases else "")
+                   + ". They sum to the score exactly.")
         st.dataframe(parts, hide_index=True, placeholder=MISSING, key="you_explain_table", column_config={
             "item": None, "title": st.column_config.TextColumn(f"your rated {noun.one}", width=300),
             "rating": None, "contribution": st.column_config.NumberColumn("adds", format="%+.3f")})

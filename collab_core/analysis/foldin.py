@@ -113,15 +113,14 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 from collab_core.analysis.foldin_inputs import rated_arrays
-from collab_core.analysis.foldin_ranking import DECOUPLED_DECAY, ranking_penalty, solve_ranking
+from collab_core.analysis.foldin_ranking import ranking_penalty, solve_ranking
 from collab_core.errors import CollabError
+from collab_core.model.config import DECOUPLED_DECAY
 from collab_core.model.networks import sigmoid_range
 from collab_core.model.trained import TrainedModel
 
 REFINE_METHODS = ("newton", "lbfgs", None)
 _LOGIT_CLIP = 1e-3  # the logit-space start treats a rating at an end of y_range as this fraction inside it
-
-
 
 
 # ---------------------------------------------------------------------- the ridge penalty

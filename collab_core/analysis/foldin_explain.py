@@ -70,7 +70,8 @@ def ranked_table(trained: TrainedModel, fold: UserFoldIn) -> pd.DataFrame:
     title, rating, score (the model's score with this vector) and rank (1 = the best-scored of all items, rated
     ones included: the softmax the vector was fitted to spans them all), best rank first."""
     scores = linear_scores(trained, fold, np.arange(trained.n_items))  # (n_items,)
-    ranks = 1 + (scores[None, :] > scores[fold.items][:, None]).sum(axis=1)  # (n_rated,) items scored above, + 1
+    ordered = np.sort(scores)  # (n_items,) ascending: items scored above a rated one = n_items - its right edge
+    ranks = 1 + len(scores) - np.searchsorted(ordered, scores[fold.items], side="right")  # (n_rated,)
     catalog = trained.catalog
     table = pd.DataFrame({"item_index": fold.items, "item": catalog.vocab.ids[fold.items],
                           "title": catalog.display_titles[fold.items], "rating": fold.ratings,

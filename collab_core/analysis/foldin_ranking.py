@@ -52,15 +52,17 @@ import scipy.linalg
 import scipy.special
 
 from collab_core.errors import CollabError
+from collab_core.model.config import DECOUPLED_DECAY
 from collab_core.model.trained import TrainedModel
 
-DECOUPLED_DECAY = ("adamw", "lazy_adamw")  # optimizers whose weight decay shrinks the weights directly
 TOLERANCE = 1e-10  # Newton stops when max |gradient| <= TOLERANCE * (1 + objective)
 
 
 def ranking_penalty(trained: TrainedModel, n_rated: int) -> float:
     """lam on the user factors for a user with `n_rated` items (the module docstring has the derivation)."""
     config = trained.config
+    if config.weight_decay <= 0:  # nothing in training bounded the vectors: the imported runs' rule (foldin.py)
+        return float(np.mean(np.square(trained.item_factors(), dtype=np.float64)))
     if config.optimizer not in DECOUPLED_DECAY:  # L2 in the gradient of the batch-mean loss
         n_train = float(trained.metrics.get("n_train") or trained.catalog.counts.sum())
         return n_train * config.weight_decay
@@ -99,11 +101,19 @@ class SoftmaxProblem:
         return len(self.items) * spread + self.lam * np.eye(len(mean))
 
 
+def penalty_rule(trained: TrainedModel) -> str:
+    """Where `ranking_penalty` came from, in words for a caption."""
+    if trained.config.weight_decay <= 0:
+        return ("the mean squared item factor (this run trained without weight decay, which leaves nothing else to "
+                "bound a vector fitted to a softmax)")
+    return "derived from the training's weight decay"
+
+
 def solve_ranking(trained: TrainedModel, items: np.ndarray, lam: float, max_iter: int) -> dict:
     """Newton from w = 0 on SoftmaxProblem; the solved fields of a UserFoldIn (no bias, shares per rated item)."""
     if lam <= 0:
-        raise CollabError("this ranking run was trained without weight decay, so nothing bounds a folded-in vector "
-                          "(the softmax likelihood grows without limit); give a penalty > 0")
+        raise CollabError(f"a ranking fold-in needs a penalty > 0, got {lam:g}: nothing else bounds the vector (the "
+                          f"softmax likelihood of the chosen items grows without limit)")
     factors = trained.item_factors().astype(np.float64)  # (n_items, k)
     biases = trained.item_biases()
     offsets = np.zeros(len(factors)) if biases is None else biases.astype(np.float64)  # (n_items,)

@@ -473,8 +473,7 @@ def cmd_recommend(args) -> int:
         print(json.dumps({
             "run": args.run, "model": fold.model_kind, "method": fold.method, "ridge": fold.ridge,
             "solve_ms": fold.seconds * 1000, "user_bias": fold.bias,
-            "recommendations": [{"item": str(r.item), "title": str(r.title), "score": float(r.score),
-                                 "because": r.because} for r in found.itertuples()],
+            "recommendations": _recommendations_json(found),
             "fitted": [{"item": str(f.item), "title": str(f.title), "rating": float(f.rating),
                         "prediction": float(f.prediction)} for f in fitted.itertuples()],
             "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}  # none: imported, no users
@@ -484,10 +483,19 @@ def cmd_recommend(args) -> int:
     for f in fitted.itertuples():
         print(f"  {f.rating:>4g} -> {f.prediction:.2f}  {f.title}")
     print(f"{len(found)} recommendations (predicted rating; because you rated ...):")
+    _print_recommendations(found)
+    return 0
+
+
+def _recommendations_json(found) -> list[dict]:
+    return [{"item": str(r.item), "title": str(r.title), "score": float(r.score), "because": r.because}
+            for r in found.itertuples()]
+
+
+def _print_recommendations(found) -> None:
     for r in found.itertuples():
         because = "; ".join(b["title"] for b in r.because)
         print(f"{r.rank:>3}  {r.score:.2f}  {r.title}  [id {r.item}]  <- {because}")
-    return 0
 
 
 def _print_ranked_recommendations(args, trained, fold, found, ranked) -> int:
@@ -499,8 +507,7 @@ def _print_ranked_recommendations(args, trained, fold, found, ranked) -> int:
         print(json.dumps({
             "run": args.run, "model": fold.model_kind, "method": fold.method, "ridge": fold.ridge,
             "solve_ms": fold.seconds * 1000, "user_bias": None,
-            "recommendations": [{"item": str(r.item), "title": str(r.title), "score": float(r.score),
-                                 "because": r.because} for r in found.itertuples()],
+            "recommendations": _recommendations_json(found),
             "ranked": [{"item": str(f.item), "title": str(f.title), "rank": int(f.rank), "score": float(f.score)}
                        for f in ranked.itertuples()],
             "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}
@@ -511,9 +518,7 @@ def _print_ranked_recommendations(args, trained, fold, found, ranked) -> int:
     for f in ranked.itertuples():
         print(f"  rank {f.rank:>5}  score {f.score:.2f}  {f.title}")
     print(f"{len(found)} recommendations (score; because you rated ...):")
-    for r in found.itertuples():
-        because = "; ".join(b["title"] for b in r.because)
-        print(f"{r.rank:>3}  {r.score:.2f}  {r.title}  [id {r.item}]  <- {because}")
+    _print_recommendations(found)
     return 0
 
 

@@ -5,6 +5,7 @@ own items ranks their held-out items about as well as their trained vector does.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 from collab_core.analysis import foldin_explain as FE
 from collab_core.analysis.foldin import fold_in
 from collab_core.analysis.foldin_inputs import RatingError, demo_ratings
-from collab_core.analysis.foldin_ranking import SoftmaxProblem, ranking_penalty
+from collab_core.analysis.foldin_ranking import SoftmaxProblem, penalty_rule, ranking_penalty
 from collab_core.data.ratings import Ratings
 from collab_core.data.splits import stratified_split
 from collab_core.model import ranking
@@ -25,12 +26,7 @@ from collab_core.model.training import fit
 N_GROUPS, ITEMS_PER_GROUP, USERS_PER_GROUP, RATED, STRAYS = 6, 20, 25, 12, 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +123,31 @@ def test_folding_in_a_users_own_items_ranks_their_held_out_items_as_their_traine
     assert np.mean(trained) > 0.35  # the run learned the groups
     assert np.mean(folded) >= np.mean(trained) - 0.05
     assert np.mean(folded) > 4 * np.mean(chance)
+
+
+def test_the_penalty_is_the_one_the_trained_vectors_satisfy(implicit_run):
+    """At the end of training each user's vector sits where the loss's pull and the decay's balance: G + lam w = 0
+    gives the penalty it implies, -G . w / |w|^2. The rule's penalty must be that one (measured: median ratio 0.96,
+    10-90% 0.65-1.44), not just any penalty that ranks well."""
+    ratings, split, run = implicit_run
+    factors, biases = run.item_factors().astype(np.float64), run.item_biases().astype(np.float64)
+    ratios = []
+    for user, vector in enumerate(run.user_factors().astype(np.float64)):
+        items = user_items(ratings, split.train, user)
+        _, gradient, _ = SoftmaxProblem(factors, biases, items, 0.0).parts(vector)
+        ratios.append(-(gradient @ vector) / (vector @ vector) / ranking_penalty(run, len(items)))
+    assert 0.5 < np.median(ratios) < 2.0, np.percentile(ratios, [10, 50, 90])
+
+
+def test_a_run_trained_without_weight_decay_still_folds_in_with_the_imported_runs_penalty(implicit_run):
+    _, _, run = implicit_run
+    undecayed = copy.copy(run)
+    undecayed.config = dataclasses.replace(run.config, weight_decay=0.0)
+    fold = fold_in(undecayed, {0: 5.0, 1: 4.0})
+    assert fold.converged and fold.ridge == pytest.approx(np.mean(np.square(run.item_factors(), dtype=np.float64)))
+    assert "without weight decay" in penalty_rule(undecayed)
+    with pytest.raises(Exception, match="penalty > 0, got 0"):
+        fold_in(run, {0: 5.0}, ridge_scale=0.0)
 
 
 def test_no_items_is_refused_and_one_item_gives_a_vector_towards_it(implicit_run):

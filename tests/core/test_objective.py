@@ -27,13 +27,7 @@ from collab_core.runs.store import RunStore
 N_GROUPS, ITEMS_PER_GROUP, USERS_PER_GROUP, RATED = 6, 20, 25, 12
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Train as the app does, on one thread: tiny steps on two OpenMP threads spin for seconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
