@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
+SELECTION = "#17becf"  # rings round a selected region's items (open circles: the colour by value shows through)
 YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
 OUTLINE = "rgba(128, 128, 128, 0.9)"  # marker outlines that read on a light and on a dark background
 # Categories: Tableau 10 (designed so its colours can be told apart, on light and dark backgrounds), largest
@@ -158,12 +159,16 @@ class Mark:
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
-               marks: list[Mark] | None = None, colour_title: str | None = None) -> go.Figure:
+               marks: list[Mark] | None = None, colour_title: str | None = None,
+               selected=None, selection_view: str = "highlight") -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
+    `selected`: item indices of a selected region, drawn as `selection_view` says: "highlight" rings them (a mark
+    under the others), "grey" draws the rest in one faint grey trace ("not selected") and colours the selection,
+    "only" draws the selection alone; under "grey" and "only" only selected points are labelled.
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
@@ -184,6 +189,21 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
+    everything = points  # what the labels keep apart from: under "grey" every point stays where it was drawn
+    chosen = set() if selected is None else {int(i) for i in selected}
+    if chosen and selection_view in ("grey", "only") and points["index"].isin(chosen).any():
+        inside = points["index"].isin(chosen)
+        if selection_view == "grey" and (~inside).any():
+            traces.append(trace(points[~inside], name="not selected",
+                                marker=dict(size=size, opacity=0.25, color=OTHER)))
+        else:
+            everything = points[inside]
+        points = points[inside]
+        if label_rows is not None:
+            label_rows = label_rows[label_rows["index"].isin(chosen)]
+    elif chosen:
+        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "selection", 12, "circle-open",
+                      labelled=False), *(marks or [])]
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
@@ -211,7 +231,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
     candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
     if dims == 2 and len(candidates):
-        candidates = candidates.iloc[_spaced_labels(candidates, points, height)]
+        candidates = candidates.iloc[_spaced_labels(candidates, everything, height)]
     elif len(candidates):
         candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
     plain = candidates[candidates["_mark"] == -1]
@@ -230,7 +250,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
             traces.append(trace(mark.frame, name=mark.name, mode="markers+text", text=text,
                                 textposition="top center", textfont={"size": LABEL_SIZE}, marker=marker))
     if dims == 2:
-        layout["annotations"] = label_annotations(candidates, points)
+        layout["annotations"] = label_annotations(candidates, everything)
     else:
         label_rows = candidates[candidates["_mark"] == -1]
         if len(label_rows):

@@ -1,10 +1,10 @@
 """Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP.
-Clicking a point of a 2D map highlights that movie."""
+Clicking a point of a 2D map highlights that movie; a box or lasso selects a region (collab_app.selection_panel)."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, services, state, work
+from collab_app import cached, charts, options, picker, progress, selection_panel, services, state, work
 from collab_app.messages import clean
 from collab_app.text import MISSING, md
 
@@ -25,14 +25,11 @@ AXES = options.Choice("p_pj_axes", "axes", "1-2", choices=("1-2", "1-3", "2-3"))
 NN = options.Number("p_pj_nn", "nn", services.UMAP_DEFAULTS["n_neighbors"], low=2, high=200)
 MIN_DIST = options.Number("p_pj_md", "md", services.UMAP_DEFAULTS["min_dist"], low=0.0, high=1.0, whole=False)
 UMAP_METRIC = options.Choice("p_pj_um", "um", services.UMAP_DEFAULTS["metric"], choices=("euclidean", "cosine"))
-options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC)
-
-
-def highlight_clicked_point():
-    """on_select callback: runs before the rerun, so it may set the highlight picker's state."""
-    index = charts.clicked_item(st.session_state["pj_plot"].selection.points)
-    if index is not None and 0 <= index < n_items:
-        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+SELVIEW = selection_panel.view_option("pj")
+options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC, SELVIEW)
+selection_panel.start("pj", catalog)  # the link's selection, or one another part of the page asked for
+view = st.session_state[SELVIEW.key]
+kept = dict(sel=selection_panel.url_value("pj"), selview=None if view == SELVIEW.default else view)
 
 
 c1, c2, c3 = st.columns([1.1, 0.9, 2])
@@ -59,10 +56,10 @@ if method == "UMAP":
     min_dist = options.slider(u2, "min_dist", MIN_DIST, step=0.05, help="Smaller: tighter clusters.")
     umap_metric = options.segmented(u3, "UMAP metric", UMAP_METRIC)
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 nn=n_neighbors, md=min_dist, um=umap_metric)
+                 nn=n_neighbors, md=min_dist, um=umap_metric, **kept)
 else:
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 axes=axes if dims == 2 else None)
+                 axes=axes if dims == 2 else None, **kept)
 
 
 @st.fragment(run_every=1.0)
@@ -112,19 +109,37 @@ if highlight and (highlight_rows is None or highlight_rows.empty):
     st.caption(f"{md(catalog.display_title(highlight))} is not among the {md(noun.many)} shown; draw more of them "
                f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
+selected = selection_panel.shown_selection("pj", catalog, indices)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
-                           highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour))
+                           highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
+                           selected=selected, selection_view=view)
 labelled, asked = charts.labels_shown(figure)
-said = [f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []
+said = [f"Click a point to highlight that {md(noun.one)}; pick the box or lasso in the chart's toolbar to select a "
+        f"region."] if shown_dims == 2 else []
 if asked:
     said.append(f"Labelled: {labelled} of the {asked} " + ("most rated" if active.trained.has_counts else "first") + (
         "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))
 if said:
     st.caption(" ".join(said))
+
+
+def select_region_or_highlight():
+    """on_select callback: runs before the rerun, so it may set the selection and the highlight picker's state. A box
+    or lasso selects every item of the map inside it; a click highlights the item."""
+    event = st.session_state["pj_plot"].selection
+    if selection_panel.take_event("pj", event, indices, coords[:, 0], coords[:, 1], catalog, view):  # every item
+        return
+    index = charts.clicked_item(event.points)
+    if index is not None and 0 <= index < n_items:
+        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+
+
 if shown_dims == 2:
-    st.plotly_chart(figure, key="pj_plot", on_select=highlight_clicked_point, selection_mode="points")
+    st.plotly_chart(figure, key="pj_plot", on_select=select_region_or_highlight,
+                    selection_mode=("points", "box", "lasso"))
 else:
     st.plotly_chart(figure, key="pj_plot")
+selection_panel.panel("pj", table, selected, noun, run_id)
 
 if method == "PCA":
     st.plotly_chart(charts.explained_variance(ratios), key="pj_variance")
