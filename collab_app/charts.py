@@ -281,6 +281,8 @@ def label_annotations(rows: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     ones included, and `shadow: auto` rings each letter in the background's colour, so a label stays readable
     over a crowd of points in light and dark mode alike."""
     anchors = {"top center": "center", "top left": "right", "top right": "left"}
+    if rows.empty:  # nothing to label (Labels 0, nothing marked): the frame may lack the x and y columns
+        return []
     return [{"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
              "arrowcolor": OUTLINE, "ax": 0, "ay": -LABEL_RISE, "standoff": 4, "yanchor": "bottom",
              "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}

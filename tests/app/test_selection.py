@@ -96,3 +96,10 @@ def test_items_no_longer_shown_are_dropped_with_a_note(with_run):
     at.slider(key="p_pj_top").set_value(100).run()
     assert "1 selected item(s) are not on this map" in shown(at.caption)
     assert list(panel_table(at)["title"]) == ["Star Wars (1977)"] and param(at, "sel") == STAR_WARS
+
+
+def test_a_map_without_labels_draws(with_run):
+    """Labels 0 with nothing highlighted or selected: the map is drawn without any label (it raised a KeyError)."""
+    at = open_app(PAGE, {"labels": "0", "color": "none"})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert chart_spec(at.get("plotly_chart")[0])["layout"].get("annotations", []) == []
