@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
-SELECTION = "#17becf"  # rings round a selected region's items (open circles: the colour by value shows through)
+SELECTION = "#ff2bd6"  # rings round a selected region's items (open circles: the colour by value shows through);
+# magenta stands apart from Tableau's blues and Viridis, on a light and on a dark background
 YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
 OUTLINE = "rgba(128, 128, 128, 0.9)"  # marker outlines that read on a light and on a dark background
 # Categories: Tableau 10 (designed so its colours can be told apart, on light and dark backgrounds), largest
@@ -154,13 +155,14 @@ class Mark:
     size: int
     symbol: str = "circle"
     labelled: bool = True
+    line_width: float = 1  # the outline; an open symbol's ring
 
 
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
                marks: list[Mark] | None = None, colour_title: str | None = None,
-               selected=None, selection_view: str = "highlight") -> go.Figure:
+               selected=None, selection_view: str = "highlight", dragmode: str | None = None) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
@@ -168,7 +170,8 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
     `selected`: item indices of a selected region, drawn as `selection_view` says: "highlight" rings them (a mark
     under the others), "grey" draws the rest in one faint grey trace ("not selected") and colours the selection,
-    "only" draws the selection alone; under "grey" and "only" only selected points are labelled.
+    "only" draws the selection alone; under "grey" and "only" only selected points are labelled. `dragmode`: the
+    tool a 2D chart starts with ("select" for the box, "lasso"; None: Streamlit's default, pan).
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
@@ -189,6 +192,8 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
+    if dragmode and dims == 2:
+        layout["dragmode"] = dragmode
     everything = points  # what the labels keep apart from: under "grey" every point stays where it was drawn
     chosen = set() if selected is None else {int(i) for i in selected}
     if chosen and selection_view in ("grey", "only") and points["index"].isin(chosen).any():
@@ -202,8 +207,8 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         if label_rows is not None:
             label_rows = label_rows[label_rows["index"].isin(chosen)]
     elif chosen:
-        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "selection", 12, "circle-open",
-                      labelled=False), *(marks or [])]
+        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "selection", 13, "circle-open",
+                      labelled=False, line_width=2), *(marks or [])]
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
@@ -241,7 +246,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                                                           line=dict(width=1.5, color=OUTLINE))))
     for i, mark in enumerate(drawn):
         marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
-                      line=dict(width=1, color=OUTLINE))
+                      line=dict(width=mark.line_width, color=OUTLINE))
         if dims == 2:  # labelled by annotations, below
             traces.append(trace(mark.frame, name=mark.name, marker=marker))
         else:

@@ -48,9 +48,15 @@ def current(prefix: str) -> dict | None:
     return st.session_state.get(_key(prefix)) or None
 
 
-def _set(prefix: str, ids, how: str) -> None:
+def _set(prefix: str, ids, how: str, tool: str | None = None) -> None:
     ids = [str(i) for i in dict.fromkeys(ids)]
-    st.session_state[_key(prefix)] = {"ids": ids, "how": how} if ids else None
+    st.session_state[_key(prefix)] = {"ids": ids, "how": how, "tool": tool} if ids else None
+
+
+def tool(prefix: str) -> str | None:
+    """The Plotly tool ("select", "lasso") that drew the selection: the map is drawn anew after a selection (its
+    figure changed) and starts with that tool again, so a second region is drawn without picking it again."""
+    return (current(prefix) or {}).get("tool")
 
 
 def clear(prefix: str) -> None:
@@ -107,7 +113,7 @@ def take_event(prefix: str, event, indices, x, y, catalog, view: str) -> bool:
         inside &= np.isin(catalog.vocab.ids[indices], chosen["ids"])
     how = "drawn with the lasso" if lassos and not boxes else "drawn with the box" if boxes and not lassos else \
         "drawn with the box and the lasso"
-    _set(prefix, catalog.vocab.ids[indices[inside]], how)
+    _set(prefix, catalog.vocab.ids[indices[inside]], how, "lasso" if lassos else "select")
     return True
 
 
@@ -122,7 +128,7 @@ def shown_selection(prefix: str, catalog, indices) -> np.ndarray:
     if len(kept) < len(chosen["ids"]):
         st.caption(f"{len(chosen['ids']) - len(kept)} selected item(s) are not on this map and were dropped from "
                    f"the selection.")
-        _set(prefix, kept, chosen["how"])
+        _set(prefix, kept, chosen["how"], chosen.get("tool"))
         if st.query_params.get("sel") != url_value(prefix):
             if url_value(prefix):
                 st.query_params["sel"] = url_value(prefix)
@@ -141,7 +147,7 @@ def panel(prefix: str, items: pd.DataFrame, selected: np.ndarray, noun, file_ste
     summary = describe_selection(items, mask)
     st.subheader(f"Selection: {md(chosen['how'])}")
     st.markdown(" ".join(md(s) for s in summary.sentences(noun.many)))
-    c1, c2, c3 = st.columns([1.6, 1, 1.2])
+    c1, c2, c3 = st.columns([2.4, 1.1, 1.5], vertical_alignment="bottom")
     options.segmented(c1, "Selection on the map", view_option(prefix), format_func=VIEWS.get)
     c2.button("Clear selection", key=f"{prefix}_sel_clear", on_click=clear, args=(prefix,))
     rows = items.loc[mask, [c for c in COLUMNS if c in items]].sort_values("count", ascending=False)
@@ -155,6 +161,9 @@ def panel(prefix: str, items: pd.DataFrame, selected: np.ndarray, noun, file_ste
         st.caption(f"The link keeps this selection: a shared link shows the same {md(noun.many)}.")
     st.dataframe(rows.drop(columns="item").rename(columns={"mean_rating": "mean rating"}), hide_index=True,
                  placeholder=MISSING, key=f"{prefix}_sel_table",
-                 column_config={"year": st.column_config.NumberColumn(format="%d"),
-                                "mean rating": st.column_config.NumberColumn(format="%.2f"),
-                                "bias": st.column_config.NumberColumn(format="%.3f")})
+                 column_config={"title": st.column_config.TextColumn(width=250),  # the rest fit beside it at 1024 px
+                                "genres": st.column_config.TextColumn(width=140),
+                                "year": st.column_config.NumberColumn(format="%d", width=50),
+                                "count": st.column_config.NumberColumn(width=55),
+                                "mean rating": st.column_config.NumberColumn(format="%.2f", width=90),
+                                "bias": st.column_config.NumberColumn(format="%.3f", width=65)})

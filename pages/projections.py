@@ -112,7 +112,7 @@ shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
 selected = selection_panel.shown_selection("pj", catalog, indices)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
                            highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
-                           selected=selected, selection_view=view)
+                           selected=selected, selection_view=view, dragmode=selection_panel.tool("pj"))
 labelled, asked = charts.labels_shown(figure)
 said = [f"Click a point to highlight that {md(noun.one)}; pick the box or lasso in the chart's toolbar to select a "
         f"region."] if shown_dims == 2 else []

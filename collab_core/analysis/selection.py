@@ -18,6 +18,7 @@ MIN_GENRE_ITEMS = 3  # a genre is described only when this many selected items h
 MIN_GENRE_SHARE = 0.10  # ... and it covers this share of the selection
 MIN_LIFT = 1.5  # a genre is "more common here" from this lift on; "rarer" below 1 / MIN_LIFT
 MAX_GENRES = 3  # the most genres a description names
+MIN_BIAS_GAP = 0.05  # a mean bias this far from all items' is "higher" or "lower" (biases are in rating points)
 
 
 def in_box(x: np.ndarray, y: np.ndarray, xs, ys) -> np.ndarray:
@@ -131,7 +132,8 @@ class SelectionSummary:
             said.append(f"{word}: mean rating {mine:.2f} vs {every:.2f}.")
         if self.mean_bias is not None:
             mine, every = self.mean_bias
-            word = "higher" if mine > every else "lower"
+            word = "higher" if mine - every >= MIN_BIAS_GAP else "lower" if every - mine >= MIN_BIAS_GAP else \
+                "about the same"
             said.append(f"Learned bias {word} on average: {mine:+.3f} vs {every:+.3f}.")
         return said
 

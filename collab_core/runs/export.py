@@ -35,7 +35,7 @@ def items_csv(table: pd.DataFrame) -> bytes:
     """Any table of items (a selection's rows) as CSV: its text cells escaped by csv_cell, numbers as they are."""
     frame = table.copy()
     for column in frame.columns:
-        if frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(frame[column]):  # object or string dtype: text from data
             frame[column] = frame[column].map(csv_cell)
     return frame.to_csv(index=False).encode()
 

@@ -102,11 +102,26 @@ def test_a_genre_rarer_in_a_larger_selection_is_said():
     assert any(s.startswith("Less Horror than usual: 6% of these vs 25%") for s in words)
 
 
+def test_a_small_difference_in_bias_is_called_about_the_same():
+    items = hand_made().assign(bias=np.r_[[0.12] * 5, [0.1] * 15])
+    assert "Learned bias about the same on average: +0.120 vs +0.105." in \
+        describe_selection(items, np.arange(20) < 5).sentences()
+
+
 def test_an_empty_selection_and_a_wrong_mask():
     items = hand_made()
     assert describe_selection(items, np.zeros(20, bool)).sentences() == []
     with pytest.raises(ValueError, match="shape"):
         describe_selection(items, np.ones(3, bool))
+
+
+def test_the_selection_csv_holds_no_formula():
+    from collab_core.runs.export import items_csv
+
+    table = pd.DataFrame({"item": ["=1+1"], "title": ["=HYPERLINK(\"https://evil.example\")"], "genres": ["@x"],
+                          "count": [-3]})
+    text = items_csv(table).decode()
+    assert text.splitlines()[1] == "'=1+1,\"'=HYPERLINK(\"\"https://evil.example\"\")\",'@x,-3"
 
 
 def test_a_run_without_counts_or_bias_says_less():
