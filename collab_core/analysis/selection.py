@@ -40,14 +40,15 @@ def in_polygon(x: np.ndarray, y: np.ndarray, xs, ys) -> np.ndarray:
     vx, vy = vx[keep], vy[keep]
     if len(np.unique(np.column_stack([vx, vy]), axis=0)) < 3:
         return np.zeros(x.shape, dtype=bool)
-    ax, ay = vx[None, :], vy[None, :]  # (1, m): each edge from vertex i ...
-    bx, by = np.roll(vx, -1)[None, :], np.roll(vy, -1)[None, :]  # ... to vertex i + 1, the last back to the first
-    px, py = x[:, None], y[:, None]  # (n, 1)
-    straddles = (ay > py) != (by > py)  # (n, m): the edge crosses the horizontal line through the point
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cross_x = ax + (py - ay) * (bx - ax) / (by - ay)  # where it crosses (only read where it straddles)
-    crossings = straddles & (px < cross_x)
-    return (crossings.sum(axis=1) % 2 == 1) & np.isfinite(x) & np.isfinite(y)
+    inside = np.zeros(x.shape, dtype=bool)
+    # one edge at a time, each over every point: memory stays (n,) for a lasso of many vertices over 59,047 items
+    for ax, ay, bx, by in zip(vx, vy, np.roll(vx, -1), np.roll(vy, -1)):  # the last edge closes the polygon
+        straddles = (ay > y) != (by > y)  # the edge crosses the horizontal line through the point
+        if ay == by or not straddles.any():
+            continue
+        cross_x = ax + (y - ay) * (bx - ax) / (by - ay)  # where it crosses that line
+        inside ^= straddles & (x < cross_x)  # a crossing to the point's right flips inside and outside
+    return inside & np.isfinite(x) & np.isfinite(y)
 
 
 def members(x: np.ndarray, y: np.ndarray, boxes=(), lassos=()) -> np.ndarray:
