@@ -103,3 +103,19 @@ def test_a_map_without_labels_draws(with_run):
     at = open_app(PAGE, {"labels": "0", "color": "none"})
     assert no_exceptions(at), [e.value for e in at.exception]
     assert chart_spec(at.get("plotly_chart")[0])["layout"].get("annotations", []) == []
+
+
+def test_the_neighbours_map_keeps_its_own_selection(with_run):
+    _, run_id = with_run
+    at = open_app("pages/neighbours.py", {"run": run_id, "sel": f"{FARGO},{JEDI}", "selview": "grey"})
+    assert no_exceptions(at), [e.value for e in at.exception]
+    assert shown([s for s in at.subheader if s.value.startswith("Selection")]) == "Selection: from the link"
+    assert set(panel_table(at)["title"]) == {"Fargo (1996)", "Return of the Jedi (1983)"}
+    spec = chart_spec(at.get("plotly_chart")[0])
+    assert sorted(next(t for t in spec["data"] if t["name"] == "items")["customdata"]) == [99, 180]
+    assert "not selected" in [t["name"] for t in spec["data"]]
+    assert param(at, "sel") == f"{FARGO},{JEDI}" and param(at, "selview") == "grey"
+    at.number_input(key="p_nb_min").set_value(400).run()  # Fargo (about 500 ratings) stays; so does Jedi
+    assert len(panel_table(at)) == 2
+    at.button(key="nb_sel_clear").click().run()
+    assert param(at, "sel") is None and not [s for s in at.subheader if s.value.startswith("Selection")]

@@ -155,3 +155,19 @@ def test_a_lasso_then_grey_the_rest_show_only_and_clear(server, page):
     assert trace_items(page, "items") == set(int(i) for i in p["customdata"])
     assert trace_items(page, "selection") is None and trace_items(page, "not selected") is None
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_box_on_the_neighbours_map_selects_a_region_and_keeps_the_query(server, page):
+    p = open_map(page, server, "neighbours?run=a-run&movie=50&k=10&metric=cosine&min=20")
+    xs, ys = np.quantile(p["x"], [0.40, 0.60]), np.quantile(p["y"], [0.40, 0.60])
+    corners = page.evaluate(TO_WINDOW, ["items", [[xs[0], ys[0]], [xs[1], ys[1]]]])
+    pick_tool(page, "Box Select")
+    box = drag(page, [tuple(corners[0]), tuple(corners[1])])["range"]
+    expected = {int(i) for i in p["customdata"][in_box(p["x"], p["y"], box["x"], box["y"])]}
+    assert expected
+    selection_heading(page, "drawn with the box")
+    assert trace_items(page, "selection") == expected
+    assert page.get_by_text(f"{len(expected)} of the {len(p['customdata'])} movies shown.").is_visible()
+    assert "movie=50" in page.url  # the query is unchanged
+    if len(expected) <= 50:
+        assert {int(i) - 1 for i in sel_param(page.url)} == expected
