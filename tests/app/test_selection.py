@@ -119,3 +119,13 @@ def test_the_neighbours_map_keeps_its_own_selection(with_run):
     assert len(panel_table(at)) == 2
     at.button(key="nb_sel_clear").click().run()
     assert param(at, "sel") is None and not [s for s in at.subheader if s.value.startswith("Selection")]
+
+
+def test_the_selection_survives_a_change_of_dims(with_run):
+    _, run_id = with_run
+    at = open_app(PAGE, {"run": run_id, "sel": f"{STAR_WARS},{FARGO}"})
+    at.segmented_control(key="p_pj_dims").set_value(3).run()
+    spec = chart_spec(at.get("plotly_chart")[0])
+    assert spec["data"][0]["type"] == "scatter3d"
+    assert sorted(next(t for t in spec["data"] if t["name"] == "selection")["customdata"]) == [49, 99]
+    assert len(panel_table(at)) == 2 and param(at, "sel") == f"{STAR_WARS},{FARGO}"
