@@ -169,9 +169,9 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
     `selected`: item indices of a selected region, drawn as `selection_view` says: "highlight" rings them (a mark
-    under the others), "grey" draws the rest in one faint grey trace ("not selected") and colours the selection,
-    "only" draws the selection alone; under "grey" and "only" only selected points are labelled. `dragmode`: the
-    tool a 2D chart starts with ("select" for the box, "lasso"; None: Streamlit's default, pan).
+    "region", under the others), "grey" draws the rest in one faint grey trace ("outside the region") and colours
+    the selection, "only" draws the selection alone; under "grey" and "only" only selected points are labelled.
+    `dragmode`: the tool a 2D chart starts with ("select" for the box, "lasso"; None: Streamlit's default, pan).
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
@@ -199,7 +199,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     if chosen and selection_view in ("grey", "only") and points["index"].isin(chosen).any():
         inside = points["index"].isin(chosen)
         if selection_view == "grey" and (~inside).any():
-            traces.append(trace(points[~inside], name="not selected",
+            traces.append(trace(points[~inside], name="outside the region",
                                 marker=dict(size=size, opacity=0.25, color=OTHER)))
         else:
             everything = points[inside]
@@ -207,7 +207,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         if label_rows is not None:
             label_rows = label_rows[label_rows["index"].isin(chosen)]
     elif chosen:
-        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "selection", 13, "circle-open",
+        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "region", 13, "circle-open",
                       labelled=False, line_width=2), *(marks or [])]
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))

@@ -30,7 +30,7 @@ def test_a_link_with_a_selection_shows_it(with_run):
     assert [s.value for s in at.subheader if s.value.startswith("Selection")] == ["Selection: from the link"]
     assert set(panel_table(at)["title"]) == {"Star Wars (1977)", "Fargo (1996)", "Return of the Jedi (1983)"}
     assert "3 of the 1000 movies shown." in shown(at.markdown)
-    assert "selection" in trace_names(at)
+    assert "region" in trace_names(at)
     assert param(at, "sel") == f"{STAR_WARS},{FARGO},{JEDI}"
     assert "The link keeps this selection" in shown(at.caption)
     at.selectbox(key="p_pj_colour").set_value("bias").run()  # another widget's rerun keeps it
@@ -49,13 +49,13 @@ def test_the_display_choice_and_clear(with_run):
     at = open_app(PAGE, {"run": run_id, "sel": f"{STAR_WARS},{FARGO}", "color": "none"})
     at.segmented_control(key="p_pj_selview").set_value("grey").run()
     spec = chart_spec(at.get("plotly_chart")[0])
-    grey = next(t for t in spec["data"] if t["name"] == "not selected")
+    grey = next(t for t in spec["data"] if t["name"] == "outside the region")
     assert len(grey["customdata"]) == 998 and param(at, "selview") == "grey"
     items = next(t for t in spec["data"] if t["name"] == "items")
     assert sorted(items["customdata"]) == [49, 99]
     at.segmented_control(key="p_pj_selview").set_value("only").run()
     names = trace_names(at)
-    assert "not selected" not in names
+    assert "outside the region" not in names
     assert sorted(next(t for t in chart_spec(at.get("plotly_chart")[0])["data"]
                        if t["name"] == "items")["customdata"]) == [49, 99]
     at.button(key="pj_sel_clear").click().run()
@@ -113,7 +113,7 @@ def test_the_neighbours_map_keeps_its_own_selection(with_run):
     assert set(panel_table(at)["title"]) == {"Fargo (1996)", "Return of the Jedi (1983)"}
     spec = chart_spec(at.get("plotly_chart")[0])
     assert sorted(next(t for t in spec["data"] if t["name"] == "items")["customdata"]) == [99, 180]
-    assert "not selected" in [t["name"] for t in spec["data"]]
+    assert "outside the region" in [t["name"] for t in spec["data"]]
     assert param(at, "sel") == f"{FARGO},{JEDI}" and param(at, "selview") == "grey"
     at.number_input(key="p_nb_min").set_value(400).run()  # Fargo (about 500 ratings) stays; so does Jedi
     assert len(panel_table(at)) == 2
@@ -127,5 +127,5 @@ def test_the_selection_survives_a_change_of_dims(with_run):
     at.segmented_control(key="p_pj_dims").set_value(3).run()
     spec = chart_spec(at.get("plotly_chart")[0])
     assert spec["data"][0]["type"] == "scatter3d"
-    assert sorted(next(t for t in spec["data"] if t["name"] == "selection")["customdata"]) == [49, 99]
+    assert sorted(next(t for t in spec["data"] if t["name"] == "region")["customdata"]) == [49, 99]
     assert len(panel_table(at)) == 2 and param(at, "sel") == f"{STAR_WARS},{FARGO}"

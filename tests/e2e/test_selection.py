@@ -95,7 +95,7 @@ def test_a_box_selects_the_items_inside_it_exports_them_and_the_link_keeps_them(
     assert 1 <= len(expected) <= 50, len(expected)
     selection_heading(page, "drawn with the box")
     assert page.get_by_text(f"{len(expected)} of the 1000 movies shown.").is_visible()
-    assert trace_items(page, "selection") == expected  # ringed on the map
+    assert trace_items(page, "region") == expected  # ringed on the map
     assert page.evaluate("() => document.querySelector('.js-plotly-plot').layout.dragmode") == "select"
     # the export: one row per selected item, text cells safe for a spreadsheet
     with page.expect_download() as download:
@@ -116,7 +116,7 @@ def test_a_box_selects_the_items_inside_it_exports_them_and_the_link_keeps_them(
         selection_heading(fresh, "from the link")
         fresh.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         wait_until_drawn(fresh)
-        assert trace_items(fresh, "selection") == expected
+        assert trace_items(fresh, "region") == expected
         assert fresh.get_by_text(f"{len(expected)} of the 1000 movies shown.").is_visible()
         screenshot(fresh, "selection-box-dark")
 
@@ -134,11 +134,11 @@ def test_a_lasso_then_grey_the_rest_show_only_and_clear(server, page):
     expected = {int(i) for i in p["customdata"][in_polygon(p["x"], p["y"], lasso["x"], lasso["y"])]}
     assert len(expected) >= 5
     selection_heading(page, "drawn with the lasso")
-    assert trace_items(page, "selection") == expected
+    assert trace_items(page, "region") == expected
     page.get_by_text("grey the rest", exact=True).click()
     page.wait_for_url(re.compile(r"selview=grey"), timeout=30_000)
     wait_for_app(page)
-    assert trace_items(page, "not selected") == set(int(i) for i in p["customdata"]) - expected
+    assert trace_items(page, "outside the region") == set(int(i) for i in p["customdata"]) - expected
     assert trace_items(page, "items") == expected
     screenshot(page, "selection-lasso-grey-panel")
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
@@ -147,13 +147,13 @@ def test_a_lasso_then_grey_the_rest_show_only_and_clear(server, page):
     page.get_by_text("show only", exact=True).click()
     page.wait_for_url(re.compile(r"selview=only"), timeout=30_000)
     wait_for_app(page)
-    assert trace_items(page, "not selected") is None and trace_items(page, "items") == expected
+    assert trace_items(page, "outside the region") is None and trace_items(page, "items") == expected
     page.get_by_role("button", name="Clear selection").click()
     page.get_by_role("heading", name=re.compile("Selection:")).wait_for(state="detached", timeout=30_000)
     wait_for_app(page)
     assert "sel=" not in page.url
     assert trace_items(page, "items") == set(int(i) for i in p["customdata"])
-    assert trace_items(page, "selection") is None and trace_items(page, "not selected") is None
+    assert trace_items(page, "region") is None and trace_items(page, "outside the region") is None
     assert page.locator("[data-testid='stException']").count() == 0
 
 
@@ -166,8 +166,9 @@ def test_a_box_on_the_neighbours_map_selects_a_region_and_keeps_the_query(server
     expected = {int(i) for i in p["customdata"][in_box(p["x"], p["y"], box["x"], box["y"])]}
     assert expected
     selection_heading(page, "drawn with the box")
-    assert trace_items(page, "selection") == expected
+    assert trace_items(page, "region") == expected
     assert page.get_by_text(f"{len(expected)} of the {len(p['customdata'])} movies shown.").is_visible()
     assert "movie=50" in page.url  # the query is unchanged
+    screenshot(page, "selection-neighbours")
     if len(expected) <= 50:
         assert {int(i) - 1 for i in sel_param(page.url)} == expected
