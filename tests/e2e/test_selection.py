@@ -119,6 +119,9 @@ def test_a_box_selects_the_items_inside_it_exports_them_and_the_link_keeps_them(
         assert trace_items(fresh, "region") == expected
         assert fresh.get_by_text(f"{len(expected)} of the 1000 movies shown.").is_visible()
         screenshot(fresh, "selection-box-dark")
+        fresh.get_by_role("heading", name="Selection: from the link").scroll_into_view_if_needed()
+        wait_until_drawn(fresh)
+        screenshot(fresh, "selection-box-dark-panel")
 
 
 def test_a_lasso_then_grey_the_rest_show_only_and_clear(server, page):
