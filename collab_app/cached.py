@@ -387,6 +387,16 @@ def _fitted(run_id: str, version: tuple, ratings: YourRatings) -> pd.DataFrame:
     return foldin_explain.fitted_table(load_run(run_id), fold_in(run_id, ratings))
 
 
+def ranked_items(run_id: str, ratings: YourRatings) -> pd.DataFrame:
+    """A ranking run's counterpart of `fitted`: where each rated item ranks among all items for this vector."""
+    return _ranked_items(run_id, run_version(run_id), ratings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _ranked_items(run_id: str, version: tuple, ratings: YourRatings) -> pd.DataFrame:
+    return foldin_explain.ranked_table(load_run(run_id), fold_in(run_id, ratings))
+
+
 def nearest_users(run_id: str, ratings: YourRatings, k: int) -> pd.DataFrame:
     return _nearest_users(run_id, run_version(run_id), ratings, k)
 
@@ -402,7 +412,8 @@ def you_on_map(run_id: str, ratings: YourRatings, min_ratings: int) -> YouOnMap:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _you_on_map(run_id: str, version: tuple, ratings: YourRatings, min_ratings: int) -> YouOnMap:
-    """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings)."""
+    """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings; a ranking run's:
+    their scores)."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
     shown = trained.catalog.with_min_ratings(min_ratings)
@@ -415,7 +426,8 @@ def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> YourS
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _explain_for_you(run_id: str, version: tuple, ratings: YourRatings, item_index: int) -> YourScore:
-    """(your predicted rating of the item, what each of your ratings adds to its score; None for 'nn')."""
+    """(your predicted rating of the item (a ranking run: its score), what each of your ratings adds to its score;
+    None for 'nn')."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
     score = float(foldin_explain.predict(trained, fold, np.array([item_index]))[0])

@@ -17,6 +17,8 @@ import plotly.graph_objects as go
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
+SELECTION = "#ff2bd6"  # rings round a selected region's items (open circles: the colour by value shows through);
+# magenta stands apart from Tableau's blues and Viridis, on a light and on a dark background
 YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
 OUTLINE = "rgba(128, 128, 128, 0.9)"  # marker outlines that read on a light and on a dark background
 # Categories: Tableau 10 (designed so its colours can be told apart, on light and dark backgrounds), largest
@@ -154,18 +156,24 @@ class Mark:
     size: int
     symbol: str = "circle"
     labelled: bool = True
+    line_width: float = 1  # the outline; an open symbol's ring
 
 
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
                axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = MAP_HEIGHT,
                marks: list[Mark] | None = None, colour_title: str | None = None,
+               selected=None, selection_view: str = "highlight", dragmode: str | None = None,
                keep_clear: list[tuple] | None = None) -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
+    `selected`: item indices of a selected region, drawn as `selection_view` says: "highlight" rings them (a mark
+    "region", under the others), "grey" draws the rest in one faint grey trace ("outside the region") and colours
+    the selection, "only" draws the selection alone; under "grey" and "only" only selected points are labelled.
+    `dragmode`: the tool a 2D chart starts with ("select" for the box, "lasso"; None: Streamlit's default, pan).
     `keep_clear`: boxes no 2D label may cover (region labels: `region_label_boxes`).
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
@@ -187,6 +195,23 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
+    if dragmode and dims == 2:
+        layout["dragmode"] = dragmode
+    everything = points  # what the labels keep apart from: under "grey" every point stays where it was drawn
+    chosen = set() if selected is None else {int(i) for i in selected}
+    if chosen and selection_view in ("grey", "only") and points["index"].isin(chosen).any():
+        inside = points["index"].isin(chosen)
+        if selection_view == "grey" and (~inside).any():
+            traces.append(trace(points[~inside], name="outside the region",
+                                marker=dict(size=size, opacity=0.25, color=OTHER)))
+        else:
+            everything = points[inside]
+        points = points[inside]
+        if label_rows is not None:
+            label_rows = label_rows[label_rows["index"].isin(chosen)]
+    elif chosen:
+        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "region", 13, "circle-open",
+                      labelled=False, line_width=2), *(marks or [])]
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
@@ -214,7 +239,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
         wanted.append(label_rows[~label_rows["index"].isin(marked)].assign(_mark=-1))
     candidates = pd.concat(wanted, ignore_index=True) if wanted else pd.DataFrame(columns=["index", "_mark"])
     if dims == 2 and len(candidates):
-        candidates = candidates.iloc[_spaced_labels(candidates, points, height, keep_clear or ())]
+        candidates = candidates.iloc[_spaced_labels(candidates, everything, height, keep_clear or ())]
     elif len(candidates):
         candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
     plain = candidates[candidates["_mark"] == -1]
@@ -224,7 +249,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                                                           line=dict(width=1.5, color=OUTLINE))))
     for i, mark in enumerate(drawn):
         marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
-                      line=dict(width=1, color=OUTLINE))
+                      line=dict(width=mark.line_width, color=OUTLINE))
         if dims == 2:  # labelled by annotations, below
             traces.append(trace(mark.frame, name=mark.name, marker=marker))
         else:
@@ -233,7 +258,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
             traces.append(trace(mark.frame, name=mark.name, mode="markers+text", text=text,
                                 textposition="top center", textfont={"size": LABEL_SIZE}, marker=marker))
     if dims == 2:
-        layout["annotations"] = label_annotations(candidates, points)
+        layout["annotations"] = label_annotations(candidates, everything)
     else:
         label_rows = candidates[candidates["_mark"] == -1]
         if len(label_rows):
@@ -263,9 +288,9 @@ def label_annotations(rows: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     (a label floating near a crowd could belong to any of it): Plotly draws annotations above every trace, WebGL
     ones included, and `shadow: auto` rings each letter in the background's colour, so a label stays readable
     over a crowd of points in light and dark mode alike."""
-    if rows.empty:  # no labels asked for (Labels 0) and nothing marked: the frame may not even have x and y
-        return []
     anchors = {"top center": "center", "top left": "right", "top right": "left"}
+    if rows.empty:  # nothing to label (Labels 0, nothing marked): the frame may lack the x and y columns
+        return []
     return [{"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
              "arrowcolor": OUTLINE, "ax": 0, "ay": -LABEL_RISE, "standoff": 4, "yanchor": "bottom",
              "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}
@@ -335,10 +360,11 @@ def add_region_labels(figure: go.Figure, rows: pd.DataFrame, points: pd.DataFram
     the mark, or below it near the top edge, leaning inwards near a side edge so it is not cut. What is seen is
     annotations, as the point labels are: Plotly draws them above every trace, WebGL points included, and
     `shadow: auto` rings the letters in the background's colour (readable in light and dark mode). What is clicked
-    is an SVG `scatter` trace of diamonds under the drawn ones (named "regions", customdata "region:<n>"): a WebGL
-    point would hide an SVG trace's text, but Plotly gives an SVG marker priority over WebGL points within its
-    radius when it picks the point under the mouse, so a click on a mark picks its region, not the movie beneath."""
-    figure.add_trace({"type": "scatter", "mode": "markers", "name": "regions", "showlegend": False,
+    is an SVG `scatter` trace of diamonds under the drawn ones (named "region labels", customdata
+    "region:<n>"): a WebGL point would hide an SVG trace's text, but Plotly gives an SVG marker priority over
+    WebGL points within its radius when it picks the point under the mouse, so a click on a mark picks its region,
+    not the movie beneath."""
+    figure.add_trace({"type": "scatter", "mode": "markers", "name": "region labels", "showlegend": False,
                       "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float),
                       "customdata": [f"{REGION}{int(n)}" for n in rows["number"]],
                       "hovertext": ["<br>".join(label(line) for line in str(h).split("\n")) for h in rows["hover"]],
@@ -432,13 +458,13 @@ def clicked_item(points: list) -> int | None:
 
 # ---------------------------------------------------------------------- the "You" page
 def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame, recommended: pd.DataFrame,
-            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620) -> go.Figure:
-    """The item map coloured by the folded-in user's predicted rating, with the movies they rated, the
-    recommendations, the movie being explained, and the user drawn at their vector's place on the map's axes
-    with an arrow from the centre: movies farther along it score higher. `points` as for `projection`, with a
-    column `predicted`."""
-    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
-                     colour_title="your predicted rating",
+            explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620,
+            colour_title: str = "your predicted rating") -> go.Figure:
+    """The item map coloured by the folded-in user's predicted rating (a ranking run: their score, with its own
+    `colour_title`), with the movies they rated, the recommendations, the movie being explained, and the user drawn
+    at their vector's place on the map's axes with an arrow from the centre: movies farther along it score higher.
+    `points` as for `projection`, with a column `predicted`."""
+    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height, colour_title=colour_title,
                      marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
                             Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
                                                                              "circle-open")])

@@ -2,9 +2,9 @@
 region named on the map by its over-represented genres and best-known titles, and a click on a label picks the
 region.
 
-The pick is handed on through session state, the contract with the selection panel: `pj_selection_request` =
-{"indices": [item indices of the region], "how": "region <n>: <label text>"}, which that panel consumes. This page
-also says which region was picked and its size (`picked_note`), so the pick shows without the panel.
+The pick is handed on through session state, the contract with the selection panel (collab_app.selection_panel):
+`pj_selection_request` = {"indices": [item indices of the region], "how": "region <n>: <label text>"}, which the
+panel takes at the top of the next run and shows as it shows a box or lasso selection.
 """
 from __future__ import annotations
 
@@ -13,12 +13,10 @@ import streamlit as st
 
 from collab_core.analysis.regions import Region, default_count, short_title
 
-from . import cached, charts, options
-from .text import md
+from . import cached, charts, options, selection_panel
 
-SELECTION_REQUEST = "pj_selection_request"  # read by the selection panel
+SELECTION_REQUEST = selection_panel.request_key("pj")  # "pj_selection_request", taken by selection_panel.start
 _SHOWN = "pj_regions_shown"  # number -> (label text, item indices) of the regions on the map, for the click
-_PICKED = "pj_region_picked"  # (number, label text, size) of the last region picked by a click
 
 
 def _flag(raw: str) -> bool:
@@ -87,15 +85,4 @@ def on_click(points: list) -> bool:
         return False
     text, members = shown[number]
     st.session_state[SELECTION_REQUEST] = {"indices": members, "how": f"region {number + 1}: {text}"}
-    st.session_state[_PICKED] = (number, text, len(members))
     return True
-
-
-def picked_note(noun) -> None:
-    """Which region a click picked, and its size, while that region is still on the map."""
-    picked = st.session_state.get(_PICKED)
-    shown = st.session_state.get(_SHOWN, {})
-    if picked is None or shown.get(picked[0], (None,))[0] != picked[1]:
-        return
-    number, text, size = picked
-    st.info(f"Picked region {number + 1}: {md(text)} ({md(noun.count(size))}).")

@@ -1,11 +1,24 @@
 """Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP, or in 2D along
-a custom axis named by its two ends (collab_app.axis_panel). Clicking a point of a 2D map highlights that movie;
-region labels (collab_app.region_view) name the map's regions, and clicking one picks its region."""
+a custom axis named by its two ends (collab_app.axis_panel). Clicking a point of a 2D map highlights that movie; a
+box or lasso selects a region (collab_app.selection_panel), and so does a click on a region label
+(collab_app.region_view)."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import axis_panel, cached, charts, options, picker, progress, region_view, services, state, work
+from collab_app import (
+    axis_panel,
+    cached,
+    charts,
+    options,
+    picker,
+    progress,
+    region_view,
+    selection_panel,
+    services,
+    state,
+    work,
+)
 from collab_app.messages import clean
 from collab_app.text import MISSING, md
 
@@ -26,18 +39,12 @@ AXES = options.Choice("p_pj_axes", "axes", "1-2", choices=("1-2", "1-3", "2-3"))
 NN = options.Number("p_pj_nn", "nn", services.UMAP_DEFAULTS["n_neighbors"], low=2, high=200)
 MIN_DIST = options.Number("p_pj_md", "md", services.UMAP_DEFAULTS["min_dist"], low=0.0, high=1.0, whole=False)
 UMAP_METRIC = options.Choice("p_pj_um", "um", services.UMAP_DEFAULTS["metric"], choices=("euclidean", "cosine"))
-options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC, region_view.REGIONS,
-              *axis_panel.OPTIONS)
-
-
-def highlight_clicked_point():
-    """on_select callback: runs before the rerun, so it may set the highlight picker's state (or pick a region)."""
-    clicked = st.session_state["pj_plot"].selection.points
-    if region_view.on_click(clicked):
-        return
-    index = charts.clicked_item(clicked)
-    if index is not None and 0 <= index < n_items:
-        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+SELVIEW = selection_panel.view_option("pj")
+options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC, SELVIEW,
+              region_view.REGIONS, *axis_panel.OPTIONS)
+selection_panel.start("pj", catalog)  # the link's selection, or one another part of the page asked for
+view = st.session_state[SELVIEW.key]
+kept = dict(sel=selection_panel.url_value("pj"), selview=None if view == SELVIEW.default else view)
 
 
 c1, c2, c3 = st.columns([1.5, 0.8, 1.7])
@@ -69,13 +76,13 @@ if method == "UMAP":
     min_dist = options.slider(u2, "min_dist", MIN_DIST, step=0.05, help="Smaller: tighter clusters.")
     umap_metric = options.segmented(u3, "UMAP metric", UMAP_METRIC)
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 nn=n_neighbors, md=min_dist, um=umap_metric, regions=region_view.url_value(regions_on))
+                 nn=n_neighbors, md=min_dist, um=umap_metric, regions=region_view.url_value(regions_on), **kept)
 elif custom:
     state.to_url(method=method, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 regions=region_view.url_value(regions_on), **axis_panel.controls(st))
+                 regions=region_view.url_value(regions_on), **axis_panel.controls(st), **kept)
 else:
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 axes=axes if dims == 2 else None, regions=region_view.url_value(regions_on))
+                 axes=axes if dims == 2 else None, regions=region_view.url_value(regions_on), **kept)
 
 
 @st.fragment(run_every=1.0)
@@ -133,33 +140,53 @@ if highlight and (highlight_rows is None or highlight_rows.empty):
     st.caption(f"{md(catalog.display_title(highlight))} is not among the {md(noun.many)} shown; draw more of them "
                f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
-regions, clear = region_view.label_rows(run_id, points, noun) if regions_on and shown_dims == 2 else (None, None)
+selected = selection_panel.shown_selection("pj", catalog, indices)
+# region labels name the whole map: not drawn while the map shows only a selection
+labelled_regions = regions_on and shown_dims == 2 and not (view == "only" and len(selected))
+regions, clear = region_view.label_rows(run_id, points, noun) if labelled_regions else (None, None)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
                            highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
-                           marks=axis_panel.marks(points, axis) if custom else None,
-                           keep_clear=clear)
+                           marks=axis_panel.marks(points, axis) if custom else None, selected=selected,
+                           selection_view=view, dragmode=selection_panel.tool("pj"), keep_clear=clear)
 n_regions = 0 if regions is None else len(regions)
 if regions is not None:
     charts.add_region_labels(figure, regions, points)
 else:
     region_view.forget()
 labelled, asked = charts.labels_shown(figure)
-said = [f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []
+said = [f"Click a point to highlight that {md(noun.one)}; pick the box or lasso in the chart's toolbar to select a "
+        f"region."] if shown_dims == 2 else []
 if asked:
     said.append(f"Labelled: {labelled} of the {asked} " + ("most rated" if active.trained.has_counts else "first") + (
         "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))
 if n_regions:
     said.append(f"Region labels: {n_regions} regions (k-means on the map's coordinates), each named by the genres its "
                 f"{md(noun.many)} have far more often than the map's, and its most rated titles; click a label's ◆ to "
-                f"pick its region.")
+                f"select its region.")
 if said:
     st.caption(" ".join(said))
-if n_regions:
-    region_view.picked_note(noun)
+
+
+def select_region_or_highlight():
+    """on_select callback: runs before the rerun, so it may set the selection and the highlight picker's state. A box
+    or lasso selects every item of the map inside it; a click on a region label selects the region; a click on a
+    point highlights the item."""
+    event = st.session_state["pj_plot"].selection
+    if region_view.on_click(event.points):  # the request is taken at the top of the rerun (selection_panel.start)
+        return
+    if selection_panel.take_event("pj", event, indices, coords[:, 0], coords[:, 1], catalog, view):  # every item
+        return
+    index = charts.clicked_item(event.points)
+    if index is not None and 0 <= index < n_items:
+        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+
+
 if shown_dims == 2:
-    st.plotly_chart(figure, key="pj_plot", on_select=highlight_clicked_point, selection_mode="points")
+    st.plotly_chart(figure, key="pj_plot", on_select=select_region_or_highlight,
+                    selection_mode=("points", "box", "lasso"))
 else:
     st.plotly_chart(figure, key="pj_plot")
+selection_panel.panel("pj", table, selected, noun, run_id)
 
 if custom:
     axis_panel.ranked_tables(points, axis, noun)

@@ -1,13 +1,14 @@
 """The Projections page's "Custom axis" method and region labels, through AppTest: the ends' terms come from the
 link and go back into it, the map's axis titles name them, the table ranks the map along x, a term that matches
 nothing is named, hostile titles and terms stay text; region labels are on the map when asked for, a click on one
-picks its region (the selection panel's request), and a click on a movie still highlights it."""
+asks the selection panel for its region, and a click on a movie is left to the highlight."""
 from types import SimpleNamespace
 
 import pytest
 
 from collab_app import charts, region_view
 from collab_app.apptest import chart_spec
+from collab_app.text import md
 from collab_core.analysis.axes import resolve_terms
 from collab_core.data.datasets import load_builtin
 from tests.hostile import save_hostile_run
@@ -67,7 +68,7 @@ def test_hostile_titles_and_terms_stay_text(with_hostile_run):
     at = open_app("pages/projections.py", {**CUSTOM, "xl": "Log in", "xr": "click</a>", "regions": "1",
                                            "color": "genre", "labels": "40"})
     assert no_exceptions(at), [e.value for e in at.exception]
-    assert trace(at, "regions") is not None and trace(at, "x right end: click&lt;/a&gt;") is not None
+    assert trace(at, "region labels") is not None and trace(at, "x right end: click&lt;/a&gt;") is not None
     assert_nothing_hostile_is_markup(at)
     at = open_app("pages/projections.py", {**CUSTOM, "xr": "[x](https://evil.example)"})
     assert_nothing_hostile_is_markup(at)  # the error quotes the term, escaped
@@ -75,23 +76,29 @@ def test_hostile_titles_and_terms_stay_text(with_hostile_run):
 
 def test_region_labels_are_drawn_when_asked_and_a_click_on_one_picks_its_region(with_run, monkeypatch):
     at = open_app("pages/projections.py", {"method": "PCA", "color": "none"})
-    assert trace(at, "regions") is None
+    assert trace(at, "region labels") is None
     at.toggle(key="p_pj_regions").set_value(True).run()
     assert at.query_params["regions"] in (["1"], "1")
-    regions = trace(at, "regions")
+    regions = trace(at, "region labels")
     assert regions["type"] == "scatter" and regions["customdata"][0] == "region:0"
     texts = [a["text"] for a in figure(at)["layout"]["annotations"]]
     assert sum(t == "◆" for t in texts) == len(regions["customdata"])
     assert "Region labels: " in shown(at.caption)
     # the chart's click callback on the page's session state (a click itself needs a browser: tests/e2e)
     session = {"pj_regions_shown": at.session_state["pj_regions_shown"]}
-    monkeypatch.setattr(region_view, "st", SimpleNamespace(session_state=session))
-    assert not region_view.on_click([{"customdata": 12}])  # a movie: left to the highlight
-    assert region_view.on_click([{"customdata": "region:0"}])
+    with monkeypatch.context() as patched:
+        patched.setattr(region_view, "st", SimpleNamespace(session_state=session))
+        assert not region_view.on_click([{"customdata": 12}])  # a movie: left to the highlight
+        assert region_view.on_click([{"customdata": "region:0"}])
+        assert not region_view.on_click([{"customdata": "region:99"}])  # a region no longer on the map
     request = session[region_view.SELECTION_REQUEST]
     assert request["how"].startswith("region 1: ") and len(request["indices"]) >= 10
     assert all(isinstance(i, int) for i in request["indices"])
-    assert not region_view.on_click([{"customdata": "region:99"}])  # a region no longer on the map
+    at.session_state[region_view.SELECTION_REQUEST] = request  # as the callback leaves it for the rerun
+    at.run()
+    assert [h.value for h in at.subheader if h.value.startswith("Selection: ")] == [
+        "Selection: " + md(request["how"])]  # the selection panel took it
+    assert sorted(trace(at, "region")["customdata"]) == sorted(request["indices"])  # ringed on the map
 
 
 def test_clicks_on_regions_and_items_are_told_apart():

@@ -1,7 +1,7 @@
 """The Projections page's custom axis and region labels in a real browser: choosing "Custom axis", typing the ends'
 search terms (x, and y as a second axis), the map's axis titles and end marks, the table ranked along the axis, a
-term that matches nothing; the "Region labels" toggle, a click on a label picking its region while a click on a
-point still highlights the movie. Screenshots at 1024 x 768 in light and dark mode."""
+term that matches nothing; the "Region labels" toggle, a click on a label selecting its region (the selection panel
+shows it) while a click on a point still highlights the movie. Screenshots at 1024 x 768 in light and dark mode."""
 import re
 
 import pytest
@@ -83,22 +83,24 @@ def test_a_term_that_matches_nothing_is_named(server, page):
 
 def test_region_labels_toggle_and_a_click_on_a_label_picks_its_region(server, page):
     open_page(page, f"{server}/projections?run=a-run&method=PCA&color=none&labels=0")
-    assert page.evaluate(CUSTOMDATA, "regions") is None
+    assert page.evaluate(CUSTOMDATA, "region labels") is None
     page.get_by_text("Region labels", exact=True).click()
     wait_for_app(page)
     page.wait_for_url(re.compile(r"regions=1"), timeout=30_000)
     chart = page.locator(".js-plotly-plot").first
     chart.scroll_into_view_if_needed()
     wait_until_drawn(page)
-    labels = page.evaluate(CUSTOMDATA, "regions")
+    labels = page.evaluate(CUSTOMDATA, "region labels")
     assert labels and labels[0] == "region:0" and 2 <= len(labels) <= 8
-    point = page.evaluate(POINT, "regions")  # the largest region's mark
+    point = page.evaluate(POINT, "region labels")  # the largest region's mark
     hover(page, point["x"], point["y"] - 3)  # on the diamond, a pixel or so off the movie at its centre
     page.mouse.click(point["x"], point["y"] - 3)
-    picked = page.get_by_test_id("stAlertContentInfo").filter(has_text="Picked region 1:")
-    picked.wait_for(timeout=30_000)
-    size = int(re.search(r"\((\d+) movies\)", picked.inner_text()).group(1))
-    assert 10 <= size <= 1000
+    # the selection panel takes the region: its heading names the region, its export button counts its movies
+    page.get_by_role("heading", name=re.compile(r"^Selection: region 1: ")).wait_for(timeout=30_000)
+    wait_for_app(page)
+    export = page.get_by_role("button", name=re.compile(r"^Export \d+ movies \(CSV\)"))
+    size = int(re.search(r"Export (\d+) movies", export.inner_text()).group(1))
+    assert 10 <= size <= 1000 and len(page.evaluate(CUSTOMDATA, "region")) == size  # ringed on the map
     assert "highlight=" not in page.url  # a region label is not a movie
     page.mouse.move(5, 5)  # off the chart: its tooltip goes, and the page counts as drawn again
     item = click_point(page, "items")  # a point still highlights its movie
@@ -114,7 +116,7 @@ def test_screenshots_of_a_custom_axis_with_region_labels(server, browser, scheme
         open_page(page, f"{server}/projections?run=a-run&method=Custom+axis&regions=1")
         page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         wait_until_drawn(page)
-        assert page.evaluate(CUSTOMDATA, "regions")
+        assert page.evaluate(CUSTOMDATA, "region labels")
         assert page.evaluate(CUSTOMDATA, "x left end: Sense and Sensibility, Emma")  # the ends are marked
         screenshot(page, f"projections-custom-axis-controls-{scheme}")
         # Streamlit scrolls its main block, not the page: each part is shown in the window, then taken
