@@ -34,7 +34,7 @@ def toggle(where) -> bool:
     return where.toggle("Region labels", key=REGIONS.key,
                         help="Cluster the map's points into regions (k-means on the map's coordinates) and name each "
                              "by the genres its members have far more often than the map as a whole, and its most "
-                             "rated titles. Click a label's ◆ to pick its region.")
+                             "rated titles. Click a label's ◆ to select its region.")
 
 
 def url_value(on: bool) -> str | None:
