@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from collab_core import settings
-from collab_core.analysis import compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
+from collab_core.analysis import axes, compare, diagnostics, foldin, foldin_explain, foldin_inputs, interpret
 from collab_core.analysis import ranking as ranking_lens
+from collab_core.analysis import regions as region_labels
 from collab_core.data import splits
 from collab_core.data.datasets import BUILTIN, ColumnMap, load_builtin, load_movielens_folder, load_table
 from collab_core.data.ratings import DensityReport, Ratings, Split, random_split
@@ -249,6 +250,40 @@ def _transposed_loadings(run_id: str, version: tuple, top_n: int | None, k: int 
     return indices, interpret.transposed_pca(trained.item_factors()[indices], k)
 
 
+def axis_terms(run_id: str, text: str) -> np.ndarray:
+    """(m,) the item indices the comma-separated search terms of an axis end stand for (axes.NoMatchError names a
+    term that matches nothing: not cached, so fixing the term is seen at once)."""
+    return _axis_terms(run_id, run_version(run_id), text)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _axis_terms(run_id: str, version: tuple, text: str) -> np.ndarray:
+    return axes.resolve_terms(load_run(run_id).catalog, text)
+
+
+def axis_map(run_id: str, top_n: int | None, x_ends: tuple, y_ends: tuple | None = None):
+    """The custom-axis map of the `top_n` most rated items and the ends' items: see axes.axis_map."""
+    return _axis_map(run_id, run_version(run_id), top_n, x_ends, y_ends)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _axis_map(run_id: str, version: tuple, top_n: int | None, x_ends: tuple, y_ends: tuple | None):
+    trained = load_run(run_id)
+    return axes.axis_map(trained.item_factors(), trained.catalog.top_items(top_n), x_ends, y_ends)
+
+
+def map_regions(run_id: str, indices: np.ndarray, coords: np.ndarray, n_regions: int) -> list[region_labels.Region]:
+    """The regions of a 2D map of the items `indices` (m,) at `coords` (m, 2); members are positions in `indices`."""
+    return _map_regions(run_id, run_version(run_id), indices, coords, n_regions)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _map_regions(run_id: str, version: tuple, indices: np.ndarray, coords: np.ndarray, n_regions: int):
+    catalog = load_run(run_id).catalog
+    return region_labels.find_regions(coords, catalog.items["genres"].to_numpy()[indices], catalog.counts[indices],
+                                      catalog.display_titles[indices], n_regions)
+
+
 def neighbour_index(run_id: str, metric: str, min_ratings: int) -> interpret.NeighbourIndex:
     return _neighbour_index(run_id, run_version(run_id), metric, min_ratings)
 
@@ -352,6 +387,16 @@ def _fitted(run_id: str, version: tuple, ratings: YourRatings) -> pd.DataFrame:
     return foldin_explain.fitted_table(load_run(run_id), fold_in(run_id, ratings))
 
 
+def ranked_items(run_id: str, ratings: YourRatings) -> pd.DataFrame:
+    """A ranking run's counterpart of `fitted`: where each rated item ranks among all items for this vector."""
+    return _ranked_items(run_id, run_version(run_id), ratings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _ranked_items(run_id: str, version: tuple, ratings: YourRatings) -> pd.DataFrame:
+    return foldin_explain.ranked_table(load_run(run_id), fold_in(run_id, ratings))
+
+
 def nearest_users(run_id: str, ratings: YourRatings, k: int) -> pd.DataFrame:
     return _nearest_users(run_id, run_version(run_id), ratings, k)
 
@@ -367,7 +412,8 @@ def you_on_map(run_id: str, ratings: YourRatings, min_ratings: int) -> YouOnMap:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _you_on_map(run_id: str, version: tuple, ratings: YourRatings, min_ratings: int) -> YouOnMap:
-    """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings)."""
+    """(the user on the map, the items drawn (those with >= min_ratings), their predicted ratings; a ranking run's:
+    their scores)."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
     shown = trained.catalog.with_min_ratings(min_ratings)
@@ -380,7 +426,8 @@ def explain_for_you(run_id: str, ratings: YourRatings, item_index: int) -> YourS
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _explain_for_you(run_id: str, version: tuple, ratings: YourRatings, item_index: int) -> YourScore:
-    """(your predicted rating of the item, what each of your ratings adds to its score; None for 'nn')."""
+    """(your predicted rating of the item (a ranking run: its score), what each of your ratings adds to its score;
+    None for 'nn')."""
     trained = load_run(run_id)
     fold = fold_in(run_id, ratings)
     score = float(foldin_explain.predict(trained, fold, np.array([item_index]))[0])

@@ -19,6 +19,8 @@ from collab_app import density
 
 HIGHLIGHT = "#d62728"
 NEIGHBOUR = "#ff7f0e"
+SELECTION = "#ff2bd6"  # rings round a selected region's items (open circles: the colour by value shows through);
+# magenta stands apart from Tableau's blues and Viridis, on a light and on a dark background
 YOU = "#e377c2"  # the folded-in user on the "You" map: apart from Viridis and the marks above
 OUTLINE = "rgba(128, 128, 128, 0.9)"  # marker outlines that read on a light and on a dark background
 # Categories: Tableau 10 (designed so its colours can be told apart, on light and dark backgrounds), largest
@@ -35,6 +37,7 @@ PLOT_WIDTH_PX = 640
 LABEL_RISE = 22  # px between a point and its label, joined by a line so each label is tied to its point
 MAX_3D_LABELS = 8  # a rotating 3D chart cannot keep labels apart: a few, the rest on hover
 TOP_MARGIN = 36  # room above the plot for Plotly's toolbar, so no label hides under it
+MAP_HEIGHT = 620  # px: a projection's height
 
 
 def readable(fig: go.Figure) -> go.Figure:
@@ -165,32 +168,40 @@ class Mark:
     size: int
     symbol: str = "circle"
     labelled: bool = True
+    line_width: float = 1  # the outline; an open symbol's ring
 
 
 def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: pd.DataFrame | None = None,
                highlight: pd.DataFrame | None = None, neighbours: pd.DataFrame | None = None,
-               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = 620,
+               axis_names: tuple[str, ...] = ("x", "y", "z"), height: int = MAP_HEIGHT,
                marks: list[Mark] | None = None, colour_title: str | None = None,
-               point_budget: int = density.POINT_BUDGET, what: str = "items") -> go.Figure:
+               selected=None, selection_view: str = "highlight", dragmode: str | None = None,
+               keep_clear: list[tuple] | None = None, point_budget: int = density.POINT_BUDGET,
+               what: str = "items") -> go.Figure:
     """Scatter of items in 2D or 3D. `points` has columns x, y[, z], index (item index), title, genres, bias,
     count and the colour column. Each marker's customdata is its item index, so a click can select it.
     `marks`: more groups drawn on top (`neighbours` below them, `highlight` above). Labels: a marked point is
     labelled once, by its mark; in 2D labels are annotations (see `label_annotations`), a label that would cover
     one of a higher mark or a more-rated item is left out, and labels near an edge go to the inner side.
+    `selected`: item indices of a selected region, drawn as `selection_view` says: "highlight" rings them (a mark
+    "region", under the others), "grey" draws the rest in one faint grey trace ("outside the region") and colours
+    the selection, "only" draws the selection alone; under "grey" and "only" only selected points are labelled.
+    `dragmode`: the tool a 2D chart starts with ("select" for the box, "lasso"; None: Streamlit's default, pan).
+    `keep_clear`: boxes no 2D label may cover (region labels: `region_label_boxes`).
 
     Every item is on the map: with more than `point_budget` of them, a 2D map draws them all as a density layer
     (items per cell, hover says how many `what`) and the `point_budget` most rated as points above it; a 3D map
-    draws them all as small plain dots under those points (see collab_app.density). Marks are always points.
-    `map_coverage` tells the page which.
+    counts them all in the cells of a 3D grid, a dot per occupied cell (see collab_app.density). Marks are always
+    points; a selected region's rings and views apply to the points drawn. `map_coverage` tells the page which.
 
     Built from plain trace dicts rather than plotly express: px's grouping and one annotation object per
     label cost more than the rest of the page (docs/performance.md, "Memory over a long session")."""
     axes = ["x", "y", "z"][:dims]
     kind = "scatter3d" if dims == 3 else "scattergl"
     size = 3 if dims == 3 else 7
-    everything = points  # the whole set: the axes' extent, and the density layer when points are budgeted
-    traces = [] if len(points) <= point_budget else [_every_item(points, axes, label(what))]
+    whole = points  # every item: the density layer's (and the axes' extent) when points are budgeted
     points = points.iloc[density.budget_rows(points["count"].to_numpy(), point_budget)]
+    traces = []
 
     def trace(frame: pd.DataFrame, **extra) -> dict:
         hover = (pd.Series(labels(frame["title"]), index=frame.index) + "<br>"
@@ -204,6 +215,28 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                 "customdata": [int(i) for i in frame["index"]], "hovertext": hover, "hoverinfo": "text", **extra}
 
     layout = {"height": height, "margin": dict(l=10, r=10, t=TOP_MARGIN, b=10), "legend": dict(orientation="h")}
+    if dragmode and dims == 2:
+        layout["dragmode"] = dragmode
+    everything = whole  # what the labels keep apart from: under "grey" every point stays where it was drawn
+    drawn_points = len(points)
+    chosen = set() if selected is None else {int(i) for i in selected}
+    if chosen and selection_view in ("grey", "only") and points["index"].isin(chosen).any():
+        inside = points["index"].isin(chosen)
+        if selection_view == "grey" and (~inside).any():
+            traces.append(trace(points[~inside], name="outside the region",
+                                marker=dict(size=size, opacity=0.25, color=OTHER)))
+        else:
+            everything = points[inside]
+            whole = whole[whole["index"].isin(chosen)]  # "only": the density layer holds the selection alone
+            drawn_points = int(inside.sum())
+        points = points[inside]
+        if label_rows is not None:
+            label_rows = label_rows[label_rows["index"].isin(chosen)]
+    elif chosen:
+        marks = [Mark(points[points["index"].isin(chosen)], SELECTION, "region", 13, "circle-open",
+                      labelled=False, line_width=2), *(marks or [])]
+    if len(whole) > point_budget:  # every item, beneath the points
+        traces.insert(0, _every_item(whole, axes, label(what)))
     if color is None:
         traces.append(trace(points, name="items", marker=dict(size=size, opacity=0.75), showlegend=False))
     elif points[color].dtype == object:  # categorical: one trace per value, largest groups first
@@ -232,7 +265,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     candidates = (pd.concat(wanted, ignore_index=True) if wanted
                   else pd.DataFrame(columns=["index", "_mark", "x", "y", "title"]))  # what label_annotations reads
     if dims == 2 and len(candidates):
-        candidates = candidates.iloc[_spaced_labels(candidates, everything, height)]
+        candidates = candidates.iloc[_spaced_labels(candidates, everything, height, keep_clear or ())]
     elif len(candidates):
         candidates = candidates.head(MAX_3D_LABELS)  # the marks' first, then the most rated
     plain = candidates[candidates["_mark"] == -1]
@@ -242,7 +275,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
                                                           line=dict(width=1.5, color=OUTLINE))))
     for i, mark in enumerate(drawn):
         marker = dict(size=mark.size if dims == 2 else mark.size / 2, color=mark.colour, symbol=mark.symbol,
-                      line=dict(width=1, color=OUTLINE))
+                      line=dict(width=mark.line_width, color=OUTLINE))
         if dims == 2:  # labelled by annotations, below
             traces.append(trace(mark.frame, name=mark.name, marker=marker))
         else:
@@ -267,7 +300,7 @@ def projection(points: pd.DataFrame, dims: int, color: str | None, label_rows: p
     # how many of the points asked to be labelled are, for the page to say (layout.meta is Plotly's user data)
     layout["meta"] = {"labels_wanted": 0 if label_rows is None else len(label_rows),
                       "labels_shown": int((candidates["_mark"] == -1).sum()) if len(candidates) else 0,
-                      **_coverage(len(everything), len(points), dims)}
+                      **_coverage(len(whole), drawn_points, dims)}
     return readable(go.Figure({"data": traces, "layout": layout}))
 
 
@@ -318,6 +351,8 @@ def label_annotations(rows: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
     ones included, and `shadow: auto` rings each letter in the background's colour, so a label stays readable
     over a crowd of points in light and dark mode alike."""
     anchors = {"top center": "center", "top left": "right", "top right": "left"}
+    if rows.empty:  # nothing to label (Labels 0, nothing marked): the frame may lack the x and y columns
+        return []
     return [{"x": float(x), "y": float(y), "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
              "arrowcolor": OUTLINE, "ax": 0, "ay": -LABEL_RISE, "standoff": 4, "yanchor": "bottom",
              "xanchor": anchors[where], "font": {"size": LABEL_SIZE, "shadow": "auto"}}
@@ -353,16 +388,16 @@ def _text_positions(frame: pd.DataFrame, points: pd.DataFrame) -> list[str]:
     return ["top left" if xi + h > high else "top right" if xi - h < low else "top center" for xi, h in zip(x, half)]
 
 
-def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> list[int]:
-    """Positions (in `rows`' order, most important first) of the labels that do not cover an earlier one: a
-    greedy pass with each label's box estimated from its length and the chart's size in pixels."""
+def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int, taken=()) -> list[int]:
+    """Positions (in `rows`' order, most important first) of the labels that do not cover an earlier one nor a box
+    of `taken`: a greedy pass with each label's box estimated from its length and the chart's size in pixels."""
     x_low, x_high = float(points["x"].min()), float(points["x"].max())
     y_low, y_high = float(points["y"].min()), float(points["y"].max())
     px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)  # pixels per data unit
     px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
     widths = _label_width(rows["title"])
     positions = _text_positions(rows, points)
-    boxes, kept = [], []
+    boxes, kept = list(taken), []
     for i, (x, y, width, where) in enumerate(zip(rows["x"].to_numpy() * px_x, rows["y"].to_numpy() * px_y,
                                                  widths, positions)):
         left = x - width / 2 if where == "top center" else x - width if where == "top left" else x
@@ -371,6 +406,98 @@ def _spaced_labels(rows: pd.DataFrame, points: pd.DataFrame, height: int) -> lis
             boxes.append(box)
             kept.append(i)
     return kept
+
+
+# ---------------------------------------------------------------------- region labels of a 2D map
+REGION = "region:"  # a region mark's customdata is "region:<number>": a click on it is told apart from an item's
+REGION_MARKER = 16  # px: a region's clickable mark; within its radius it beats a WebGL point under the mouse
+
+
+def add_region_labels(figure: go.Figure, rows: pd.DataFrame, points: pd.DataFrame) -> go.Figure:
+    """Region labels on a 2D `projection` figure (changed in place, and returned). `rows`: one per region with x, y
+    (its mark: a member near the centre), number, genre_text, title_text and hover (plain text, escaped here; the
+    hover's lines split at newlines).
+
+    Each region gets a mark (a diamond) and a two-line label beside it: the genres in bold, then the titles; above
+    the mark, or below it near the top edge, leaning inwards near a side edge so it is not cut. What is seen is
+    annotations, as the point labels are: Plotly draws them above every trace, WebGL points included, and
+    `shadow: auto` rings the letters in the background's colour (readable in light and dark mode). What is clicked
+    is an SVG `scatter` trace of diamonds under the drawn ones (named "region labels", customdata
+    "region:<n>"): a WebGL point would hide an SVG trace's text, but Plotly gives an SVG marker priority over
+    WebGL points within its radius when it picks the point under the mouse, so a click on a mark picks its region,
+    not the movie beneath."""
+    figure.add_trace({"type": "scatter", "mode": "markers", "name": "region labels", "showlegend": False,
+                      "x": rows["x"].to_numpy(dtype=float), "y": rows["y"].to_numpy(dtype=float),
+                      "customdata": [f"{REGION}{int(n)}" for n in rows["number"]],
+                      "hovertext": ["<br>".join(label(line) for line in str(h).split("\n")) for h in rows["hover"]],
+                      "hoverinfo": "text", "cliponaxis": False,
+                      "marker": dict(size=REGION_MARKER, symbol="diamond", color="rgba(128, 128, 128, 0.5)",
+                                     line=dict(width=1, color=OUTLINE))})
+    anchors, added = {"center": "center", "left": "right", "right": "left"}, []
+    for x, y, genre, titles, where in zip(rows["x"], rows["y"], rows["genre_text"], rows["title_text"],
+                                          _region_positions(rows, points)):
+        vertical, side = where.split(" ")
+        shift = (REGION_MARKER / 2 + 1) * (1 if vertical == "top" else -1)
+        added.append(dict(x=float(x), y=float(y), text="◆", showarrow=False, xanchor="center", yanchor="middle",
+                          font={"size": REGION_MARKER + 2, "color": OUTLINE, "shadow": "auto"}))
+        added.append(dict(x=float(x), y=float(y), text=f"<b>{label(genre)}</b><br>{label(titles)}" if genre
+                          else label(titles), showarrow=False, xanchor=anchors[side],
+                          yanchor="bottom" if vertical == "top" else "top", yshift=shift,
+                          font={"size": LABEL_SIZE, "shadow": "auto"}))
+    # one assignment: add_annotation per label took 10x as long (it re-validates the layout each time)
+    figure.layout.annotations = figure.layout.annotations + tuple(go.layout.Annotation(a) for a in added)
+    return figure
+
+
+def region_labels_fit(rows: pd.DataFrame, points: pd.DataFrame, height: int = MAP_HEIGHT) -> bool:
+    """Whether no two region labels would cover each other on a PLOT_WIDTH_PX-wide chart (the boxes estimated from
+    the lines' lengths, as `_spaced_labels` does for point labels): if not, the page asks for fewer regions."""
+    boxes = region_label_boxes(rows, points, height)
+    return all(a[2] < b[0] or a[0] > b[2] or a[3] < b[1] or a[1] > b[3]
+               for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def clicked_region(points: list) -> int | None:
+    """The region number behind the first clicked point when it is a region label (see `region_label_trace`)."""
+    value = points[0].get("customdata") if points and isinstance(points[0], dict) else None
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if isinstance(value, str) and value.startswith(REGION) and value[len(REGION):].isdigit():
+        return int(value[len(REGION):])
+    return None
+
+
+def _region_lines(rows: pd.DataFrame) -> pd.Series:
+    """The longer of each label's two lines: what sets its width."""
+    genre, title = rows["genre_text"].astype(str), rows["title_text"].astype(str)
+    return genre.where(genre.str.len() >= title.str.len(), title)
+
+
+def _region_positions(rows: pd.DataFrame, points: pd.DataFrame) -> list[str]:
+    """Each label's textposition: above its mark ("top ..."), below it in the top eighth of the map; centred, or
+    leaning inwards near a side (as `_text_positions`)."""
+    sides = _text_positions(rows.assign(title=_region_lines(rows)), points)  # 'top center', 'top left', 'top right'
+    y_low, y_high = float(points["y"].min()), float(points["y"].max())
+    near_top = rows["y"].to_numpy(dtype=float) > y_high - (y_high - y_low) / 8
+    return [side.replace("top", "bottom") if top else side for side, top in zip(sides, near_top)]
+
+
+def region_label_boxes(rows: pd.DataFrame, points: pd.DataFrame, height: int = MAP_HEIGHT) -> list[tuple]:
+    """(left, bottom, right, top) of each region label, its two lines and its mark, in the pixel units of
+    `_spaced_labels` (pass them to `projection` as keep_clear, so no point label covers a region's)."""
+    x_low, x_high = float(points["x"].min()), float(points["x"].max())
+    y_low, y_high = float(points["y"].min()), float(points["y"].max())
+    px_x = PLOT_WIDTH_PX / ((x_high - x_low) or 1.0)
+    px_y = max(100, height - 80) / ((y_high - y_low) or 1.0)
+    tall, pad = 2 * LABEL_SIZE * 1.3, LABEL_SIZE / 2  # a margin: the plot is shorter than `height` (the legend)
+    boxes = []
+    for x, y, width, where in zip(rows["x"].to_numpy(dtype=float) * px_x, rows["y"].to_numpy(dtype=float) * px_y,
+                                  _label_width(_region_lines(rows)), _region_positions(rows, points)):
+        left = x - width / 2 if where.endswith("center") else x - width if where.endswith("left") else x
+        low, high = (y - REGION_MARKER / 2, y + REGION_MARKER / 2 + tall) if where.startswith("top") else (
+            y - REGION_MARKER / 2 - tall, y + REGION_MARKER / 2)
+        boxes.append((left - pad, low - pad, left + width + pad, high + pad))
+    return boxes
 
 
 def clicked_item(points: list) -> int | None:
@@ -394,14 +521,14 @@ def clicked_item(points: list) -> int | None:
 # ---------------------------------------------------------------------- the "You" page
 def you_map(points: pd.DataFrame, you: tuple[float, float], rated: pd.DataFrame, recommended: pd.DataFrame,
             explained: pd.DataFrame | None, axis_names: tuple[str, str], height: int = 620,
-            what: str = "items") -> go.Figure:
-    """The item map coloured by the folded-in user's predicted rating, with the movies they rated, the
-    recommendations, the movie being explained, and the user drawn at their vector's place on the map's axes
-    with an arrow from the centre: movies farther along it score higher. `points` as for `projection`, with a
-    column `predicted`; with more than a point budget of them, the most rated are points over a density layer of
-    all (see `projection`)."""
-    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height,
-                     colour_title="your predicted rating", what=what,
+            colour_title: str = "your predicted rating", what: str = "items") -> go.Figure:
+    """The item map coloured by the folded-in user's predicted rating (a ranking run: their score, with its own
+    `colour_title`), with the movies they rated, the recommendations, the movie being explained, and the user drawn
+    at their vector's place on the map's axes with an arrow from the centre: movies farther along it score higher.
+    `points` as for `projection`, with a column `predicted`; with more than a point budget of them, the most rated
+    are points over a density layer of all (see `projection`)."""
+    fig = projection(points, 2, "predicted", axis_names=axis_names, height=height, colour_title=colour_title,
+                     what=what,
                      marks=[Mark(recommended, HIGHLIGHT, "recommended", 12, "diamond", labelled=False),
                             Mark(rated, NEIGHBOUR, "rated by you", 12), Mark(explained, YOU, "explained", 22,
                                                                              "circle-open")])

@@ -1,11 +1,11 @@
 """Neighbours: the exact k nearest items in embedding space (KD-tree), shown as a table and on a 2D map.
-Clicking a point on the map makes it the new query."""
+Clicking a point on the map makes it the new query; a box or lasso selects a region (collab_app.selection_panel)."""
 import time
 
 import numpy as np
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, state
+from collab_app import cached, charts, options, picker, progress, selection_panel, state
 from collab_app.text import MISSING, md
 
 active = progress.page_run()
@@ -22,14 +22,10 @@ METRIC = options.Choice("p_nb_metric", "metric", "cosine", choices=("cosine", "e
 # an imported run without a count column has no rating counts to filter by: all of its items are candidates
 MIN = options.Number("p_nb_min", "min", 20 if active.trained.has_counts else 0, low=0,
                      high=100_000 if active.trained.has_counts else 0)
-options.apply(MOVIE, K, METRIC, MIN)
-
-
-def select_clicked_point():
-    """on_select callback: runs before the rerun, so it may set the picker's state."""
-    index = charts.clicked_item(st.session_state["nb_map"].selection.points)
-    if index is not None and 0 <= index < len(ids):
-        st.session_state[MOVIE.key] = str(ids[index])
+SELVIEW = selection_panel.view_option("nb")
+options.apply(MOVIE, K, METRIC, MIN, SELVIEW)
+selection_panel.start("nb", catalog)
+view = st.session_state[SELVIEW.key]
 
 
 movie = picker.movie_picker(st, md(noun.One), MOVIE.key, catalog, noun,
@@ -46,7 +42,8 @@ min_ratings = options.number_input(min_col, "Ratings, at least", MIN, disabled=n
                                         if active.trained.has_counts else
                                         f"This imported run has no rating counts: every {md(noun.one)} is a "
                                         f"candidate.")
-state.to_url(movie=movie, k=k, metric=metric, min=min_ratings)
+state.to_url(movie=movie, k=k, metric=metric, min=min_ratings, sel=selection_panel.url_value("nb"),
+             selview=None if view == SELVIEW.default else view)
 
 query = int(catalog.vocab.to_index(movie))
 index = cached.neighbour_index(active.run_id, metric, int(min_ratings))
@@ -80,11 +77,29 @@ coords = cached.pca_map_all_items(active.run_id, int(min_ratings))
 shown = np.union1d(index.candidates, [query, *found])  # every candidate: the chart draws the most rated as points
 points = table.loc[shown, ["title", "genres", "bias", "count"]].assign(
     x=coords[shown, 0], y=coords[shown, 1], index=shown)
+selected = selection_panel.shown_selection("nb", catalog, index.candidates)
 figure = charts.projection(points, 2, None, highlight=points.loc[[query]], neighbours=points.loc[found],
-                           axis_names=("PC1", "PC2"), height=560, what=noun.many)
+                           axis_names=("PC1", "PC2"), height=560, selected=selected, selection_view=view,
+                           dragmode=selection_panel.tool("nb"), what=noun.many)
 note = charts.coverage_note(figure, md(noun.many), active.trained.has_counts)
 st.subheader("On the map")
 st.caption(f"The {md(noun.many)} on the two directions along which their vectors differ most (the first two "
-           f"principal components). Red: the query; orange: its neighbours. **Click any point** to make it the query."
-           + (f" {note}" if note else ""))
-st.plotly_chart(figure, key="nb_map", on_select=select_clicked_point, selection_mode="points")
+           f"principal components). Red: the query; orange: its neighbours. **Click any point** to make it the query; "
+           f"pick the box or lasso in the chart's toolbar to select a region." + (f" {note}" if note else ""))
+
+
+def select_region_or_query():
+    """on_select callback: runs before the rerun, so it may set the selection and the picker's state. A box or lasso
+    selects every candidate inside it, drawn as a point or not; a click makes the item the query."""
+    event = st.session_state["nb_map"].selection
+    candidates = np.asarray(index.candidates)
+    if selection_panel.take_event("nb", event, candidates, coords[candidates, 0], coords[candidates, 1], catalog,
+                                  view):
+        return
+    clicked = charts.clicked_item(event.points)
+    if clicked is not None and 0 <= clicked < len(ids):
+        st.session_state[MOVIE.key] = str(ids[clicked])
+
+
+st.plotly_chart(figure, key="nb_map", on_select=select_region_or_query, selection_mode=("points", "box", "lasso"))
+selection_panel.panel("nb", table.loc[np.asarray(index.candidates)], selected, noun, active.run_id)

@@ -1,10 +1,24 @@
-"""Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP.
-Clicking a point of a 2D map highlights that movie."""
+"""Projections: the item embeddings in 2D or 3D, by PCA (with the lesson's component tables) or UMAP, or in 2D along
+a custom axis named by its two ends (collab_app.axis_panel). Clicking a point of a 2D map highlights that movie; a
+box or lasso selects a region (collab_app.selection_panel), and so does a click on a region label
+(collab_app.region_view)."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from collab_app import cached, charts, options, picker, progress, services, state, work
+from collab_app import (
+    axis_panel,
+    cached,
+    charts,
+    options,
+    picker,
+    progress,
+    region_view,
+    selection_panel,
+    services,
+    state,
+    work,
+)
 from collab_app.messages import clean
 from collab_app.text import MISSING, md
 
@@ -15,7 +29,7 @@ st.title("Projections")
 noun = active.trained.item_noun
 COLOURS = {"genre": "first genre", "year": "release year", "bias": "learned bias", "mean_rating": "mean rating",
            "log_count": "number of ratings (log)", "none": "one colour"}
-METHOD = options.Choice("p_pj_method", "method", "PCA", choices=("PCA", "UMAP"))
+METHOD = options.Choice("p_pj_method", "method", "PCA", choices=("PCA", "UMAP", axis_panel.CUSTOM))
 DIMS = options.Choice("p_pj_dims", "dims", 2, choices=(2, 3), parse=int)
 TOP = options.Number("p_pj_top", "items", min(1000, n_items), low=min(2, n_items - 1), high=n_items)
 COLOUR = options.Choice("p_pj_colour", "color", "genre", choices=tuple(COLOURS))
@@ -25,19 +39,20 @@ AXES = options.Choice("p_pj_axes", "axes", "1-2", choices=("1-2", "1-3", "2-3"))
 NN = options.Number("p_pj_nn", "nn", services.UMAP_DEFAULTS["n_neighbors"], low=2, high=200)
 MIN_DIST = options.Number("p_pj_md", "md", services.UMAP_DEFAULTS["min_dist"], low=0.0, high=1.0, whole=False)
 UMAP_METRIC = options.Choice("p_pj_um", "um", services.UMAP_DEFAULTS["metric"], choices=("euclidean", "cosine"))
-options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC)
+SELVIEW = selection_panel.view_option("pj")
+options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC, SELVIEW,
+              region_view.REGIONS, *axis_panel.OPTIONS)
+selection_panel.start("pj", catalog)  # the link's selection, or one another part of the page asked for
+view = st.session_state[SELVIEW.key]
+kept = dict(sel=selection_panel.url_value("pj"), selview=None if view == SELVIEW.default else view)
 
 
-def highlight_clicked_point():
-    """on_select callback: runs before the rerun, so it may set the highlight picker's state."""
-    index = charts.clicked_item(st.session_state["pj_plot"].selection.points)
-    if index is not None and 0 <= index < n_items:
-        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
-
-
-c1, c2, c3 = st.columns([1.1, 0.9, 2])
+c1, c2, c3 = st.columns([1.5, 0.8, 1.7])
 method = options.segmented(c1, "Method", METHOD)
-dims = options.segmented(c2, "Dimensions", DIMS, format_func=lambda d: f"{d}D")
+custom = method == axis_panel.CUSTOM
+dims = options.segmented(c2, "Dimensions", DIMS, format_func=lambda d: f"{d}D", disabled=custom,
+                         help="A custom axis map is 2D." if custom else None)
+dims = 2 if custom else dims
 top_n = options.slider(c3, f"The N most rated {md(noun.many)}" if active.trained.has_counts
                        else f"The first N {md(noun.many)} of the file", TOP, step=50 if n_items > 500 else 1,
                        help="Structure only shows where the data is dense: the lesson plots the 1,000 most rated."
@@ -49,7 +64,9 @@ n_labels = options.number_input(c5, "Labels", LABELS,
                                      f"another (a 3D chart labels a few; hover shows every title).")
 axes = options.selectbox(c6, "Components", AXES, format_func=lambda a: "PC" + a.replace("-", " × PC")) \
     if method == "PCA" and dims == 2 else "1-2"
-highlight = picker.movie_picker(st, f"Highlight {md(noun.a)}", HIGHLIGHT.key, catalog, noun, optional=True,
+pick_col, regions_col = st.columns([3.2, 1], vertical_alignment="bottom")
+regions_on = region_view.toggle(regions_col) if dims == 2 else False
+highlight = picker.movie_picker(pick_col, f"Highlight {md(noun.a)}", HIGHLIGHT.key, catalog, noun, optional=True,
                                 placeholder="none")
 top = int(top_n)
 
@@ -59,10 +76,13 @@ if method == "UMAP":
     min_dist = options.slider(u2, "min_dist", MIN_DIST, step=0.05, help="Smaller: tighter clusters.")
     umap_metric = options.segmented(u3, "UMAP metric", UMAP_METRIC)
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 nn=n_neighbors, md=min_dist, um=umap_metric)
+                 nn=n_neighbors, md=min_dist, um=umap_metric, regions=region_view.url_value(regions_on), **kept)
+elif custom:
+    state.to_url(method=method, items=top_n, color=colour, labels=n_labels, highlight=highlight,
+                 regions=region_view.url_value(regions_on), **axis_panel.controls(st), **kept)
 else:
     state.to_url(method=method, dims=dims, items=top_n, color=colour, labels=n_labels, highlight=highlight,
-                 axes=axes if dims == 2 else None)
+                 axes=axes if dims == 2 else None, regions=region_view.url_value(regions_on), **kept)
 
 
 @st.fragment(run_every=1.0)
@@ -93,6 +113,14 @@ if method == "UMAP":
                f"{md(noun.many)} with similar factors; unlike PCA, distances between far-apart groups mean little.",
                help=f"n_neighbors {n_neighbors}, min_dist {min_dist}, {umap_metric} distance, seed "
                     f"{services.UMAP_SEED} (the same map for everyone who asks for these settings).")
+elif custom:
+    axis = axis_panel.view(run_id, top, noun)
+    if axis is None:  # the error names the term that matched nothing
+        st.stop()
+    indices, coords, axis_names = axis.indices, axis.coords, axis.axis_names
+    st.caption(f"x: each {md(noun.one)}'s place between the two ends' mean vectors; y: "
+               + ("the same along a second axis." if st.session_state[axis_panel.Y_MODE.key] == "axis" else
+                  f"the first principal component of the {md(noun.many)} drawn."))
 else:
     indices, pca_coords, ratios, extremes = cached.pca_projection(run_id, top, 3)
     chosen = [0, 1, 2] if dims == 3 else [int(c) - 1 for c in axes.split("-")]
@@ -112,22 +140,58 @@ if highlight and (highlight_rows is None or highlight_rows.empty):
     st.caption(f"{md(catalog.display_title(highlight))} is not among the {md(noun.many)} shown; draw more of them "
                f"to see it.")
 shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
+selected = selection_panel.shown_selection("pj", catalog, indices)
+# region labels name the whole map: not drawn while the map shows only a selection
+labelled_regions = regions_on and shown_dims == 2 and not (view == "only" and len(selected))
+regions, clear = region_view.label_rows(run_id, points, noun) if labelled_regions else (None, None)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
                            highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),
+                           marks=axis_panel.marks(points, axis) if custom else None, selected=selected,
+                           selection_view=view, dragmode=selection_panel.tool("pj"), keep_clear=clear,
                            what=noun.many)
+n_regions = 0 if regions is None else len(regions)
+if regions is not None:
+    charts.add_region_labels(figure, regions, points)
+else:
+    region_view.forget()
 labelled, asked = charts.labels_shown(figure)
 note = charts.coverage_note(figure, md(noun.many), active.trained.has_counts)  # "" when every item is a point
-said = ([f"Click a point to highlight that {md(noun.one)}."] if shown_dims == 2 else []) + ([note] if note else [])
+said = ([f"Click a point to highlight that {md(noun.one)}; pick the box or lasso in the chart's toolbar to select a "
+         f"region."] if shown_dims == 2 else []) + ([note] if note else [])
 if asked:
     said.append(f"Labelled: {labelled} of the {asked} " + ("most rated" if active.trained.has_counts else "first") + (
         "; the rest would cover other labels (hover over any point for its title)." if labelled < asked else "."))
+if n_regions:
+    said.append(f"Region labels: {n_regions} regions (k-means on the map's coordinates), each named by the genres its "
+                f"{md(noun.many)} have far more often than the map's, and its most rated titles; click a label's ◆ to "
+                f"select its region.")
 if said:
     st.caption(" ".join(said))
+
+
+def select_region_or_highlight():
+    """on_select callback: runs before the rerun, so it may set the selection and the highlight picker's state. A box
+    or lasso selects every item of the map inside it; a click on a region label selects the region; a click on a
+    point highlights the item."""
+    event = st.session_state["pj_plot"].selection
+    if region_view.on_click(event.points):  # the request is taken at the top of the rerun (selection_panel.start)
+        return
+    if selection_panel.take_event("pj", event, indices, coords[:, 0], coords[:, 1], catalog, view):  # every item
+        return
+    index = charts.clicked_item(event.points)
+    if index is not None and 0 <= index < n_items:
+        st.session_state[HIGHLIGHT.key] = str(catalog.vocab.ids[index])
+
+
 if shown_dims == 2:
-    st.plotly_chart(figure, key="pj_plot", on_select=highlight_clicked_point, selection_mode="points")
+    st.plotly_chart(figure, key="pj_plot", on_select=select_region_or_highlight,
+                    selection_mode=("points", "box", "lasso"))
 else:
     st.plotly_chart(figure, key="pj_plot")
+selection_panel.panel("pj", table, selected, noun, run_id)
 
+if custom:
+    axis_panel.ranked_tables(points, axis, noun)
 if method == "PCA":
     st.plotly_chart(charts.explained_variance(ratios), key="pj_variance")
     st.subheader("What each component means")

@@ -1,6 +1,8 @@
 """What a trained run learned, read back for people.
 
   interpret        bias rankings, PCA with loadings, UMAP (imported lazily), KD-tree neighbours
+  axes             custom axes: an axis named by two groups of items (search terms), each item's place along it
+  regions          a 2D map's points clustered, each region named by its over-represented genres and best-known titles
   compare          two runs over their shared items: bias ranks, neighbour stability, aligned maps
   diagnostics      one prediction's parts, embedding norm vs popularity, validation error by count
   ranking          top-k metrics of a run and of the baselines (most popular, random) on a split

@@ -74,6 +74,14 @@ own bias b_i is reported on its own, and contributions are in the units of the l
 sigmoid, which is monotone, so ranking by it ranks by predicted rating). 'nn' has no such decomposition:
 its "because" lists the rated items whose item embeddings are most cosine-similar to the recommendation.
 
+Runs trained for ranking
+------------------------
+A run trained with the ranking objective learned which items people rate, by a softmax over all items, and
+its scores are logits, not ratings: none of the above applies. Its fold-in (collab_core.analysis.foldin_ranking)
+minimises that softmax loss of the rated items (every rated item counts, whatever its stars) with the penalty
+its weight decay implies, by Newton's method; it has no user bias (a softmax over items ignores it), and its
+`fitted` values are the scores of the rated items.
+
 Imported runs
 -------------
 Embeddings imported from elsewhere (collab_core.runs.importer) come without a training rule, scale or weight
@@ -105,17 +113,14 @@ import torch
 from threadpoolctl import ThreadpoolController
 
 from collab_core.analysis.foldin_inputs import rated_arrays
+from collab_core.analysis.foldin_ranking import ranking_penalty, solve_ranking
 from collab_core.errors import CollabError
+from collab_core.model.config import DECOUPLED_DECAY
 from collab_core.model.networks import sigmoid_range
 from collab_core.model.trained import TrainedModel
 
 REFINE_METHODS = ("newton", "lbfgs", None)
 _LOGIT_CLIP = 1e-3  # the logit-space start treats a rating at an end of y_range as this fraction inside it
-
-# Optimisers whose weight decay shrinks the weights directly (AdamW's decoupled decay), not through the gradient
-DECOUPLED_DECAY = ("adamw", "lazy_adamw")
-
-
 
 
 # ---------------------------------------------------------------------- the ridge penalty
@@ -188,18 +193,19 @@ def nn_predict(model, user_rows: torch.Tensor, item_rows: torch.Tensor) -> torch
 class UserFoldIn:
     """A folded-in user: their vector, how it was found, and what each rated item contributed to it."""
 
-    model_kind: str  # the kind's fold-in solver: 'dot', 'dot_bias', 'nn', or 'linear_bias' (imported with biases)
+    model_kind: str  # the solver: 'dot', 'dot_bias', 'nn', 'linear_bias' (imported with biases) or 'ranking'
+    # (a run trained for ranking: the softmax over items; its `fitted` are scores, not ratings, and no bias)
     items: np.ndarray  # (n_rated,) int64 item indices the user rated
     ratings: np.ndarray  # (n_rated,) their ratings
     vector: np.ndarray  # (width,) float64 user factors
-    bias: float | None  # user bias ('dot_bias', 'linear_bias'); None otherwise
+    bias: float | None  # user bias ('dot_bias', 'linear_bias'); None otherwise (and for any ranking run)
     ridge: float  # lam on the factors
     ridge_bias: float | None  # lam_b on the user bias ('dot_bias', 'linear_bias')
-    method: str  # 'ridge', 'ridge+newton', 'ridge+lbfgs' or 'lbfgs (nn)'
+    method: str  # 'ridge', 'ridge+newton', 'ridge+lbfgs', 'lbfgs (nn)' or 'newton (softmax)'
     iterations: int  # refinement steps taken (0 for ridge alone)
     converged: bool
     seconds: float  # wall time of the solve
-    fitted: np.ndarray  # (n_rated,) the model's prediction for each rated item with this vector
+    fitted: np.ndarray  # (n_rated,) the model's prediction for each rated item with this vector (ranking: score)
     shares: np.ndarray | None  # (width + has_bias, n_rated): column j = rated item j's part of [vector; bias]
     share_residual: float  # max |sum of shares - [vector; bias]|; 0 for ridge, ~0 at an optimum; nan for nn
 
@@ -222,12 +228,15 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
     optimum through the sigmoid; 'dot' is ridge only, 'nn' always L-BFGS. `ridge_scale` multiplies the
     penalty of `ridge_penalties` (1 is the derived mapping; the benchmark sweeps it); `penalties` = (lam, lam_b)
     replaces that mapping altogether.
+    A run trained for ranking is folded in by the softmax it trained (collab_core.analysis.foldin_ranking): which
+    items were rated counts, not their stars; `refine` does not apply, and `penalties` = (lam, ignored).
     Raises RatingError for no ratings or a rating outside the run's scale.
     """
     if refine not in REFINE_METHODS:
         raise CollabError(f"refine must be one of {REFINE_METHODS}, got {refine!r}")
-    refuse_ranking_run(trained)
     items, values = rated_arrays(trained, ratings)
+    if trained.kind.ranking:
+        return _fold_in_ranking(trained, items, values, ridge_scale, penalties, max_iter)
     chosen = ridge_penalties(trained, len(items)) if penalties is None else tuple(penalties)
     lam, lam_bias = (_non_negative(ridge_scale, "ridge_scale") * _non_negative(p, "a ridge penalty") for p in chosen)
     start = time.perf_counter()
@@ -239,13 +248,16 @@ def fold_in(trained: TrainedModel, ratings: Mapping[int, float], *, refine: str 
                       seconds=seconds, **solved)
 
 
-def refuse_ranking_run(trained: TrainedModel) -> None:
-    """CollabError for a run trained for ranking: its scores are logits of a softmax over items, not ratings, so
-    fitting a vector to rating values (every solver here) would be wrong; its fold-in would solve that softmax
-    for the rated items instead, which is not written yet."""
-    if trained.kind.ranking:
-        raise CollabError("this run was trained for ranking (which items people rate, not the ratings), so it "
-                          "cannot fold in a new user from ratings; choose a run trained on ratings")
+def _fold_in_ranking(trained: TrainedModel, items: np.ndarray, values: np.ndarray, ridge_scale: float,
+                     penalties: tuple[float, float] | None, max_iter: int) -> UserFoldIn:
+    """fold_in for a ranking run: Newton on the softmax over all items; no user bias (a softmax ignores it)."""
+    chosen = ranking_penalty(trained, len(items)) if penalties is None else penalties[0]
+    lam = _non_negative(ridge_scale, "ridge_scale") * _non_negative(chosen, "a ridge penalty")
+    start = time.perf_counter()
+    with _single_threaded():
+        solved = solve_ranking(trained, items, lam, max_iter)
+    return UserFoldIn("ranking", items, values, ridge=lam, ridge_bias=None, seconds=time.perf_counter() - start,
+                      **solved)
 
 
 @functools.cache

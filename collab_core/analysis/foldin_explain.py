@@ -19,13 +19,16 @@ from collab_core.model.trained import TrainedModel
 # ---------------------------------------------------------------------- scoring and explaining
 @torch.no_grad()
 def linear_scores(trained: TrainedModel, fold: UserFoldIn, items: np.ndarray) -> np.ndarray:
-    """(n,) the score before the sigmoid, z_i . [w; b_u] + b_i ('dot': the prediction itself). Not for 'nn'."""
+    """(n,) the score before the sigmoid, z_i . [w; b_u] + b_i ('dot': the prediction itself; a ranking run:
+    q_i . w + b_i, its score, with no user bias). Not for 'nn'."""
     if not trained.kind.shared_space:
         raise CollabError("an 'nn' model has no linear score: its prediction goes through an MLP")
     items = np.asarray(items, dtype=np.int64)
     scores = trained.item_factors()[items].astype(np.float64) @ fold.vector  # (n,)
+    if trained.kind.biases:  # a ranking run keeps its item biases but folds in no user bias
+        scores = scores + trained.item_biases()[items]
     if fold.bias is not None:
-        scores = scores + fold.bias + trained.item_biases()[items]
+        scores = scores + fold.bias
     return scores
 
 
@@ -62,6 +65,20 @@ def fitted_table(trained: TrainedModel, fold: UserFoldIn) -> pd.DataFrame:
                          "error": fold.fitted - fold.ratings})
 
 
+def ranked_table(trained: TrainedModel, fold: UserFoldIn) -> pd.DataFrame:
+    """For a ranking run, what `fitted_table` is for a rating run: one row per rated item with item_index, item,
+    title, rating, score (the model's score with this vector) and rank (1 = the best-scored of all items, rated
+    ones included: the softmax the vector was fitted to spans them all), best rank first."""
+    scores = linear_scores(trained, fold, np.arange(trained.n_items))  # (n_items,)
+    ordered = np.sort(scores)  # (n_items,) ascending: items scored above a rated one = n_items - its right edge
+    ranks = 1 + len(scores) - np.searchsorted(ordered, scores[fold.items], side="right")  # (n_rated,)
+    catalog = trained.catalog
+    table = pd.DataFrame({"item_index": fold.items, "item": catalog.vocab.ids[fold.items],
+                          "title": catalog.display_titles[fold.items], "rating": fold.ratings,
+                          "score": scores[fold.items], "rank": ranks})
+    return table.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
 def explain_item(trained: TrainedModel, fold: UserFoldIn, item_index: int) -> pd.DataFrame:
     """Why the user's score for one item is what it is: one row per rated item (item, title, rating,
     contribution), largest |contribution| first, then a row 'item bias' when the model has biases.
@@ -71,7 +88,7 @@ def explain_item(trained: TrainedModel, fold: UserFoldIn, item_index: int) -> pd
     table = pd.DataFrame({"item": catalog.vocab.ids[fold.items], "title": catalog.display_titles[fold.items],
                           "rating": fold.ratings, "contribution": parts})
     table = table.iloc[np.argsort(-np.abs(parts), kind="stable")].reset_index(drop=True)
-    if fold.bias is not None:
+    if trained.kind.biases:
         table.loc[len(table)] = [catalog.vocab.ids[item_index], "item bias", np.nan,
                                  float(trained.item_biases()[item_index])]
     return table
@@ -82,10 +99,10 @@ def recommend(trained: TrainedModel, fold: UserFoldIn, n: int = 10, min_ratings:
     """The n best-scored items the user has not rated, among those with at least `min_ratings` ratings
     (default: the 1,000 most-rated items, as `interpret.candidate_items`).
 
-    Columns: rank, item_index, item, title, score (predicted rating), linear_score (before the sigmoid; NaN for
-    'nn'), item_bias (NaN without biases), count, because (list of {item, title, rating, contribution}: the
-    rated items that add most to this score, largest first; for 'nn', the most similar rated items with
-    contribution None).
+    Columns: rank, item_index, item, title, score (predicted rating; a ranking run's score), linear_score (before
+    the sigmoid; NaN for 'nn'), item_bias (NaN without biases), count, because (list of {item, title, rating,
+    contribution}: the rated items that add most to this score, largest first; for 'nn', the most similar rated
+    items with contribution None).
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise CollabError(f"the number of recommendations must be a whole number >= 1, got {n!r}")

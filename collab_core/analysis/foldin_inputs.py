@@ -114,7 +114,8 @@ def demo_ratings(trained: TrainedModel, n: int = 5, pool: int = 40,
                  fitted_on: np.ndarray | None = None) -> dict[int, float]:
     """{item index: rating} of a made-up person for a demo: `n` movies from the `pool` most rated, those
     at one end of the item map's first axis rated at the top of the scale and those at the other end one step
-    above its bottom, so the folded-in user has a clear taste to show. The map is the PCA of the items
+    above its bottom, so the folded-in user has a clear taste to show (a ranking run, which ignores stars: all `n`
+    from one end, at the top of the scale). The map is the PCA of the items
     `fitted_on` (default: the pool), as `user_on_map` draws it. Deterministic."""
     pool_items = trained.catalog.top_items(max(pool, n))
     scale = rating_scale(trained)
@@ -125,7 +126,8 @@ def demo_ratings(trained: TrainedModel, n: int = 5, pool: int = 40,
     projection = pca(factors[fit_rows], 1)
     pc1 = (factors[pool_items] - projection.mean) @ projection.components[0]  # (pool,)
     order = pool_items[np.argsort(-pc1, kind="stable")]
-    loved = order[: (n + 1) // 2]
+    # a ranking run learned which items people rate, not their stars: a taste is the items chosen, all at one end
+    loved = order[:n] if trained.kind.ranking else order[: (n + 1) // 2]
     disliked = order[::-1][: n - len(loved)]
     top, bottom = scale.values()[-1], scale.values()[min(1, len(scale.values()) - 1)]
     return {**{int(i): top for i in loved}, **{int(i): bottom for i in disliked}}

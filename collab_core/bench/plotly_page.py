@@ -99,3 +99,19 @@ ITEMS_SHOWN = "() => {" + _LIB + """
 CHARTS_DRAWN = "() => {" + _LIB + """
   return charts().every(gd => gd.data && gd.querySelector('.main-svg'));
 }"""
+
+# every point of trace `name` as {x: [...], y: [...], customdata: [...]}, or null when no chart has such a trace
+TRACE_POINTS = "(name) => {" + _LIB + """
+  const [, trace] = find(name);
+  return trace ? {x: values(trace.x), y: values(trace.y), customdata: values(trace.customdata)} : null;
+}"""
+
+# the window positions ([[x, y], ...]) of data coordinates `pairs` in the chart with trace `name` (linear axes)
+TO_WINDOW = "([name, pairs]) => {" + _LIB + """
+  const [gd, trace] = find(name);
+  const xid = trace.xaxis || 'x', yid = trace.yaxis || 'y';
+  const xr = gd.layout['xaxis' + xid.slice(1)].range, yr = gd.layout['yaxis' + yid.slice(1)].range;
+  const area = gd.querySelector(`.nsewdrag[data-subplot="${xid}${yid}"]`).getBoundingClientRect();
+  return pairs.map(([x, y]) => [area.left + area.width * (x - xr[0]) / (xr[1] - xr[0]),
+                                area.bottom - area.height * (y - yr[0]) / (yr[1] - yr[0])]);
+}"""

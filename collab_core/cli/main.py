@@ -459,20 +459,21 @@ def _log_preset(args, metrics: dict):
 
 def cmd_recommend(args) -> int:
     from collab_core.analysis.foldin import fold_in
-    from collab_core.analysis.foldin_explain import fitted_table, nearest_users, recommend
+    from collab_core.analysis.foldin_explain import fitted_table, nearest_users, ranked_table, recommend
     from collab_core.analysis.foldin_inputs import parse_ratings
     from collab_core.runs.store import RunStore
 
     trained = RunStore(args.runs_dir).load(args.run)
     fold = fold_in(trained, parse_ratings(trained, args.rate))
     found = recommend(trained, fold, args.k, args.min_ratings)
+    if trained.kind.ranking:  # scores, not ratings: where each rated item ranks instead of a fitted rating
+        return _print_ranked_recommendations(args, trained, fold, found, ranked_table(trained, fold))
     fitted = fitted_table(trained, fold)
     if args.json:
         print(json.dumps({
             "run": args.run, "model": fold.model_kind, "method": fold.method, "ridge": fold.ridge,
             "solve_ms": fold.seconds * 1000, "user_bias": fold.bias,
-            "recommendations": [{"item": str(r.item), "title": str(r.title), "score": float(r.score),
-                                 "because": r.because} for r in found.itertuples()],
+            "recommendations": _recommendations_json(found),
             "fitted": [{"item": str(f.item), "title": str(f.title), "rating": float(f.rating),
                         "prediction": float(f.prediction)} for f in fitted.itertuples()],
             "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}  # none: imported, no users
@@ -482,9 +483,42 @@ def cmd_recommend(args) -> int:
     for f in fitted.itertuples():
         print(f"  {f.rating:>4g} -> {f.prediction:.2f}  {f.title}")
     print(f"{len(found)} recommendations (predicted rating; because you rated ...):")
+    _print_recommendations(found)
+    return 0
+
+
+def _recommendations_json(found) -> list[dict]:
+    return [{"item": str(r.item), "title": str(r.title), "score": float(r.score), "because": r.because}
+            for r in found.itertuples()]
+
+
+def _print_recommendations(found) -> None:
     for r in found.itertuples():
         because = "; ".join(b["title"] for b in r.because)
         print(f"{r.rank:>3}  {r.score:.2f}  {r.title}  [id {r.item}]  <- {because}")
+
+
+def _print_ranked_recommendations(args, trained, fold, found, ranked) -> int:
+    """`recommend` for a run trained for ranking: its scores are logits of a softmax over items, so it shows where
+    each rated item ranks among all items for the folded-in vector, and the recommendations' scores."""
+    from collab_core.analysis.foldin_explain import nearest_users
+
+    if args.json:
+        print(json.dumps({
+            "run": args.run, "model": fold.model_kind, "method": fold.method, "ridge": fold.ridge,
+            "solve_ms": fold.seconds * 1000, "user_bias": None,
+            "recommendations": _recommendations_json(found),
+            "ranked": [{"item": str(f.item), "title": str(f.title), "rank": int(f.rank), "score": float(f.score)}
+                       for f in ranked.itertuples()],
+            "nearest_users": [{"user": str(u.user), "similarity": float(u.similarity)}
+                              for u in nearest_users(trained, fold, 5).itertuples()]}))
+        return 0
+    print(f"folded in from {fold.n_rated} rated item(s) ({fold.method}, {fold.seconds * 1000:.1f} ms; a ranking run: "
+          f"which items, not the stars); where they rank among all {trained.n_items:,}:")
+    for f in ranked.itertuples():
+        print(f"  rank {f.rank:>5}  score {f.score:.2f}  {f.title}")
+    print(f"{len(found)} recommendations (score; because you rated ...):")
+    _print_recommendations(found)
     return 0
 
 

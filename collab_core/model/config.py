@@ -11,6 +11,7 @@ from collab_core.errors import ConfigError
 from collab_core.model.kinds import MODEL_KINDS, RANKABLE, TRAINABLE, ModelKind, kind_named
 
 OPTIMIZERS = ("adamw", "lazy_adamw", "adam", "sgd")
+DECOUPLED_DECAY = ("adamw", "lazy_adamw")  # optimizers whose weight decay shrinks the weights directly
 # 'rating': mean squared error on the rating values (the lesson's). 'ranking': which items a user rated, by a full
 # softmax over all items per user (collab_core.model.ranking; docs/decisions.md says why this loss).
 OBJECTIVES = ("rating", "ranking")

@@ -11,7 +11,8 @@ its "network" is a plain `nn.ModuleDict` of the tables the import provided, unde
 
 A kind trained for ranking (TrainConfig.objective 'ranking', collab_core.model.ranking) is the same kind with
 `ranking=True`: the same network and tables, but its score is a logit over items, not a rating, so it is not
-bounded (no sigmoid, no y_range to cover the ratings) and no rating-based fold-in applies to it.
+bounded (no sigmoid, no y_range to cover the ratings) and a new user is folded in by its softmax, not by the
+rating solvers (collab_core.analysis.foldin_ranking).
 """
 from __future__ import annotations
 

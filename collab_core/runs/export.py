@@ -31,6 +31,15 @@ def unescape_cell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
+def items_csv(table: pd.DataFrame) -> bytes:
+    """Any table of items (a selection's rows) as CSV: its text cells escaped by csv_cell, numbers as they are."""
+    frame = table.copy()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):  # object or string dtype: text from data
+            frame[column] = frame[column].map(csv_cell)
+    return frame.to_csv(index=False).encode()
+
+
 def item_metadata(trained: TrainedModel, cell=csv_cell) -> pd.DataFrame:
     """item (raw id), title, genres ('|'-joined), count and mean_rating (unless an imported run does not know
     them) and bias (when the model has one); text cells made by `cell` (csv_cell: escaped for a spreadsheet)."""

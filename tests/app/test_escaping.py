@@ -83,6 +83,10 @@ def test_hostile_titles_genres_and_names_are_text_on_every_page(with_hostile_run
     if page == "pages/projections.py":
         at.selectbox(key="p_pj_colour").set_value("genre").run()  # genre names become legend entries
         at.number_input(key="p_pj_labels").set_value(40).run()  # every title becomes a point label
+        shown_items = {int(i) for t in chart_spec(at.get("plotly_chart")[0])["data"] for i in t.get("customdata", [])}
+        at.session_state["pj_selection_request"] = {"indices": sorted(shown_items), "how": HOSTILE[0]}
+        at.run()  # the selection panel: its heading, its words about hostile genres, its table
+        assert any(s.value.startswith("Selection") for s in at.subheader)
     if page == "pages/neighbours.py":
         at.number_input(key="p_nb_min").set_value(0).run()
     if page == "pages/you.py":  # hostile titles in the rated rows, the tables, the map and the explanation

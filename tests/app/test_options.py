@@ -75,7 +75,7 @@ URL_CASES = {
                         "among": ["everything"], "min": ["-1", "1e309"]},
     "pages/projections.py": {"items": ["1", "0", "-1", "99999", "all"], "dims": ["4", "x"], "labels": ["201"],
                              "method": ["TSNE"], "highlight": ["no-such-movie"], "axes": ["3-4"], "nn": ["1"],
-                             "md": ["2", "nan"], "color": ["<b>"]},
+                             "md": ["2", "nan"], "color": ["<b>"], "regions": ["2", "yes"], "y": ["PC2"]},
     "pages/neighbours.py": {"k": ["0", "101", "1e3", "[Your session expired, log in](https://evil.example)"],
                             "movie": ["99999", "![x](http://evil.example/p.png)"], "metric": ["manhattan"],
                             "min": ["-5"]},

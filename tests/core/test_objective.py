@@ -18,7 +18,7 @@ from collab_core.analysis.diagnostics import explain_prediction
 from collab_core.analysis.foldin import fold_in
 from collab_core.analysis.interpret import NeighbourIndex
 from collab_core.data.ratings import Ratings, random_split
-from collab_core.errors import CollabError, ConfigError
+from collab_core.errors import ConfigError
 from collab_core.model import ranking
 from collab_core.model.config import TrainConfig, bounds_of, default_config, defaults_for
 from collab_core.model.training import fit, lr_find
@@ -27,13 +27,7 @@ from collab_core.runs.store import RunStore
 N_GROUPS, ITEMS_PER_GROUP, USERS_PER_GROUP, RATED = 6, 20, 25, 12
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Train as the app does, on one thread: tiny steps on two OpenMP threads spin for seconds on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +124,9 @@ def test_a_ranking_run_round_trips_and_an_older_run_loads_as_rating(implicit_dat
     assert {info.run_id: info.ok for info in store.list()}[older]
 
 
-def test_fold_in_refuses_a_ranking_run_and_neighbours_work(ranked):
-    with pytest.raises(CollabError, match="trained for ranking"):
-        fold_in(ranked, {0: 5.0, 1: 4.0})
+def test_fold_in_of_a_ranking_run_scores_without_a_bias_and_neighbours_work(ranked):
+    fold = fold_in(ranked, {0: 5.0, 1: 4.0})  # the softmax fold-in (tests/core/test_foldin_ranking.py)
+    assert fold.model_kind == "ranking" and fold.bias is None and fold.converged
     # an item's nearest items by its factors are its own group's (the neighbours pages read the same factors)
     found, _ = NeighbourIndex(ranked.item_factors(), "cosine").query_index(0, 5)
     assert (np.asarray(found) < ITEMS_PER_GROUP).mean() >= 0.8

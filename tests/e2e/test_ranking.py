@@ -1,6 +1,7 @@
 """The ranking lens in a real browser: train a run with the ranking objective on the Train page, see it beside a
 rating run in the history (nDCG@10 for both), then compare the two on Compare: both judged by the top of each
-user's list on the ranking run's split, beside most popular, and how much their lists overlap."""
+user's list on the ranking run's split, beside most popular, and how much their lists overlap. And You on a ranking
+run: rated movies fold in by its softmax, and the page speaks of scores and ranks, not predicted ratings."""
 from __future__ import annotations
 
 import re
@@ -8,9 +9,11 @@ import re
 import pytest
 
 from collab_core.bench.harness import wait_for_app
+from collab_core.bench.plotly_page import CUSTOMDATA
 from collab_core.runs.store import RunStore
 
-from .conftest import open_page, screenshot, serving, wait_until_drawn
+from .conftest import browser_page, open_page, screenshot, serving, wait_until_drawn
+from .test_instruments import click_point, rate
 
 pytestmark = pytest.mark.e2e
 
@@ -51,3 +54,32 @@ def test_a_ranking_run_trained_in_the_browser_beats_the_rating_run_on_compare(tm
             assert ranking_run.metrics["ndcg10"] > 0.3  # a rating run's top 10 scores about 0.15 here
         finally:
             context.close()
+
+
+def test_you_on_a_ranking_run_recommends_by_score_and_ranks_your_movies(tmp_path, save_small_run, browser):
+    root = tmp_path / "runs"
+    root.mkdir()
+    save_small_run(root, "ranking-run", objective="ranking", epochs=5, n_factors=16)
+    with serving(root) as url, browser_page(browser, height=2200) as page:
+        open_page(page, f"{url}/you?run=ranking-run")
+        page.get_by_text("Rate at least one movie").wait_for()
+        rate(page, "Star Wars", "Star Wars (1977)", "5 ★")
+        rate(page, "Return of the Jedi", "Return of the Jedi (1983)", "4 ★")
+        rate(page, "Empire Strikes", "Empire Strikes Back, The (1980)", "2 ★")
+        page.get_by_role("heading", name="Recommended for you").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Your choices, as the model ranks them").wait_for()
+        assert page.get_by_text("This run was trained for ranking").first.is_visible()
+        assert page.get_by_text(re.compile("predicts no ratings")).first.is_visible()
+        assert page.get_by_test_id("stDataFrame").count() >= 3  # recommendations, your ranks, users like you
+        item = click_point(page, "predicted")  # a movie on the map: its score is explained
+        page.wait_for_function(f"() => {{ const e = ({CUSTOMDATA})('explained'); return e && e[0] === {item}; }}",
+                               timeout=30_000)
+        wait_for_app(page)
+        page.get_by_role("heading", name="Why this score?").wait_for()
+        assert page.get_by_text("your score").first.is_visible()
+        assert page.get_by_text("predicted rating").count() == 0 and page.get_by_text("Why this rating?").count() == 0
+        assert page.get_by_role("alert").filter(has_text="trained for ranking").count() == 0  # no refusal
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.mouse.move(5, 5)
+        wait_until_drawn(page)
+        screenshot(page, "you-ranking")
