@@ -81,3 +81,13 @@ def test_the_density_layer_is_transparent_where_empty_and_escapes_its_noun():
     assert "%{meta}" in layer["hovertemplate"] and "movies" not in layer["hovertemplate"]
     stops = [s for s, _ in layer["colorscale"]]
     assert stops[0] == 0 and stops[-1] == 1 and stops == sorted(stops)
+
+
+@pytest.mark.parametrize("view, layer", [("highlight", N), ("grey", N), ("only", 20_000)])
+def test_a_selected_region_keeps_the_map_small_and_the_layer_honest(items, view, layer):
+    """A lasso over a density map selects items drawn as points or not: the views apply to the points drawn, and
+    under "only" the layer holds the selection alone."""
+    chosen = items["index"].iloc[::3].to_numpy()  # 20,000 items, most of them not among the points
+    figure = charts.projection(items, 2, None, selected=chosen, selection_view=view)
+    assert in_density(figure) == [layer]
+    assert len(pio.to_json(figure, validate=False)) < MAX_BYTES
