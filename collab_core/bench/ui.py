@@ -111,7 +111,7 @@ def measured(page, log_path: Path, page_name: str, action) -> tuple[float, float
 # (page url path, logged page name, number input, values set one after another)
 WIDGETS = [
     ("biases", "biases", "Rows", [10, 12, 14, 16, 18, 20, 22, 24]),
-    ("projections", "projections", "Label the K most rated", [10, 20, 30, 40, 50, 60, 70, 80]),
+    ("projections", "projections", "Labels", [10, 20, 30, 40, 50, 60, 70, 80]),
     ("neighbours", "neighbours", "k", [5, 6, 7, 8, 9, 10, 11, 12]),
     ("data", "data", "Min ratings per item", [1, 2, 3, 4, 5, 6, 7, 8]),
 ]
