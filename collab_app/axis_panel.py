@@ -91,8 +91,9 @@ def view(run_id: str, top: int, noun) -> AxisView | None:
         st.error(f"Nothing matches “{md(exc.term)}” at the {end} end: no {md(noun.one)} title contains it (nor is it "
                  f"an id). Try another part of a title; separate several by commas.")
         return None
-    except CollabError as exc:
-        st.error(f"No custom axis: {md(str(exc))}.")
+    except CollabError as exc:  # while resolving an end's terms (it is named), or the ends cannot make an axis
+        where = "" if len(ends) == len(ends_text) else f"at the {end} end, "
+        st.error(f"No custom axis: {where}{md(str(exc))}.")
         return None
     x_name = axis_title(st.session_state[X_LEFT.key], st.session_state[X_RIGHT.key])
     y_name = (axis_title(st.session_state[Y_LOW.key], st.session_state[Y_HIGH.key]) if y_ends is not None

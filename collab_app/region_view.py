@@ -11,9 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from collab_core.analysis.regions import Region, default_count, short_title
+from collab_core.analysis.regions import MIN_REGION_POINTS, Region, default_count, short_title
 
 from . import cached, charts, options, selection_panel
+from .text import md
 
 SELECTION_REQUEST = selection_panel.request_key("pj")  # "pj_selection_request", taken by selection_panel.start
 _SHOWN = "pj_regions_shown"  # number -> (label text, item indices) of the regions on the map, for the click
@@ -42,10 +43,14 @@ def url_value(on: bool) -> str | None:
 
 
 def label_rows(run_id: str, points: pd.DataFrame, noun, height: int = charts.MAP_HEIGHT
-               ) -> tuple[pd.DataFrame, list[tuple]]:
+               ) -> tuple[pd.DataFrame | None, list[tuple] | None]:
     """The region labels of the map `points` (columns index, x, y), as many regions as fit without their labels
     covering one another: one row per region for charts.add_region_labels, and the labels' boxes (for
     charts.projection's keep_clear: point labels leave them free)."""
+    if default_count(len(points)) == 0:
+        st.caption(f"Region labels need at least {2 * MIN_REGION_POINTS} {md(noun.many)} on the map: fewer make "
+                   f"regions of noise.")
+        return None, None
     indices, coords = points["index"].to_numpy(), points[["x", "y"]].to_numpy(dtype=float)  # (m,), (m, 2)
     for k in range(default_count(len(points)), 0, -1):  # fewer regions until their labels fit the plot
         regions = cached.map_regions(run_id, indices, coords, k)

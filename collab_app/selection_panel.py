@@ -3,7 +3,8 @@ the session and, when small, in the link; and the panel that lists them, says wh
 and clears them.
 
 One page's selection is named by its prefix ("pj" on Projections):
-- kept as raw item ids (so a change of method, dims or run keeps the items that are still shown) and a heading
+- kept as raw item ids with the data they belong to (a change of method, dims, item count or run of the same data
+  keeps them, shown or not; a run of other data drops them with a note) and a heading
   (`how`) in `_{prefix}_selection`; read from the link's `sel` once per session (comma-joined ids, each
   percent-quoted so that an id holding a comma survives), written back only when it has at most URL_LIMIT items;
 - another part of the page may ask for a selection by setting `{prefix}_selection_request` to
@@ -23,7 +24,7 @@ import streamlit as st
 from collab_core.analysis.selection import describe_selection, members
 from collab_core.runs import export
 
-from . import options
+from . import cached, options
 from .text import MISSING, md
 
 URL_LIMIT = 50  # the most items a link keeps
@@ -49,8 +50,21 @@ def current(prefix: str) -> dict | None:
 
 
 def _set(prefix: str, ids, how: str, tool: str | None = None) -> None:
+    """Keep `ids` (raw item ids of the page's data, as start() named it) as the selection; an empty list clears it."""
     ids = [str(i) for i in dict.fromkeys(ids)]
-    st.session_state[_key(prefix)] = {"ids": ids, "how": how, "tool": tool} if ids else None
+    data = st.session_state.get(f"_{prefix}_selection_data")
+    st.session_state[_key(prefix)] = {"ids": ids, "how": how, "tool": tool, "data": data} if ids else None
+
+
+def _note(prefix: str, text: str) -> None:
+    """A one-line note for the next drawing of the panel (said once)."""
+    st.session_state[f"_{prefix}_selection_note"] = text
+
+
+def data_of(run_id: str) -> str:
+    """What a selection's raw ids are ids of: the run's data set (runs of the same data share their ids), or the run
+    itself when its data is not named (an import)."""
+    return cached.run_dataset(run_id) or f"run {run_id}"
 
 
 def tool(prefix: str) -> str | None:
@@ -63,14 +77,21 @@ def clear(prefix: str) -> None:
     st.session_state[_key(prefix)] = None
 
 
-def start(prefix: str, catalog) -> None:
+def start(prefix: str, catalog, run_id: str) -> None:
     """At the top of a page run: the link's selection on the session's first run, then any request (see the module
-    docstring), which replaces the selection."""
+    docstring), which replaces the selection. A selection made on other data is dropped with a note: the same raw
+    ids would name other items there."""
+    data = st.session_state[f"_{prefix}_selection_data"] = data_of(run_id)
     if _key(prefix) not in st.session_state:
         st.session_state[_key(prefix)] = None
         raw = st.query_params.get("sel")
         if raw:
             _from_link(prefix, raw, catalog)
+    chosen = current(prefix)
+    if chosen and chosen.get("data") != data:
+        clear(prefix)
+        _note(prefix, f"The selection ({len(chosen['ids'])} items of {chosen.get('data')}) was cleared: this run's "
+                      f"items come from other data.")
     request = st.session_state.pop(request_key(prefix), None)
     if isinstance(request, dict):
         indices = [int(i) for i in request.get("indices", ()) if 0 <= int(i) < len(catalog.vocab)]
@@ -111,6 +132,10 @@ def take_event(prefix: str, event, indices, x, y, catalog, view: str) -> bool:
     chosen = current(prefix)
     if view == "only" and chosen:
         inside &= np.isin(catalog.vocab.ids[indices], chosen["ids"])
+    if not inside.any():  # a stray drag must not wipe a region drawn with care
+        _note(prefix, "That " + ("lasso" if lassos else "box") + " enclosed no items" + (
+            "; the selection is unchanged." if chosen else "."))
+        return True
     how = "drawn with the lasso" if lassos and not boxes else "drawn with the box" if boxes and not lassos else \
         "drawn with the box and the lasso"
     _set(prefix, catalog.vocab.ids[indices[inside]], how, "lasso" if lassos else "select")
@@ -118,22 +143,19 @@ def take_event(prefix: str, event, indices, x, y, catalog, view: str) -> bool:
 
 
 def shown_selection(prefix: str, catalog, indices) -> np.ndarray:
-    """(k,) item indices of the selection among the map's `indices`; selected items no longer shown are dropped
-    from the selection with a one-line note, and the link follows."""
+    """(k,) item indices of the selection among the map's `indices`, with any one-line note for the person. Selected
+    items the map does not show are kept in the selection (and the link) for when it shows them again."""
+    note = st.session_state.pop(f"_{prefix}_selection_note", None)
+    if note:
+        st.caption(note)
     chosen = current(prefix)
     if not chosen:
         return np.zeros(0, dtype=np.int64)
     shown_ids = set(catalog.vocab.ids[np.asarray(indices, dtype=np.int64)])
     kept = [i for i in chosen["ids"] if i in shown_ids]
     if len(kept) < len(chosen["ids"]):
-        st.caption(f"{len(chosen['ids']) - len(kept)} selected item(s) are not on this map and were dropped from "
-                   f"the selection.")
-        _set(prefix, kept, chosen["how"], chosen.get("tool"))
-        if st.query_params.get("sel") != url_value(prefix):
-            if url_value(prefix):
-                st.query_params["sel"] = url_value(prefix)
-            elif "sel" in st.query_params:
-                del st.query_params["sel"]
+        st.caption(f"{len(chosen['ids']) - len(kept)} selected item(s) are not on this map; they stay selected for "
+                   f"when it shows them.")
     return catalog.vocab.to_index(kept) if kept else np.zeros(0, dtype=np.int64)
 
 
@@ -150,7 +172,9 @@ def panel(prefix: str, items: pd.DataFrame, selected: np.ndarray, noun, file_ste
     c1, c2, c3 = st.columns([2.4, 1.1, 1.5], vertical_alignment="bottom")
     options.segmented(c1, "Selection on the map", view_option(prefix), format_func=VIEWS.get)
     c2.button("Clear selection", key=f"{prefix}_sel_clear", on_click=clear, args=(prefix,))
-    rows = items.loc[mask, [c for c in COLUMNS if c in items]].sort_values("count", ascending=False)
+    rows = _known_columns(items.loc[mask, [c for c in COLUMNS if c in items]])
+    if "count" in rows:
+        rows = rows.sort_values("count", ascending=False)
     c3.download_button(f"Export {md(noun.count(len(rows)))} (CSV)", export.items_csv(rows),
                        file_name=f"{file_stem}-selection.csv", mime="text/csv", key=f"{prefix}_sel_csv",
                        on_click="ignore")
@@ -167,3 +191,12 @@ def panel(prefix: str, items: pd.DataFrame, selected: np.ndarray, noun, file_ste
                                 "count": st.column_config.NumberColumn(width=55),
                                 "mean rating": st.column_config.NumberColumn(format="%.2f", width=90),
                                 "bias": st.column_config.NumberColumn(format="%.3f", width=65)})
+
+
+def _known_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` without the columns the run knows nothing of (an import without counts, years or biases): a column of
+    zero counts or of blanks would read as data."""
+    unknown = [c for c in rows.columns if c not in ("item", "title") and (
+        rows[c].isna().all() or (c == "count" and (rows[c] == 0).all())
+        or (rows[c].astype(str).str.strip() == "").all())]
+    return rows.drop(columns=unknown)

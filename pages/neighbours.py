@@ -24,7 +24,7 @@ MIN = options.Number("p_nb_min", "min", 20 if active.trained.has_counts else 0, 
                      high=100_000 if active.trained.has_counts else 0)
 SELVIEW = selection_panel.view_option("nb")
 options.apply(MOVIE, K, METRIC, MIN, SELVIEW)
-selection_panel.start("nb", catalog)
+selection_panel.start("nb", catalog, active.run_id)
 view = st.session_state[SELVIEW.key]
 
 

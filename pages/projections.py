@@ -42,7 +42,7 @@ UMAP_METRIC = options.Choice("p_pj_um", "um", services.UMAP_DEFAULTS["metric"], 
 SELVIEW = selection_panel.view_option("pj")
 options.apply(METHOD, DIMS, TOP, COLOUR, LABELS, HIGHLIGHT, AXES, NN, MIN_DIST, UMAP_METRIC, SELVIEW,
               region_view.REGIONS, *axis_panel.OPTIONS)
-selection_panel.start("pj", catalog)  # the link's selection, or one another part of the page asked for
+selection_panel.start("pj", catalog, run_id)  # the link's selection, or one another part of the page asked for
 view = st.session_state[SELVIEW.key]
 kept = dict(sel=selection_panel.url_value("pj"), selview=None if view == SELVIEW.default else view)
 
@@ -143,6 +143,8 @@ shown_dims = int(dims) if coords.shape[1] >= int(dims) else 2
 selected = selection_panel.shown_selection("pj", catalog, indices)
 # region labels name the whole map: not drawn while the map shows only a selection
 labelled_regions = regions_on and shown_dims == 2 and not (view == "only" and len(selected))
+if regions_on and shown_dims == 2 and not labelled_regions:
+    st.caption("Region labels name the whole map, so they are hidden while it shows only the selection.")
 regions, clear = region_view.label_rows(run_id, points, noun) if labelled_regions else (None, None)
 figure = charts.projection(points, shown_dims, None if colour == "none" else colour, label_rows=label_rows,
                            highlight=highlight_rows, axis_names=axis_names, colour_title=COLOURS.get(colour),

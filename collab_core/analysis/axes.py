@@ -26,7 +26,7 @@ class NoMatchError(CollabError):
         self.term = term
 
 
-def custom_axis(factors: np.ndarray, left, right) -> np.ndarray:
+def custom_axis(factors: np.ndarray, left, right, name: str = "the axis") -> np.ndarray:
     """(n,) every item's position along the axis from the `left` items' mean vector to the `right` items'.
 
     `factors`: (n, k) item factors; `left`, `right`: item indices (rows of `factors`), one or more each.
@@ -42,7 +42,7 @@ def custom_axis(factors: np.ndarray, left, right) -> np.ndarray:
     direction = right_mean - left_mean  # (k,)
     length = float(np.linalg.norm(direction))
     if not np.isfinite(length) or length == 0.0:
-        raise CollabError("the two ends of the axis have the same mean vector (the same items?): choose ends that "
+        raise CollabError(f"the two ends of {name} have the same mean vector (the same items?): choose ends that "
                           "differ")
     return (factors - (left_mean + right_mean) / 2) @ (direction / length)  # (n,)
 
@@ -87,9 +87,9 @@ def axis_map(factors: np.ndarray, shown, x_ends: tuple, y_ends: tuple | None = N
     factors = np.asarray(factors, dtype=np.float64)  # (n, k)
     ends = [np.asarray(e, dtype=np.int64) for pair in (x_ends, *(() if y_ends is None else (y_ends,))) for e in pair]
     indices = np.union1d(np.asarray(shown, dtype=np.int64), np.concatenate(ends))  # (m,) sorted
-    x = custom_axis(factors, *x_ends)[indices]  # (m,)
+    x = custom_axis(factors, *x_ends, name="x")[indices]  # (m,)
     if y_ends is not None:
-        return indices, np.column_stack([x, custom_axis(factors, *y_ends)[indices]]), None
+        return indices, np.column_stack([x, custom_axis(factors, *y_ends, name="y")[indices]]), None
     fitted = pca(factors[np.asarray(shown, dtype=np.int64)], 1)
     y = (factors[indices] - fitted.mean) @ fitted.components[0]  # (m,)
     return indices, np.column_stack([x, y]), float(fitted.explained_variance_ratio[0])

@@ -21,7 +21,8 @@ from sklearn.cluster import KMeans
 from threadpoolctl import ThreadpoolController
 
 MAX_REGIONS = 8  # more labels than this do not fit a 640-px map (a projector's window) without covering each other
-POINTS_PER_REGION = 100  # a region of fewer points is mostly noise
+POINTS_PER_REGION = 100  # a map gets one region per this many points (at least 2)
+MIN_REGION_POINTS = 10  # a map of fewer than twice this many points gets no regions: they would be noise
 SEED = 0
 SHORT_TITLE = 22  # characters of a title in a label
 _YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
@@ -62,9 +63,11 @@ def short_title(title: str, limit: int = SHORT_TITLE) -> str:
 
 
 def default_count(n_points: int, most: int = MAX_REGIONS) -> int:
-    """How many regions a map of `n_points` gets: one per POINTS_PER_REGION points, at least 2, at most `most`
-    (a caller passes a smaller `most` for a small plot); never more than the points."""
-    return int(max(1, min(n_points, most, max(2, n_points // POINTS_PER_REGION))))
+    """How many regions a map of `n_points` gets: one per POINTS_PER_REGION points, at least 2, at most `most` (a
+    caller passes a smaller `most` for a small plot); 0 below 2 x MIN_REGION_POINTS, where regions would be noise."""
+    if n_points < 2 * MIN_REGION_POINTS:
+        return 0
+    return int(max(1, min(most, max(2, n_points // POINTS_PER_REGION))))
 
 
 def find_regions(coords: np.ndarray, genres: Sequence[Sequence[str]], counts: np.ndarray, titles: Sequence[str],
@@ -81,6 +84,8 @@ def find_regions(coords: np.ndarray, genres: Sequence[Sequence[str]], counts: np
     if n == 0:
         return []
     k = default_count(n) if n_regions is None else int(max(1, min(n_regions, n)))
+    if k == 0:  # too few points for regions
+        return []
     scaled = _scaled(coords)  # (n, 2)
     if n < 10 * k:  # k-means cannot find more clusters than distinct points (a tiny map may repeat one)
         k = min(k, len(np.unique(scaled, axis=0)))

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,11 +57,19 @@ def members(x: np.ndarray, y: np.ndarray, boxes=(), lassos=()) -> np.ndarray:
     Plotly's selection event, as Streamlit passes it on)."""
     inside = np.zeros(np.shape(x), dtype=bool)
     for box in boxes:
-        if len(box.get("x", ())) == 2 and len(box.get("y", ())) == 2:
+        corners = [*box.get("x", ()), *box.get("y", ())]
+        if len(corners) == 4 and all(_finite(c) for c in corners):  # a malformed box encloses nothing
             inside |= in_box(x, y, box["x"], box["y"])
     for lasso in lassos:
         inside |= in_polygon(x, y, lasso.get("x", ()), lasso.get("y", ()))
     return inside
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------- what sets a selection apart

@@ -89,13 +89,13 @@ def test_a_large_selection_is_not_kept_in_the_link_and_a_hostile_heading_stays_t
     assert "The link keeps a selection of up to 50 movies" in shown(at.caption)
 
 
-def test_items_no_longer_shown_are_dropped_with_a_note(with_run):
+def test_items_no_longer_shown_stay_selected_with_a_note(with_run):
     _, run_id = with_run
     at = open_app(PAGE, {"run": run_id, "sel": f"{STAR_WARS},1680", "items": "1682"})  # 1680: rarely rated
     assert len(panel_table(at)) == 2
     at.slider(key="p_pj_top").set_value(100).run()
-    assert "1 selected item(s) are not on this map" in shown(at.caption)
-    assert list(panel_table(at)["title"]) == ["Star Wars (1977)"] and param(at, "sel") == STAR_WARS
+    assert "1 selected item(s) are not on this map; they stay selected" in shown(at.caption)
+    assert list(panel_table(at)["title"]) == ["Star Wars (1977)"] and param(at, "sel") == f"{STAR_WARS},1680"
 
 
 def test_a_map_without_labels_draws(with_run):

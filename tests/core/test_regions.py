@@ -64,10 +64,10 @@ def test_a_genre_few_members_have_does_not_name_a_region():
 
 
 def test_region_counts_and_short_titles():
-    assert [default_count(n) for n in (1, 2, 50, 250, 1000, 59_047)] == [1, 2, 2, 2, 8, 8]
+    assert [default_count(n) for n in (1, 2, 19, 20, 50, 250, 1000, 59_047)] == [0, 0, 0, 2, 2, 2, 8, 8]
     assert default_count(1000, most=4) == 4
     assert short_title("Star Wars (1977)") == "Star Wars"
     assert short_title("Dr. Strangelove or: How I Learned to Stop Worrying (1963)") == "Dr. Strangelove or: H…"
     assert find_regions(np.zeros((0, 2)), [], np.zeros(0), []) == []
-    one = find_regions(np.zeros((3, 2)), [[], [], []], np.ones(3), ["a", "b", "c"])  # no genres, one spot
+    one = find_regions(np.zeros((3, 2)), [[], [], []], np.ones(3), ["a", "b", "c"], n_regions=2)  # no genres, one spot
     assert sum(r.size for r in one) == 3 and all(r.genres == () for r in one)
