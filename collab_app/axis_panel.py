@@ -18,7 +18,7 @@ from collab_core.analysis.axes import NoMatchError, split_terms
 from collab_core.errors import CollabError
 
 from . import cached, charts, options
-from .messages import said
+from .messages import user_message
 from .text import MISSING, md
 
 CUSTOM = "Custom axis"  # the method's name in the page's Method control and in the URL
@@ -94,7 +94,8 @@ def view(run_id: str, top: int, noun) -> AxisView | None:
         return None
     except CollabError as exc:  # while resolving an end's terms (it is named), or the ends cannot make an axis
         where = "" if len(ends) == len(ends_text) else f"at the {end} end, "
-        st.error(f"No custom axis: {where}{said(exc).rstrip('.')}.")
+        # user_message words it without server paths; its own full stop goes before escaping (md escapes dots)
+        st.error(f"No custom axis: {where}{md(user_message(exc).rstrip('.'))}.")
         return None
     x_name = axis_title(st.session_state[X_LEFT.key], st.session_state[X_RIGHT.key])
     y_name = (axis_title(st.session_state[Y_LOW.key], st.session_state[Y_HIGH.key]) if y_ends is not None
